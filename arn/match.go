@@ -1,0 +1,134 @@
+package arn
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Match reports whether value matches pattern under RAM's wildcard rules:
+// "*" matches any run of characters, including none, and "?" matches exactly
+// one character. Matching is case-sensitive; see MatchFold, MatchAction and
+// MatchResource for RAM's case rules.
+//
+// Match does not allocate and never backtracks more than one "*": its time is
+// linear in len(value) for patterns whose literal runs occur only where they
+// match, and at worst O(len(pattern)·len(value)), never exponential, whatever
+// the input.
+func Match(pattern, value string) bool {
+	return match(pattern, value, false)
+}
+
+// MatchFold is Match with Unicode case folding.
+func MatchFold(pattern, value string) bool {
+	return match(pattern, value, true)
+}
+
+// MatchAction matches a policy action pattern against a request action.
+// RAM action names are case-insensitive: "kms:generatedatakey" and
+// "kms:Generate*" both match "kms:GenerateDataKey".
+func MatchAction(pattern, action string) bool {
+	return match(pattern, action, true)
+}
+
+// MatchResource matches a policy resource pattern against a resource ARN.
+// Resources match case-sensitively, except RAM role and user names, which
+// RAM treats case-insensitively (acs:ram::<uid>:role/ECSAdmin is the role
+// acs:ram::<uid>:role/ecsadmin).
+func MatchResource(pattern, resource string) bool {
+	return match(pattern, resource, isRAMIdentity(resource))
+}
+
+func isRAMIdentity(s string) bool {
+	if !strings.HasPrefix(s, "acs:ram:") && !strings.HasPrefix(s, "acs:sts:") {
+		return false
+	}
+	return strings.Contains(s, ":role/") || strings.Contains(s, ":user/") || strings.Contains(s, ":assumed-role/")
+}
+
+// match is the iterative glob matcher: on a mismatch it restarts from the most
+// recent "*", one character further into value. Earlier stars never need to be
+// revisited, because the latest star can absorb anything they could.
+func match(p, v string, fold bool) bool {
+	px, vx := 0, 0
+	starPx, starVx := -1, 0 // pattern index of the last "*", and where in v it restarts
+	for px < len(p) || vx < len(v) {
+		if px < len(p) {
+			switch c := p[px]; c {
+			case '*':
+				starPx, starVx = px, vx
+				px++
+				continue
+			case '?':
+				if vx < len(v) {
+					px++
+					vx += runeLen(v, vx)
+					continue
+				}
+			default:
+				if vx < len(v) {
+					if c < utf8.RuneSelf && v[vx] < utf8.RuneSelf {
+						if c == v[vx] || (fold && lowerASCII(c) == lowerASCII(v[vx])) {
+							px++
+							vx++
+							continue
+						}
+					} else {
+						pr, pn := utf8.DecodeRuneInString(p[px:])
+						vr, vn := utf8.DecodeRuneInString(v[vx:])
+						if pr == vr || (fold && equalFoldRune(pr, vr)) {
+							px += pn
+							vx += vn
+							continue
+						}
+					}
+				}
+			}
+		}
+		if starPx >= 0 && starVx < len(v) {
+			starVx += runeLen(v, starVx)
+			// When a plain byte follows the star, jump straight to its next
+			// occurrence instead of retrying every position in between.
+			if !fold && starPx+1 < len(p) {
+				if c := p[starPx+1]; c != '*' && c != '?' && c < utf8.RuneSelf {
+					j := strings.IndexByte(v[starVx:], c)
+					if j < 0 {
+						return false
+					}
+					starVx += j
+				}
+			}
+			px, vx = starPx+1, starVx
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func runeLen(s string, i int) int {
+	if s[i] < utf8.RuneSelf {
+		return 1
+	}
+	_, n := utf8.DecodeRuneInString(s[i:])
+	return n
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func equalFoldRune(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
+		}
+	}
+	return false
+}

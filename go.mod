@@ -1,0 +1,3 @@
+module github.com/kmsshare/kmsshare
+
+go 1.24
