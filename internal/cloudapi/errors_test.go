@@ -1,0 +1,185 @@
+package cloudapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+func TestClassOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code   string
+		status int
+		want   error
+	}{
+		{"Throttling.User", 400, ErrThrottled},
+		{"Throttling", 400, ErrThrottled},
+		{"NoPermission", 403, ErrAccessDenied},
+		{"Forbidden.NoPermission", 400, ErrAccessDenied},
+		{"EntityNotExist.Role", 404, ErrNotFound},
+		{"EntityNotExist.Role.Policy", 404, ErrNotFound},
+		{"Forbidden.KeyNotFound", 404, ErrNotFound},
+		{"EntityAlreadyExists.Role", 409, ErrAlreadyExists},
+		{"DeleteConflict.Role.Policy", 409, ErrConflict},
+		{"InvalidParameter", 400, ErrInvalidParameter},
+		{"InvalidParameter.RoleName.InvalidChars", 400, ErrInvalidParameter},
+		{"MalformedPolicyDocument", 400, ErrInvalidParameter},
+		{"Rejected.ShareQuotaExceedLimit", 400, ErrQuotaExceeded},
+		{"LimitExceeded.Policy.Version", 409, ErrQuotaExceeded},
+		{"Rejected.Disabled", 409, ErrKeyState},
+		{"Rejected.PendingDeletion", 409, ErrKeyState},
+		{"Forbidden.KeyPolicyUnSupported", 400, ErrKeyPolicyUnsupported},
+		{"Forbidden.DKMSInstanceStateInvalid", 403, ErrInstanceState},
+		{"InvalidAccessKeyId.NotFound", 404, ErrAuthentication},
+		{"SignatureDoesNotMatch", 400, ErrAuthentication},
+		{"InvalidSecurityToken.Expired", 400, ErrAuthentication},
+		{"SerivceUnvailableTemporary", 503, ErrUnavailable},
+		{"SomethingNew", 503, ErrUnavailable},
+		{"SomethingNew", 400, ErrOther},
+	}
+	for _, tt := range tests {
+		if got := ClassOf(tt.code, tt.status); got != tt.want {
+			t.Errorf("ClassOf(%q, %d) = %v, want %v", tt.code, tt.status, got, tt.want)
+		}
+	}
+}
+
+// TestClassifyRealSDKError drives the real KMS client against a server that
+// answers with an Alibaba-shaped error, so the test sees exactly the error
+// value the SDK produces.
+func TestClassifyRealSDKError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		fmt.Fprint(w, `{"RequestId":"4C2E7E3B-0000-4000-8000-000000000001","HostId":"kms.cn-hangzhou.aliyuncs.com",`+
+			`"Code":"Rejected.ShareQuotaExceedLimit","Message":"Instance Share Quota Exceed Limit.","Recommend":"https://api.aliyun.com"}`)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	client, err := kms.NewClient(&openapi.Config{
+		AccessKeyId: tea.String("id"), AccessKeySecret: tea.String("secret-never-shown"),
+		RegionId: tea.String("cn-hangzhou"), Endpoint: tea.String(host), Protocol: tea.String("http"),
+		NoProxy: tea.String(host),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, callErr := client.SetKeyPolicyWithContext(context.Background(),
+		&kms.SetKeyPolicyRequest{KeyId: tea.String("key-1"), Policy: tea.String("{}")}, &dara.RuntimeOptions{})
+	err = Classify("kms", "SetKeyPolicy", callErr)
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Classify returned %T %v", err, err)
+	}
+	if !errors.Is(err, ErrQuotaExceeded) || e.Code != "Rejected.ShareQuotaExceedLimit" || e.HTTPStatus != 400 ||
+		e.RequestID != "4C2E7E3B-0000-4000-8000-000000000001" || e.Message != "Instance Share Quota Exceed Limit." {
+		t.Errorf("got %+v", e)
+	}
+	var sdk *tea.SDKError
+	if !errors.As(err, &sdk) {
+		t.Error("the SDK error is not reachable with errors.As")
+	}
+	want := "kms SetKeyPolicy: Rejected.ShareQuotaExceedLimit (HTTP 400, request 4C2E7E3B-0000-4000-8000-000000000001): Instance Share Quota Exceed Limit."
+	if err.Error() != want {
+		t.Errorf("Error() = %q\nwant      %q", err.Error(), want)
+	}
+	if strings.Contains(err.Error(), "secret-never-shown") {
+		t.Error("the error mentions the access key secret")
+	}
+}
+
+func TestClassifyTransportAndContext(t *testing.T) {
+	t.Parallel()
+	client, err := kms.NewClient(&openapi.Config{
+		AccessKeyId: tea.String("id"), AccessKeySecret: tea.String("s"), RegionId: tea.String("cn-hangzhou"),
+		Endpoint: tea.String("127.0.0.1:1"), Protocol: tea.String("http"), NoProxy: tea.String("127.0.0.1:1"),
+		ConnectTimeout: tea.Int(500), ReadTimeout: tea.Int(500),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, callErr := client.DescribeKeyWithContext(context.Background(), &kms.DescribeKeyRequest{KeyId: tea.String("k")}, &dara.RuntimeOptions{})
+	err = Classify("kms", "DescribeKey", callErr)
+	if !errors.Is(err, ErrUnavailable) || !IsRetryable(err) {
+		t.Errorf("connection refused classified as %v", err)
+	}
+	if got := Classify("kms", "DescribeKey", context.Canceled); got != context.Canceled {
+		t.Errorf("context.Canceled became %v", got)
+	}
+	if Classify("kms", "DescribeKey", nil) != nil {
+		t.Error("nil became an error")
+	}
+	if again := Classify("ram", "GetRole", err); again != err {
+		t.Error("an *Error was wrapped twice")
+	}
+}
+
+func TestRetryDo(t *testing.T) {
+	t.Parallel()
+	throttled := &Error{Code: "Throttling.User", Class: ErrThrottled}
+	denied := &Error{Code: "NoPermission", Class: ErrAccessDenied}
+	var waits []time.Duration
+	r := DefaultRetry()
+	r.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+
+	calls := 0
+	err := r.Do(context.Background(), func(context.Context) error {
+		calls++
+		if calls < 3 {
+			return throttled
+		}
+		return nil
+	})
+	if err != nil || calls != 3 || len(waits) != 2 {
+		t.Errorf("throttled twice then ok: err=%v calls=%d waits=%v", err, calls, waits)
+	}
+
+	calls = 0
+	err = r.Do(context.Background(), func(context.Context) error { calls++; return denied })
+	if err != denied || calls != 1 {
+		t.Errorf("a denial was retried: calls=%d err=%v", calls, err)
+	}
+
+	calls = 0
+	err = r.Do(context.Background(), func(context.Context) error { calls++; return throttled })
+	if err != throttled || calls != r.MaxAttempts {
+		t.Errorf("gave up after %d calls, want %d", calls, r.MaxAttempts)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.Sleep = nil
+	calls = 0
+	err = r.Do(ctx, func(context.Context) error { calls++; return throttled })
+	if calls != 1 || err != throttled {
+		t.Errorf("with a cancelled context: calls=%d err=%v", calls, err)
+	}
+}
+
+func TestExponentialJitterBounds(t *testing.T) {
+	t.Parallel()
+	b := ExponentialJitter(100*time.Millisecond, time.Second)
+	for attempt := 1; attempt <= 10; attempt++ {
+		limit := 100 * time.Millisecond << (attempt - 1)
+		if limit > time.Second {
+			limit = time.Second
+		}
+		for i := 0; i < 50; i++ {
+			if d := b(attempt); d < 0 || d > limit {
+				t.Fatalf("attempt %d: wait %v outside [0, %v]", attempt, d, limit)
+			}
+		}
+	}
+}
