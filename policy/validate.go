@@ -1,0 +1,145 @@
+package policy
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits that the cloud enforces on policy documents.
+const (
+	// MaxPermissionChars is the size limit of a RAM permission policy, in characters.
+	MaxPermissionChars = 6144
+	// MaxKeyPolicyBytes is the size limit of a KMS key policy, in bytes.
+	MaxKeyPolicyBytes = 32768
+	// MaxSidLen is the length limit of a key policy statement's Sid.
+	MaxSidLen = 128
+)
+
+// DefaultKeyPolicySid is the Sid of the statement in KMS's default key
+// policy. It is documented by Alibaba and contains spaces, which the
+// documented Sid character set does not; Validate accepts it as the one
+// exception.
+const DefaultKeyPolicySid = "kms default key policy"
+
+// Validate checks the rules of kind k that the cloud itself enforces, so a
+// document that passes is not refused when it is saved. It returns nil or an
+// *Error (matching ErrInvalid) listing every problem. Lint reports these
+// problems too, together with findings that are not fatal.
+func (d *Document) Validate(k Kind) error {
+	return d.problems(k).err(k)
+}
+
+func (d *Document) problems(k Kind) problems {
+	var ps problems
+	if d.Version != Version {
+		ps.add("/Version", `Version must be "1"`)
+	}
+	if len(d.Statement) == 0 {
+		ps.add("/Statement", "a document needs at least one statement")
+	}
+	for i := range d.Statement {
+		d.Statement[i].check(k, pointer("/Statement", i), &ps)
+	}
+	switch k {
+	case Permission:
+		b, _ := d.Marshal()
+		if n := utf8.RuneCount(b); n > MaxPermissionChars {
+			ps.add("", "%d characters; a permission policy may have at most %d", n, MaxPermissionChars)
+		}
+	case KeyPolicy:
+		b, _ := d.Marshal()
+		if len(b) > MaxKeyPolicyBytes {
+			ps.add("", "%d bytes; a key policy may have at most %d", len(b), MaxKeyPolicyBytes)
+		}
+	}
+	sortProblems(ps)
+	return ps
+}
+
+func (s *Statement) check(k Kind, path string, ps *problems) {
+	if s.Effect != Allow && s.Effect != Deny {
+		ps.add(pointer(path, "Effect"), `Effect must be "Allow" or "Deny"`)
+	}
+	if s.Action.IsSet() == s.NotAction.IsSet() {
+		ps.add(path, "a statement needs exactly one of Action and NotAction")
+	}
+	for op, keys := range s.Condition {
+		if conditionOperator(op) == nil {
+			ps.add(pointer(pointer(path, "Condition"), op), "unknown condition operator %q", op)
+		}
+		for key, v := range keys {
+			if len(v.Values) == 0 {
+				ps.add(pointer(pointer(pointer(path, "Condition"), op), key), "no values")
+			}
+		}
+	}
+	switch k {
+	case Permission:
+		if s.Principal != nil {
+			ps.add(pointer(path, "Principal"), "a permission policy has no Principal (it applies to the identity it is attached to)")
+		}
+		if s.Resource.IsSet() == s.NotResource.IsSet() {
+			ps.add(path, "a statement needs exactly one of Resource and NotResource")
+		}
+	case Trust:
+		if s.Principal == nil || !s.Principal.hasAny() {
+			ps.add(pointer(path, "Principal"), "a trust policy statement needs a Principal")
+		}
+		for i, a := range s.Action.Values {
+			if !strings.EqualFold(a, "sts:AssumeRole") {
+				ps.add(pointer(pointer(path, "Action"), i), "a trust policy allows only sts:AssumeRole, not %q", a)
+			}
+		}
+		if s.NotAction.IsSet() {
+			ps.add(pointer(path, "NotAction"), "a trust policy allows only sts:AssumeRole; NotAction is not allowed")
+		}
+	case KeyPolicy:
+		if s.Principal == nil || len(s.Principal.RAM.Values) == 0 {
+			ps.add(pointer(path, "Principal"), `a key policy statement needs Principal {"RAM": [...]}`)
+		} else if s.Principal.Service.IsSet() || s.Principal.Federated.IsSet() {
+			ps.add(pointer(path, "Principal"), "key policy principals are RAM identities only")
+		}
+		if !s.Resource.IsSet() || s.NotResource.IsSet() {
+			ps.add(path, `a key policy statement needs "Resource": ["*"]`)
+		}
+		for i, r := range s.Resource.Values {
+			if r != "*" {
+				ps.add(pointer(pointer(path, "Resource"), i), `Resource in a key policy can only be "*" (this key), not %q`, r)
+			}
+		}
+		for _, list := range []struct {
+			name string
+			v    Strings
+		}{{"Action", s.Action}, {"NotAction", s.NotAction}} {
+			for i, a := range list.v.Values {
+				if !hasPrefixFold(a, "kms:") {
+					ps.add(pointer(pointer(path, list.name), i), "key policy actions start with kms:, not %q", a)
+				}
+			}
+		}
+		if s.Sid != "" && s.Sid != DefaultKeyPolicySid && !validSid(s.Sid) {
+			ps.add(pointer(path, "Sid"), "a key policy Sid has at most 128 characters of letters, digits and _/+=.@-")
+		}
+	}
+}
+
+func (p *Principal) hasAny() bool {
+	return len(p.RAM.Values)+len(p.Service.Values)+len(p.Federated.Values) > 0
+}
+
+func validSid(s string) bool {
+	if len(s) > MaxSidLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_/+=.@-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
