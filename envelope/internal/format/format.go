@@ -1,0 +1,444 @@
+// Package format encodes and parses the header of an envelope message, as
+// specified in envelope/FORMAT.md. It knows byte layouts and limits only; the
+// cryptography lives in package stream.
+package format
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"unicode/utf8"
+)
+
+// Errors. Package envelope re-exports them; their text starts with
+// "envelope:" because that is where callers meet them.
+var (
+	ErrFormat      = errors.New("envelope: malformed message")
+	ErrUnsupported = errors.New("envelope: unsupported message version or suite")
+	ErrLimit       = errors.New("envelope: limit exceeded")
+)
+
+// Constants of format version 1 (FORMAT.md §2–§5).
+const (
+	Magic   = "KMSE"
+	Version = 1
+	// Suite1 is AES-256-GCM segments, HKDF-SHA256, key commitment and an
+	// HMAC-SHA256 header tag.
+	Suite1 uint16 = 1
+
+	SaltSize       = 32
+	CommitmentSize = 32
+	HeaderTagSize  = 32
+	DigestSize     = sha256.Size
+
+	MinSegmentSize = 64
+	MaxSegmentSize = 16 << 20
+
+	MaxContextPairs = 64
+	MaxContextBytes = 4096 // the pairs with their length prefixes
+
+	MaxKeys     = 16
+	MaxARNLen   = 256
+	MaxBlobLen  = 4096
+	MaxSegments = 1 << 32
+
+	fixedPrefixLen = 4 + 1 + 2 + 4 + SaltSize // magic .. salt
+)
+
+// kindError matches several sentinels with errors.Is but prints one message.
+type kindError struct {
+	msg   string
+	kinds []error
+}
+
+func (e *kindError) Error() string   { return e.msg }
+func (e *kindError) Unwrap() []error { return e.kinds }
+
+// formatErr reports a malformed message.
+func formatErr(format string, args ...any) error {
+	return &kindError{ErrFormat.Error() + ": " + fmt.Sprintf(format, args...), []error{ErrFormat}}
+}
+
+// limitErr reports a limit exceeded by a message being written.
+func limitErr(format string, args ...any) error {
+	return &kindError{ErrLimit.Error() + ": " + fmt.Sprintf(format, args...), []error{ErrLimit}}
+}
+
+// readLimitErr reports a limit exceeded by a message being read: the message
+// is malformed too.
+func readLimitErr(format string, args ...any) error {
+	return &kindError{ErrLimit.Error() + ": " + fmt.Sprintf(format, args...), []error{ErrLimit, ErrFormat}}
+}
+
+// asRead turns a writer-side validation error into a reader-side one: a
+// message that breaks a limit is malformed.
+func asRead(err error) error {
+	var k *kindError
+	if errors.As(err, &k) && !errors.Is(err, ErrFormat) {
+		return &kindError{k.msg, append(k.kinds[:len(k.kinds):len(k.kinds)], ErrFormat)}
+	}
+	return err
+}
+
+func unsupportedErr(format string, args ...any) error {
+	return &kindError{ErrUnsupported.Error() + ": " + fmt.Sprintf(format, args...), []error{ErrUnsupported, ErrFormat}}
+}
+
+// Pair is one encryption-context entry.
+type Pair struct{ Key, Value string }
+
+// EncryptedKey is one EDK: the master key's ARN and the opaque blob.
+type EncryptedKey struct {
+	ARN  string
+	Blob []byte
+}
+
+// Header is a parsed or to-be-written message header.
+type Header struct {
+	SegmentSize int
+	Salt        [SaltSize]byte
+	Context     []Pair // sorted by key, unique
+	Commitment  [CommitmentSize]byte
+	Keys        []EncryptedKey
+	Tag         [HeaderTagSize]byte
+}
+
+// ContextPairs validates an encryption context and returns it in canonical
+// (sorted) order.
+func ContextPairs(m map[string]string) ([]Pair, error) {
+	if len(m) > MaxContextPairs {
+		return nil, limitErr("encryption context has %d pairs, at most %d allowed", len(m), MaxContextPairs)
+	}
+	pairs := make([]Pair, 0, len(m))
+	size := 0
+	for k, v := range m {
+		if err := checkPair(k, v); err != nil {
+			return nil, err
+		}
+		size += 4 + len(k) + len(v)
+		pairs = append(pairs, Pair{k, v})
+	}
+	if size > MaxContextBytes {
+		return nil, limitErr("encryption context takes %d bytes, at most %d allowed", size, MaxContextBytes)
+	}
+	sort.Slice(pairs, func(i, j int) bool { return pairs[i].Key < pairs[j].Key })
+	return pairs, nil
+}
+
+func checkPair(k, v string) error {
+	switch {
+	case k == "":
+		return formatErr("empty encryption context key")
+	case !utf8.ValidString(k):
+		return formatErr("encryption context key is not UTF-8")
+	case !utf8.ValidString(v):
+		return formatErr("encryption context value of %q is not UTF-8", k)
+	case len(k) > MaxContextBytes || len(v) > MaxContextBytes:
+		return limitErr("encryption context entry %.32q is too long", k)
+	}
+	return nil
+}
+
+// ContextMap returns the context as a map (nil when empty).
+func ContextMap(pairs []Pair) map[string]string {
+	if len(pairs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		m[p.Key] = p.Value
+	}
+	return m
+}
+
+// CheckSegmentSize reports whether n is an allowed segment size.
+func CheckSegmentSize(n int) error {
+	if n < MinSegmentSize || n > MaxSegmentSize {
+		return limitErr("segment size %d outside [%d, %d]", n, MinSegmentSize, MaxSegmentSize)
+	}
+	return nil
+}
+
+// CheckKey validates one EDK for writing.
+func CheckKey(k EncryptedKey) error {
+	if k.ARN == "" || len(k.ARN) > MaxARNLen {
+		return limitErr("key ARN of %d bytes, want 1 to %d", len(k.ARN), MaxARNLen)
+	}
+	if len(k.Blob) == 0 || len(k.Blob) > MaxBlobLen {
+		return limitErr("encrypted data key of %d bytes under %s, want 1 to %d", len(k.Blob), k.ARN, MaxBlobLen)
+	}
+	return nil
+}
+
+// AppendFixed appends the fixed part (FORMAT.md §2).
+func (h *Header) AppendFixed(b []byte) []byte {
+	b = append(b, Magic...)
+	b = append(b, Version)
+	b = binary.BigEndian.AppendUint16(b, Suite1)
+	b = binary.BigEndian.AppendUint32(b, uint32(h.SegmentSize))
+	b = append(b, h.Salt[:]...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(h.Context)))
+	for _, p := range h.Context {
+		b = appendString16(b, p.Key)
+		b = appendString16(b, p.Value)
+	}
+	return append(b, h.Commitment[:]...)
+}
+
+// AppendKeys appends the keys part (FORMAT.md §3).
+func (h *Header) AppendKeys(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(h.Keys)))
+	for _, k := range h.Keys {
+		b = appendString16(b, k.ARN)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(k.Blob)))
+		b = append(b, k.Blob...)
+	}
+	return b
+}
+
+// Validate checks a header before it is written, so that a writer never
+// emits what a reader would reject.
+func (h *Header) Validate() error {
+	if err := CheckSegmentSize(h.SegmentSize); err != nil {
+		return err
+	}
+	if len(h.Context) > MaxContextPairs {
+		return limitErr("encryption context has %d pairs, at most %d allowed", len(h.Context), MaxContextPairs)
+	}
+	size := 0
+	for i, p := range h.Context {
+		if err := checkPair(p.Key, p.Value); err != nil {
+			return err
+		}
+		if i > 0 && p.Key <= h.Context[i-1].Key {
+			return formatErr("encryption context not sorted or has duplicate keys")
+		}
+		size += 4 + len(p.Key) + len(p.Value)
+	}
+	if size > MaxContextBytes {
+		return limitErr("encryption context takes %d bytes, at most %d allowed", size, MaxContextBytes)
+	}
+	if len(h.Keys) == 0 || len(h.Keys) > MaxKeys {
+		return limitErr("%d encrypted data keys, want 1 to %d", len(h.Keys), MaxKeys)
+	}
+	seen := make(map[string]bool, len(h.Keys))
+	for _, k := range h.Keys {
+		if err := CheckKey(k); err != nil {
+			return err
+		}
+		if seen[k.ARN] {
+			return formatErr("two encrypted data keys under %s", k.ARN)
+		}
+		seen[k.ARN] = true
+	}
+	return nil
+}
+
+// Digest returns header_digest = SHA-256(fixed part).
+func Digest(fixed []byte) [DigestSize]byte { return sha256.Sum256(fixed) }
+
+func appendString16(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+// Parsed is a header as read from a message, with the raw bytes that the
+// digest and the header tag are computed over.
+type Parsed struct {
+	Header
+	Fixed []byte // fixed part, as read
+	Authd []byte // fixed ‖ keys, as read: what header_tag covers
+}
+
+// ParseBytes parses the header at the start of msg and returns it with the
+// number of bytes it takes. maxKeys (≤ MaxKeys; 0 means MaxKeys) caps the
+// number of EDKs.
+func ParseBytes(msg []byte, maxKeys int) (*Parsed, int, error) {
+	p := &parser{src: bytes.NewReader(msg), maxKeys: maxKeys}
+	h, err := p.parse()
+	if err != nil {
+		return nil, 0, err
+	}
+	return h, len(p.buf), nil
+}
+
+// Read parses a header from r. It reads r in chunks and may read past the
+// header: the bytes it read beyond the header are returned in rest, and the
+// body starts with them.
+func Read(r io.Reader, maxKeys int) (h *Parsed, rest []byte, err error) {
+	p := &parser{src: r, maxKeys: maxKeys, chunked: true}
+	h, err = p.parse()
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, p.extra, nil
+}
+
+// parser reads the header field by field. buf holds every header byte read so
+// far (the raw header); extra holds bytes read past what was asked for.
+type parser struct {
+	src     io.Reader
+	maxKeys int
+	chunked bool
+	buf     []byte
+	extra   []byte
+}
+
+const readChunk = 4096
+
+// next returns the next n header bytes.
+func (p *parser) next(n int) ([]byte, error) {
+	for len(p.extra) < n {
+		if !p.chunked {
+			b := make([]byte, n-len(p.extra))
+			m, err := io.ReadFull(p.src, b)
+			p.extra = append(p.extra, b[:m]...)
+			if err != nil {
+				return nil, truncated(err)
+			}
+			continue
+		}
+		chunk := make([]byte, readChunk)
+		m, err := p.src.Read(chunk)
+		p.extra = append(p.extra, chunk[:m]...)
+		if err != nil && len(p.extra) < n {
+			return nil, truncated(err)
+		}
+	}
+	start := len(p.buf)
+	p.buf = append(p.buf, p.extra[:n]...)
+	p.extra = p.extra[n:]
+	return p.buf[start : start+n], nil
+}
+
+func truncated(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return formatErr("header is truncated")
+	}
+	return err
+}
+
+func (p *parser) u16() (int, error) {
+	b, err := p.next(2)
+	if err != nil {
+		return 0, err
+	}
+	return int(binary.BigEndian.Uint16(b)), nil
+}
+
+func (p *parser) bytes16(max int, what string) ([]byte, error) {
+	n, err := p.u16()
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, readLimitErr("%s of %d bytes, at most %d allowed", what, n, max)
+	}
+	return p.next(n)
+}
+
+func (p *parser) parse() (*Parsed, error) {
+	b, err := p.next(fixedPrefixLen)
+	if err != nil {
+		return nil, err
+	}
+	if string(b[:4]) != Magic {
+		return nil, formatErr("not an envelope message (bad magic)")
+	}
+	if b[4] != Version {
+		return nil, unsupportedErr("version %d", b[4])
+	}
+	if s := binary.BigEndian.Uint16(b[5:7]); s != Suite1 {
+		return nil, unsupportedErr("suite %#04x", s)
+	}
+	h := &Parsed{}
+	h.SegmentSize = int(binary.BigEndian.Uint32(b[7:11]))
+	if err := CheckSegmentSize(h.SegmentSize); err != nil {
+		return nil, asRead(err)
+	}
+	copy(h.Salt[:], b[11:11+SaltSize])
+
+	n, err := p.u16()
+	if err != nil {
+		return nil, err
+	}
+	if n > MaxContextPairs {
+		return nil, readLimitErr("%d encryption context pairs, at most %d allowed", n, MaxContextPairs)
+	}
+	size := 0
+	for i := 0; i < n; i++ {
+		k, err := p.bytes16(MaxContextBytes, "encryption context key")
+		if err != nil {
+			return nil, err
+		}
+		v, err := p.bytes16(MaxContextBytes, "encryption context value")
+		if err != nil {
+			return nil, err
+		}
+		size += 4 + len(k) + len(v)
+		if size > MaxContextBytes {
+			return nil, readLimitErr("encryption context over %d bytes", MaxContextBytes)
+		}
+		pair := Pair{string(k), string(v)}
+		if err := checkPair(pair.Key, pair.Value); err != nil {
+			return nil, asRead(err)
+		}
+		if i > 0 && pair.Key <= h.Context[i-1].Key {
+			return nil, formatErr("encryption context not in canonical order")
+		}
+		h.Context = append(h.Context, pair)
+	}
+	c, err := p.next(CommitmentSize)
+	if err != nil {
+		return nil, err
+	}
+	copy(h.Commitment[:], c)
+	fixedLen := len(p.buf)
+
+	maxKeys := p.maxKeys
+	if maxKeys <= 0 || maxKeys > MaxKeys {
+		maxKeys = MaxKeys
+	}
+	if n, err = p.u16(); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, formatErr("no encrypted data keys")
+	}
+	if n > maxKeys {
+		return nil, readLimitErr("%d encrypted data keys, at most %d allowed", n, maxKeys)
+	}
+	h.Keys = make([]EncryptedKey, 0, n)
+	seen := make(map[string]bool, n)
+	for i := 0; i < n; i++ {
+		a, err := p.bytes16(MaxARNLen, "key ARN")
+		if err != nil {
+			return nil, err
+		}
+		blob, err := p.bytes16(MaxBlobLen, "encrypted data key")
+		if err != nil {
+			return nil, err
+		}
+		if len(a) == 0 || len(blob) == 0 {
+			return nil, formatErr("empty key ARN or encrypted data key")
+		}
+		if seen[string(a)] {
+			return nil, formatErr("two encrypted data keys under the same ARN")
+		}
+		seen[string(a)] = true
+		h.Keys = append(h.Keys, EncryptedKey{ARN: string(a), Blob: bytes.Clone(blob)})
+	}
+	authdLen := len(p.buf)
+	t, err := p.next(HeaderTagSize)
+	if err != nil {
+		return nil, err
+	}
+	copy(h.Tag[:], t)
+	h.Fixed = p.buf[:fixedLen:fixedLen]
+	h.Authd = p.buf[:authdLen:authdLen]
+	return h, nil
+}
