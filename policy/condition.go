@@ -67,6 +67,11 @@ var operators = [...]operator{
 // or nil.
 func conditionOperator(name string) *operator {
 	for i := range operators {
+		if operators[i].name == name {
+			return &operators[i]
+		}
+	}
+	for i := range operators {
 		if strings.EqualFold(operators[i].name, name) {
 			return &operators[i]
 		}

@@ -44,6 +44,8 @@ const Version = "1"
 type Document struct {
 	Version   string
 	Statement []Statement
+
+	versionFirst bool // parsed with "Version" before "Statement"; Marshal keeps the order
 }
 
 // Statement is one statement of a document. Empty fields are absent from
@@ -115,7 +117,7 @@ func (d *Document) Clone() *Document {
 	if d == nil {
 		return nil
 	}
-	c := &Document{Version: d.Version, Statement: make([]Statement, len(d.Statement))}
+	c := &Document{Version: d.Version, Statement: make([]Statement, len(d.Statement)), versionFirst: d.versionFirst}
 	for i, s := range d.Statement {
 		c.Statement[i] = s.clone()
 	}

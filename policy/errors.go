@@ -14,6 +14,8 @@ var ErrInvalid = errors.New("policy: invalid")
 type Problem struct {
 	Path    string // JSON pointer to the offending element, e.g. "/Statement/0/Action"; "" for the document
 	Message string
+
+	code string // the stable finding code Lint reports this problem under
 }
 
 func (p Problem) String() string {
@@ -65,7 +67,11 @@ func (e *Error) Is(target error) bool { return target == ErrInvalid }
 type problems []Problem
 
 func (ps *problems) add(path, format string, args ...any) {
-	*ps = append(*ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	ps.addCode("malformed", path, format, args...)
+}
+
+func (ps *problems) addCode(code, path, format string, args ...any) {
+	*ps = append(*ps, Problem{Path: path, Message: fmt.Sprintf(format, args...), code: code})
 }
 
 func (ps problems) err(k Kind) error {

@@ -80,13 +80,14 @@ type Result struct {
 // nil documents are skipped.
 func Evaluate(req Request, docs ...*Document) Result {
 	allow := Result{Decision: ImplicitDeny, Document: -1, Statement: -1}
+	id := identityOf(&req.Caller)
 	for di, d := range docs {
 		if d == nil {
 			continue
 		}
 		for si := range d.Statement {
 			s := &d.Statement[si]
-			if (s.Effect != Allow && s.Effect != Deny) || !s.applies(&req) {
+			if (s.Effect != Allow && s.Effect != Deny) || !s.applies(&req, &id) {
 				continue
 			}
 			if s.Effect == Deny {
@@ -125,8 +126,8 @@ func EvaluateAccess(req Request, resourcePolicy *Document, identityPolicies ...*
 	return a
 }
 
-func (s *Statement) applies(req *Request) bool {
-	if s.Principal != nil && !s.Principal.admits(req) {
+func (s *Statement) applies(req *Request, id *identity) bool {
+	if s.Principal != nil && !s.Principal.admits(req, id) {
 		return false
 	}
 	switch {
@@ -156,14 +157,43 @@ func (s *Statement) applies(req *Request) bool {
 
 func anyMatch(patterns []string, v string, match func(p, v string) bool) bool {
 	for _, p := range patterns {
-		if match(p, v) {
+		if p == "*" || match(p, v) {
 			return true
 		}
 	}
 	return false
 }
 
-func (p *Principal) admits(req *Request) bool {
+// identity is the caller's RAM identity taken apart once per evaluation, so
+// matching many principals costs no parsing and no allocation.
+type identity struct {
+	account     string
+	role        string // role name, for a role or role session
+	roleSession string // "<role>/<session>" for a role session
+	user        string // user name, for a RAM user
+}
+
+func identityOf(c *Caller) identity {
+	id := identity{account: c.Account}
+	a := c.ARN
+	if a.Service != "ram" && a.Service != "sts" {
+		return id
+	}
+	typ, name, _ := strings.Cut(a.Resource, "/")
+	switch typ {
+	case "role", "assumed-role":
+		role, _, hasSession := strings.Cut(name, "/")
+		id.role = role
+		if hasSession {
+			id.roleSession = name
+		}
+	case "user":
+		id.user = name
+	}
+	return id
+}
+
+func (p *Principal) admits(req *Request, id *identity) bool {
 	c := &req.Caller
 	if c.Service != "" {
 		for _, sp := range p.Service.Values {
@@ -174,41 +204,60 @@ func (p *Principal) admits(req *Request) bool {
 		return false
 	}
 	for _, rp := range p.RAM.Values {
-		if ramAdmits(rp, c) {
+		if ramAdmits(rp, id) {
 			return true
 		}
 	}
 	return false
 }
 
-// ramAdmits matches one Principal.RAM entry against a RAM identity.
-func ramAdmits(pattern string, c *Caller) bool {
+// ramAdmits matches one Principal.RAM entry against a RAM identity. It splits
+// the entry without validating it: an entry that is not a RAM ARN admits
+// nobody.
+func ramAdmits(pattern string, id *identity) bool {
 	if pattern == "*" {
-		return c.Account != ""
+		return id.account != ""
 	}
-	p, err := arn.ParsePattern(pattern)
-	if err != nil || p.Service != "ram" || !arn.Match(p.AccountID, c.Account) {
+	rest, ok := strings.CutPrefix(pattern, "acs:ram:")
+	if !ok {
 		return false
 	}
-	if p.Resource == "*" || p.Resource == "root" {
-		return true
+	_, rest, ok = strings.Cut(rest, ":") // region: empty or a pattern, never significant
+	if !ok {
+		return false
 	}
-	id := c.ARN
-	if role, session, ok := id.AssumedRole(); ok {
-		switch p.ResourceType() {
-		case "role":
-			return arn.MatchFold(p.ResourceName(), role.ResourceName())
-		case "assumed-role":
-			return arn.MatchFold(p.ResourceName(), role.ResourceName()+"/"+session)
+	account, resource, ok := strings.Cut(rest, ":")
+	if !ok || (account != id.account && !(hasWildcard(account) && arn.Match(account, id.account))) {
+		return false
+	}
+	if resource == "*" || resource == "root" {
+		return id.account != ""
+	}
+	typ, name, _ := strings.Cut(resource, "/")
+	switch typ {
+	case "role":
+		return id.role != "" && matchName(name, id.role)
+	case "assumed-role":
+		return id.roleSession != "" && matchName(name, id.roleSession)
+	case "user":
+		return id.user != "" && matchName(name, id.user)
+	}
+	return false
+}
+
+// matchName compares RAM names case-insensitively, with wildcards if any.
+func matchName(pattern, name string) bool {
+	if !hasWildcard(pattern) {
+		return strings.EqualFold(pattern, name)
+	}
+	return arn.MatchFold(pattern, name)
+}
+
+func hasWildcard(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '*' || s[i] == '?' {
+			return true
 		}
-		return false
-	}
-	if id.Service != "ram" || !strings.EqualFold(id.ResourceType(), p.ResourceType()) {
-		return false
-	}
-	switch p.ResourceType() {
-	case "role", "user":
-		return arn.MatchFold(p.ResourceName(), id.ResourceName())
 	}
 	return false
 }

@@ -17,7 +17,8 @@ import (
 // with its JSON pointer. Parse does not apply the rules of a kind; see
 // Validate.
 func Parse(data []byte) (*Document, error) {
-	if err := checkSyntax(data); err != nil {
+	topKeys, err := checkSyntax(data)
+	if err != nil {
 		return nil, err
 	}
 	var ps problems
@@ -26,7 +27,7 @@ func Parse(data []byte) (*Document, error) {
 		ps.add("", "a policy document is a JSON object")
 		return nil, ps.err(0)
 	}
-	d := &Document{}
+	d := &Document{versionFirst: slices.Index(topKeys, "Version") < slices.Index(topKeys, "Statement")}
 	for key, raw := range top {
 		switch key {
 		case "Version":
@@ -225,8 +226,9 @@ func scalarText(raw json.RawMessage) (string, bool) {
 
 // checkSyntax walks the JSON tokens once to report syntax errors with their
 // line and column, and duplicate object keys (which encoding/json would
-// silently resolve to the last one: "Effect" twice is a trap).
-func checkSyntax(data []byte) error {
+// silently resolve to the last one: "Effect" twice is a trap). It returns the
+// keys of the top-level object in order.
+func checkSyntax(data []byte) ([]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type frame struct {
 		object bool
@@ -237,6 +239,8 @@ func checkSyntax(data []byte) error {
 	}
 	var stack []*frame
 	var ps problems
+	var topKeys []string
+	values := 0 // top-level values seen
 	childPath := func() string {
 		if len(stack) == 0 {
 			return ""
@@ -249,6 +253,7 @@ func checkSyntax(data []byte) error {
 	}
 	afterValue := func() {
 		if len(stack) == 0 {
+			values++
 			return
 		}
 		f := stack[len(stack)-1]
@@ -261,8 +266,15 @@ func checkSyntax(data []byte) error {
 	for {
 		offset := dec.InputOffset()
 		tok, err := dec.Token()
+		if err == io.EOF && len(stack) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 		if err == io.EOF {
 			break
+		}
+		if err == nil && values > 0 {
+			ps.add("", "extra data after the document")
+			return nil, ps.err(0)
 		}
 		if err != nil {
 			var se *json.SyntaxError
@@ -271,8 +283,12 @@ func checkSyntax(data []byte) error {
 			} else if err == io.ErrUnexpectedEOF {
 				offset = int64(len(data))
 			}
+			msg := trimJSONPrefix(err.Error())
+			if err == io.ErrUnexpectedEOF {
+				msg = "unexpected end of JSON input"
+			}
 			line, col := position(data, offset)
-			return &Error{Line: line, Column: col, Problems: []Problem{{Message: trimJSONPrefix(err.Error())}}}
+			return nil, &Error{Line: line, Column: col, Problems: []Problem{{Message: msg}}}
 		}
 		switch t := tok.(type) {
 		case json.Delim:
@@ -289,6 +305,9 @@ func checkSyntax(data []byte) error {
 				if top.keys[t] {
 					ps.add(pointer(top.path, t), "duplicate field %q", t)
 				}
+				if len(f) == 1 {
+					topKeys = append(topKeys, t)
+				}
 				top.keys[t] = true
 				top.key = t
 				continue
@@ -298,10 +317,7 @@ func checkSyntax(data []byte) error {
 			afterValue()
 		}
 	}
-	if dec.More() {
-		ps.add("", "extra data after the document")
-	}
-	return ps.err(0)
+	return topKeys, ps.err(0)
 }
 
 func trimJSONPrefix(s string) string {
@@ -349,19 +365,28 @@ func (d *Document) String() string {
 // Marshal encodes the document as compact JSON with fields in a fixed
 // (alphabetical) order, the order KMS itself returns key policies in, so the
 // output is byte-stable: Marshal(Parse(Marshal(d))) == Marshal(d). A parsed
-// statement that still says what it said when parsed is written back exactly
-// as it was read (compacted), whatever its field order and forms.
+// document keeps the order of Version and Statement it was read with, and a
+// parsed statement that still says what it said when parsed is written back
+// exactly as it was read (compacted), whatever its field order and forms.
 func (d *Document) Marshal() ([]byte, error) {
-	var b []byte
-	b = append(b, `{"Statement":[`...)
+	b := []byte{'{'}
+	if d.versionFirst {
+		b = append(b, `"Version":`...)
+		b = appendString(b, d.Version)
+		b = append(b, ',')
+	}
+	b = append(b, `"Statement":[`...)
 	for i := range d.Statement {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = d.Statement[i].appendJSON(b)
 	}
-	b = append(b, `],"Version":`...)
-	b = appendString(b, d.Version)
+	b = append(b, ']')
+	if !d.versionFirst {
+		b = append(b, `,"Version":`...)
+		b = appendString(b, d.Version)
+	}
 	return append(b, '}'), nil
 }
 

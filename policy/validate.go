@@ -32,10 +32,10 @@ func (d *Document) Validate(k Kind) error {
 func (d *Document) problems(k Kind) problems {
 	var ps problems
 	if d.Version != Version {
-		ps.add("/Version", `Version must be "1"`)
+		ps.addCode("version", "/Version", `Version must be "1"`)
 	}
 	if len(d.Statement) == 0 {
-		ps.add("/Statement", "a document needs at least one statement")
+		ps.addCode("no-statement", "/Statement", "a document needs at least one statement")
 	}
 	for i := range d.Statement {
 		d.Statement[i].check(k, pointer("/Statement", i), &ps)
@@ -44,12 +44,12 @@ func (d *Document) problems(k Kind) problems {
 	case Permission:
 		b, _ := d.Marshal()
 		if n := utf8.RuneCount(b); n > MaxPermissionChars {
-			ps.add("", "%d characters; a permission policy may have at most %d", n, MaxPermissionChars)
+			ps.addCode("size-limit", "", "%d characters; a permission policy may have at most %d", n, MaxPermissionChars)
 		}
 	case KeyPolicy:
 		b, _ := d.Marshal()
 		if len(b) > MaxKeyPolicyBytes {
-			ps.add("", "%d bytes; a key policy may have at most %d", len(b), MaxKeyPolicyBytes)
+			ps.addCode("size-limit", "", "%d bytes; a key policy may have at most %d", len(b), MaxKeyPolicyBytes)
 		}
 	}
 	sortProblems(ps)
@@ -58,53 +58,65 @@ func (d *Document) problems(k Kind) problems {
 
 func (s *Statement) check(k Kind, path string, ps *problems) {
 	if s.Effect != Allow && s.Effect != Deny {
-		ps.add(pointer(path, "Effect"), `Effect must be "Allow" or "Deny"`)
+		ps.addCode("effect", pointer(path, "Effect"), `Effect must be "Allow" or "Deny"`)
 	}
 	if s.Action.IsSet() == s.NotAction.IsSet() {
-		ps.add(path, "a statement needs exactly one of Action and NotAction")
+		ps.addCode("action-required", path, "a statement needs exactly one of Action and NotAction")
+	}
+	for _, f := range []struct {
+		name string
+		v    Strings
+	}{{"Action", s.Action}, {"NotAction", s.NotAction}, {"Resource", s.Resource}, {"NotResource", s.NotResource}} {
+		if f.v.IsSet() && len(f.v.Values) == 0 {
+			code := "empty-action"
+			if f.name == "Resource" || f.name == "NotResource" {
+				code = "empty-resource"
+			}
+			ps.addCode(code, pointer(path, f.name), "empty %s list matches nothing", f.name)
+		}
 	}
 	for op, keys := range s.Condition {
 		if conditionOperator(op) == nil {
-			ps.add(pointer(pointer(path, "Condition"), op), "unknown condition operator %q", op)
+			ps.addCode("condition-operator", pointer(pointer(path, "Condition"), op), "unknown condition operator %q", op)
 		}
 		for key, v := range keys {
 			if len(v.Values) == 0 {
-				ps.add(pointer(pointer(pointer(path, "Condition"), op), key), "no values")
+				ps.addCode("empty-condition", pointer(pointer(pointer(path, "Condition"), op), key), "no values")
 			}
 		}
 	}
 	switch k {
 	case Permission:
 		if s.Principal != nil {
-			ps.add(pointer(path, "Principal"), "a permission policy has no Principal (it applies to the identity it is attached to)")
+			ps.addCode("principal-not-allowed", pointer(path, "Principal"), "a permission policy has no Principal (it applies to the identity it is attached to)")
 		}
 		if s.Resource.IsSet() == s.NotResource.IsSet() {
-			ps.add(path, "a statement needs exactly one of Resource and NotResource")
+			ps.addCode("resource-required", path, "a statement needs exactly one of Resource and NotResource")
 		}
 	case Trust:
 		if s.Principal == nil || !s.Principal.hasAny() {
-			ps.add(pointer(path, "Principal"), "a trust policy statement needs a Principal")
+			ps.addCode("principal-required", pointer(path, "Principal"), "a trust policy statement needs a Principal")
 		}
 		for i, a := range s.Action.Values {
 			if !strings.EqualFold(a, "sts:AssumeRole") {
-				ps.add(pointer(pointer(path, "Action"), i), "a trust policy allows only sts:AssumeRole, not %q", a)
+				ps.addCode("trust-action", pointer(pointer(path, "Action"), i), "a trust policy allows only sts:AssumeRole, not %q", a)
 			}
 		}
 		if s.NotAction.IsSet() {
-			ps.add(pointer(path, "NotAction"), "a trust policy allows only sts:AssumeRole; NotAction is not allowed")
+			ps.addCode("trust-action", pointer(path, "NotAction"), "a trust policy allows only sts:AssumeRole; NotAction is not allowed")
 		}
 	case KeyPolicy:
 		if s.Principal == nil || len(s.Principal.RAM.Values) == 0 {
-			ps.add(pointer(path, "Principal"), `a key policy statement needs Principal {"RAM": [...]}`)
+			ps.addCode("principal-required", pointer(path, "Principal"), `a key policy statement needs Principal {"RAM": [...]}`)
 		} else if s.Principal.Service.IsSet() || s.Principal.Federated.IsSet() {
-			ps.add(pointer(path, "Principal"), "key policy principals are RAM identities only")
+			ps.addCode("principal-type", pointer(path, "Principal"), "key policy principals are RAM identities only")
 		}
 		if !s.Resource.IsSet() || s.NotResource.IsSet() {
-			ps.add(path, `a key policy statement needs "Resource": ["*"]`)
+			ps.addCode("resource-not-star", path, `a key policy statement needs "Resource": ["*"]`)
 		}
 		for i, r := range s.Resource.Values {
 			if r != "*" {
-				ps.add(pointer(pointer(path, "Resource"), i), `Resource in a key policy can only be "*" (this key), not %q`, r)
+				ps.addCode("resource-not-star", pointer(pointer(path, "Resource"), i), `Resource in a key policy can only be "*" (this key), not %q`, r)
 			}
 		}
 		for _, list := range []struct {
@@ -113,12 +125,12 @@ func (s *Statement) check(k Kind, path string, ps *problems) {
 		}{{"Action", s.Action}, {"NotAction", s.NotAction}} {
 			for i, a := range list.v.Values {
 				if !hasPrefixFold(a, "kms:") {
-					ps.add(pointer(pointer(path, list.name), i), "key policy actions start with kms:, not %q", a)
+					ps.addCode("action-not-kms", pointer(pointer(path, list.name), i), "key policy actions start with kms:, not %q", a)
 				}
 			}
 		}
 		if s.Sid != "" && s.Sid != DefaultKeyPolicySid && !validSid(s.Sid) {
-			ps.add(pointer(path, "Sid"), "a key policy Sid has at most 128 characters of letters, digits and _/+=.@-")
+			ps.addCode("sid", pointer(path, "Sid"), "a key policy Sid has at most 128 characters of letters, digits and _/+=.@-")
 		}
 	}
 }
