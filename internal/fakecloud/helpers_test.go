@@ -72,7 +72,7 @@ func newWorld(t testing.TB, opts Options) *world {
 type transport string
 
 const (
-	inProc transport = "inproc"
+	inProc   transport = "inproc"
 	overHTTP transport = "http"
 )
 
