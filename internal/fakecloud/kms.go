@@ -174,8 +174,8 @@ func (c *Cloud) checkPrincipal(owner *account, p string) string {
 	if a.AccountID == owner.id {
 		return ""
 	}
-	if a.IsPattern() {
-		return "principals of other accounts cannot use wildcards"
+	if _, err := arn.Parse(p); err != nil {
+		return "principals of other accounts must be exact: " + err.Error()
 	}
 	acct := c.accounts[a.AccountID]
 	if acct == nil {
@@ -209,7 +209,7 @@ func foreignAccounts(doc *policy.Document, owner string, into map[string]bool) {
 			continue
 		}
 		for _, p := range s.Principal.RAM.Values {
-			if a, err := arn.ParsePattern(p); err == nil && a.AccountID != owner && !a.IsPattern() {
+			if a, err := arn.ParsePattern(p); err == nil && a.AccountID != owner && !strings.ContainsAny(a.AccountID, "*?") {
 				into[a.AccountID] = true
 			}
 		}
