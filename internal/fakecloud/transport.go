@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sync"
+	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	"github.com/alibabacloud-go/tea/dara"
@@ -90,6 +91,7 @@ func baseConfig(creds Credentials, region string) *openapi.Config {
 // region, started on first use.
 type Server struct {
 	c       *Cloud
+	client  *http.Client // what Server.Config makes the SDK use
 	mu      sync.Mutex
 	servers map[string]*httptest.Server
 	closed  bool
@@ -97,7 +99,20 @@ type Server struct {
 
 // Serve returns a Server for this cloud. Close it when done.
 func (c *Cloud) Serve() *Server {
-	return &Server{c: c, servers: map[string]*httptest.Server{}}
+	// A transport of our own: no proxy from the environment, and none of
+	// the SDK's pooled clients, which write http.Client.Timeout on every
+	// request while other requests read it (a data race under -race).
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
+	return &Server{c: c, servers: map[string]*httptest.Server{},
+		client: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
+}
+
+// netClient is a dara.HttpClient that sends requests over the network
+// with its own http.Client.
+type netClient struct{ c *http.Client }
+
+func (n netClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return n.c.Do(req)
 }
 
 // Endpoint returns "127.0.0.1:<port>" of the server for region, starting
@@ -118,16 +133,15 @@ func (s *Server) Endpoint(region string) string {
 
 // Config returns an SDK configuration that reaches the server for region
 // over plain HTTP with creds. Endpoint is host:port without a scheme and
-// NoProxy equals it, so proxy settings in the environment do not interfere
-// (wire-protocol.md §10.2).
+// NoProxy equals it (wire-protocol.md §10.2); requests go through the
+// server's own http.Client (Config.HttpClient), never through a proxy.
 func (s *Server) Config(creds Credentials, region string) *openapi.Config {
 	ep := s.Endpoint(region)
 	cfg := baseConfig(creds, region)
 	cfg.Endpoint = tea.String(ep)
 	cfg.NoProxy = tea.String(ep)
 	cfg.Protocol = tea.String("http")
-	cfg.ConnectTimeout = tea.Int(5000)
-	cfg.ReadTimeout = tea.Int(60000)
+	cfg.HttpClient = netClient{c: s.client}
 	return cfg
 }
 
@@ -140,4 +154,5 @@ func (s *Server) Close() {
 		srv.Close()
 	}
 	clear(s.servers)
+	s.client.CloseIdleConnections()
 }
