@@ -39,6 +39,9 @@ type Options struct {
 	// time or until ctx is done. nil means a timer. It is called without
 	// any emulator lock held.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// LogLimit is how many request log entries are kept (the most recent).
+	// 0 means DefaultLogLimit; a negative value keeps everything.
+	LogLimit int
 }
 
 // Cloud is an emulated multi-account Alibaba Cloud: KMS, RAM and STS,
@@ -100,6 +103,10 @@ func New(opts Options) *Cloud {
 		c.quotaRelease = 0
 	}
 	c.propagation.Store(int64(opts.PropagationDelay))
+	c.log.limit = opts.LogLimit
+	if c.log.limit == 0 {
+		c.log.limit = DefaultLogLimit
+	}
 	c.ops = c.operations()
 	c.admin = &policy.Document{Version: policy.Version, Statement: []policy.Statement{{
 		Effect: policy.Allow, Action: policy.Scalar("*"), Resource: policy.Scalar("*"),

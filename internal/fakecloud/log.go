@@ -45,11 +45,16 @@ func (m Match) matches(e *Entry) bool {
 		(!m.Failed || e.Status >= 400)
 }
 
-// Log is the emulator's request log. It is safe for concurrent use.
+// DefaultLogLimit is how many entries the log keeps by default.
+const DefaultLogLimit = 100_000
+
+// Log is the emulator's request log. It keeps the most recent entries (see
+// Options.LogLimit); queries see only those. It is safe for concurrent use.
 type Log struct {
 	mu      sync.Mutex
 	entries []Entry
 	seq     int
+	limit   int // ≤ 0: unlimited
 }
 
 func (l *Log) add(e Entry) {
@@ -57,6 +62,12 @@ func (l *Log) add(e Entry) {
 	l.seq++
 	e.Seq = l.seq
 	l.entries = append(l.entries, e)
+	// Trim in batches so that adding stays O(1) amortized.
+	if l.limit > 0 && len(l.entries) >= l.limit+l.limit/4+1 {
+		n := copy(l.entries, l.entries[len(l.entries)-l.limit:])
+		clear(l.entries[n:])
+		l.entries = l.entries[:n]
+	}
 	l.mu.Unlock()
 }
 

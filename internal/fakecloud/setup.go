@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -562,14 +561,4 @@ func (k *Key) SetExternalKeyEnabled(enabled bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k.state().externalEnabled = enabled
-}
-
-// sortedAccounts returns a set of account IDs in order.
-func sortedAccounts(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for a := range set {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -19,10 +19,6 @@ import (
 
 const acs3Algorithm = "ACS3-HMAC-SHA256"
 
-// emptyBodySHA256 is hex(SHA-256("")), what the SDK sends for its always
-// empty RPC body.
-const emptyBodySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
 // acs3Auth is a parsed ACS3 Authorization header.
 type acs3Auth struct {
 	Credential    string   // the AccessKeyId (or STS.… id)
