@@ -40,8 +40,11 @@ type errorDef struct {
 // errorTable is the single table of every error code the emulator emits,
 // with status, message and evidence (../shared/reference/kms.md §10,
 // ram-sts.md §7, wire-protocol.md §8). Keys of the form "sts:Code" override
-// "Code" for one service. Assumed rows are listed in the package doc, and
-// a test keeps the two in step.
+// "Code" for one service. "documented" means the reference files list the
+// code (and status) for the operations that use it; messages are
+// Alibaba's where the references quote them and the emulator's own
+// wording elsewhere. Assumed rows are listed in the package doc, and a
+// test keeps the two in step.
 func errorTable() map[string]errorDef {
 	return map[string]errorDef{
 		// Authentication and the gateway.
@@ -101,14 +104,14 @@ func errorTable() map[string]errorDef {
 		"EntityAlreadyExists.Role.Policy":          {409, "The policy has already been attached to the role.", assumed, nil},
 		"EntityNotExist.Role.Policy":               {404, "The policy is not attached to the role.", assumed, nil},
 		"LimitExceeded.Role.Policy":                {409, "The number of policies attached to the role exceeds the limit.", documented, nil},
-		"EntityAlreadyExists.User":                 {409, "The user already exists.", documented, nil},
-		"EntityNotExist.User":                      {404, "The user does not exist.", documented, nil},
-		"InvalidParameter.UserName.InvalidChars":   {400, "The parameter UserName contains invalid characters.", documented, nil},
-		"InvalidParameter.UserName.Length":         {400, "The parameter UserName must be 1 to 64 characters.", documented, nil},
+		"EntityAlreadyExists.User":                 {409, "The user already exists.", assumed, nil},
+		"EntityNotExist.User":                      {404, "The user does not exist.", assumed, nil},
+		"InvalidParameter.UserName.InvalidChars":   {400, "The parameter UserName contains invalid characters.", assumed, nil},
+		"InvalidParameter.UserName.Length":         {400, "The parameter UserName must be 1 to 64 characters.", assumed, nil},
 		"EntityAlreadyExists.User.Policy":          {409, "The policy has already been attached to the user.", documented, nil},
 		"EntityNotExist.User.Policy":               {404, "The policy is not attached to the user.", documented, nil},
-		"LimitExceeded.User.Policy":                {409, "The number of policies attached to the user exceeds the limit.", documented, nil},
-		"LimitExceeded.User.AccessKey":             {409, "The number of access keys of the user exceeds the limit.", documented, nil},
+		"LimitExceeded.User.Policy":                {409, "The number of policies attached to the user exceeds the limit.", assumed, nil},
+		"LimitExceeded.User.AccessKey":             {409, "The number of access keys of the user exceeds the limit.", assumed, nil},
 
 		// STS (service-specific messages first).
 		"sts:EntityNotExist.Role":          {404, "The specified Role not exists .", documented, nil},

@@ -1,0 +1,212 @@
+// Package fakecloud is an emulated multi-account Alibaba Cloud (KMS, RAM and
+// STS) that the real SDK clients (kms-20160120/v3, ram-20150501/v2,
+// sts-20150401/v2) talk to over the real wire protocol. It exists because
+// Alibaba Cloud cannot be reached from where kmsshare is built and tested,
+// and no other emulator covers it; it is also the zero-set-up default of
+// the examples. Facts come from ../shared/reference (wire-protocol.md,
+// kms.md, ram-sts.md, workflows.md); what they leave open is marked
+// assumed below.
+//
+// # Set-up
+//
+// A cloud is described in Go, then driven through the SDK:
+//
+//	clk := fakecloud.NewManualClock(time.Time{})
+//	cloud := fakecloud.New(fakecloud.Options{Clock: clk, Seed: 1})
+//	mgmt := cloud.NewAccount("management")
+//	rd, _ := cloud.NewResourceDirectory(mgmt)
+//	apps := rd.Root().NewFolder("apps")
+//	app1 := apps.NewMember("app-1") // with its ResourceDirectoryAccountAccessRole
+//	sec := rd.Root().NewMember("security")
+//	key, _ := sec.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: 10}).NewKey(fakecloud.KeyOptions{})
+//	pipeline, _ := mgmt.NewUser("pipeline", "AdministratorAccess")
+//	client, _ := kms.NewClient(cloud.Config(pipeline.Credentials(), "cn-hangzhou"))
+//
+// Set-up takes effect at once and is not logged. Calls that can only fail
+// on a mistake in the set-up itself (a duplicate name, an invalid
+// document, an unknown policy) return an error.
+//
+// # Transports
+//
+// Cloud.Config returns an *openapi.Config whose HttpClient serves requests
+// in process: the SDK builds and signs each request exactly as for the
+// network, and the emulator verifies it without a socket. Cloud.Serve
+// starts real HTTP servers on 127.0.0.1 (one per region), and Server.Config
+// points the SDK at them. A request's region is its transport's region.
+//
+// # Wire protocol
+//
+// RPC style: POST / with every parameter in the query string, dispatched
+// on x-acs-action and x-acs-version (KMS 2016-01-20, RAM 2015-05-01, STS
+// 2015-04-01). The ACS3-HMAC-SHA256 signature is recomputed from the
+// request with the signed header list taken from Authorization; host,
+// x-acs-action, x-acs-version, x-acs-date, x-acs-signature-nonce,
+// x-acs-content-sha256 and, when present, x-acs-security-token must be
+// among the signed headers, as the SDK always has them. The legacy HMAC-SHA1
+// signature (SignatureAlgorithm "v2") is accepted too, including a form
+// body. Responses are the SDK's own response-body models encoded as JSON
+// with RequestId; errors are {RequestId, HostId, Code, Message, Recommend}
+// with the documented status and an x-acs-request-id header, so the SDK
+// raises *tea.SDKError with the right Code.
+//
+// # Authorization
+//
+// Every call is decided with policy.Evaluate or policy.EvaluateAccess over
+// the state as of now − Options.PropagationDelay:
+//
+//   - an account's root key may do anything in its own account (its
+//     identity side allows everything) but may not call AssumeRole;
+//   - RAM users and role sessions need an Allow in their attached policies;
+//     a session policy further narrows a session (the intersection);
+//   - on a key, the key policy and the caller's identity policies follow
+//     the two-sided rule: same account, either side suffices; another
+//     account, both are needed, and the key must be named by ARN (a bare ID
+//     or alias resolves only in the caller's own account). Decrypt finds
+//     the key in the ciphertext blob and decides on that key;
+//   - AssumeRole needs the role's trust policy (with sts:ExternalId in the
+//     context) and the caller's sts:AssumeRole permission;
+//   - Service.AssumeRole is a service (e.g. ECS) acting for an account; only
+//     the trust policy decides, with sts:ServiceOwnerRDId and
+//     sts:ServiceOwnerRDPath set from the account's Resource Directory
+//     membership.
+//
+// Resources: acs:kms:<region>:<owner>:key/<id> for keys,
+// acs:kms:<region>:<account>:key for ListKeys and CreateKey,
+// acs:kms:<region>:<account>:keystore/<kst-id> for instance calls and
+// …:keystore for ListKmsInstances (inferred), acs:ram:*:<account>:role/<name>
+// (and policy/, user/; role/* for ListRoles) for RAM. Actions are
+// kms:<Operation>, ram:<Operation> and sts:AssumeRole. Denials are 403
+// Forbidden.NoPermission in KMS (400 for SetKeyPolicy, GetKeyPolicy and
+// CreateKey, as documented) and 403 NoPermission in RAM and STS.
+//
+// # Time, faults and the log
+//
+// Emulator time comes from Options.Clock: a ManualClock in tests (advance
+// it instead of sleeping), a ScaledClock in examples (minutes of
+// propagation in seconds), the real clock by default. It drives STS expiry,
+// propagation, quota release and key deletion. Faults (Cloud.Faults) throw
+// Throttling.User or 503 ServiceUnavailable with seeded probabilities and
+// add real-time latency, per service, action and caller account; they are
+// decided before the operation runs, so a faulted call changes nothing,
+// and latency waits outside every lock and honours the request's context.
+// Cloud.Log records every request (time, service, action, caller account
+// and ARN, target account, status, code, injected fault), never a secret.
+//
+// # Behaviours and their tests
+//
+//	Behaviour                                                              Test
+//	Every operation through the real SDK clients over both transports      TestOperations
+//	ACS3 signature verified as the SDK computes it (wire-protocol.md §6)   TestACS3Vector, TestACS3VectorEndToEnd
+//	Wrong secret, unknown key, expired/mismatched/missing STS token        TestAuthentication
+//	  rejected; legacy HMAC-SHA1 signature accepted
+//	Unknown action or version: InvalidAction.NotFound                      TestUnknownAction
+//	A request changed after signing: SignatureDoesNotMatch                 TestTamperedInTransit
+//	Malformed requests refused with JSON errors                            TestMalformedRequests
+//	SetKeyPolicy validates size (32768), Version, Resource "*", kms:       TestSetKeyPolicyValidation
+//	  actions, and principals of other accounts (W2); a refused write
+//	  changes nothing
+//	Key policies only on keys in a KMS instance                            TestKeyPolicyOnlyInInstances
+//	Access management quota: distinct foreign accounts plus bound VPCs;    TestShareQuota
+//	  Rejected.ShareQuotaExceedLimit with nothing changed; release after
+//	  the delay (default 5 minutes of emulator time)
+//	Disabled and pending-deletion keys refused; deletion date ends a key   TestKeyStates
+//	EncryptionContext must match at Decrypt, compared as parsed maps       TestEncryptionContext, TestCanonicalContext
+//	Ciphertext blobs are authenticated (AES-256-GCM) and region-bound      TestCiphertextTampering
+//	Two-sided key access; ARN required across accounts; Decrypt decides    TestKeyAccess
+//	  on the blob's key; explicit Deny wins
+//	External keys: symmetric, no rotation, XKI proxy and key state (W3)    TestExternalKeys
+//	GenerateDataKey and Encrypt limits                                     TestDataPlaneParameters
+//	Five policy versions, RotateStrategy, default version rules            TestPolicyVersions
+//	Case-insensitive names with display case; attachment conflicts;        TestRAMNamesAndAttachments
+//	  DeleteRole with policies; ten custom policies per role
+//	RAM limits and formats                                                 TestRAMValidation
+//	RAM authorization on acs:ram:*:<account>:role/<name>                   TestRAMAuthorization
+//	Fresh roles/policies briefly invisible to AttachPolicyToRole           TestEventualConsistency
+//	AssumeRole: trust and identity both needed, parameters, root refused,  TestAssumeRole
+//	  ExternalId
+//	Session policy narrows a session                                       TestSessionPolicy
+//	GetCallerIdentity for root, users and role sessions                    TestGetCallerIdentity
+//	A service acting for an account assumes a role: ecs.aliyuncs.com,      TestServiceAssumeRole
+//	  <uid>@ecs.aliyuncs.com, *@ecs.aliyuncs.com with RD conditions
+//	Propagation delay for key policies, attachments, default versions      TestPropagation, TestPropagationDefaultsToZero
+//	  and trust policies; reads show changes at once
+//	Throttling and 503 per action and account; faulted calls change        TestFaults
+//	  nothing and are logged
+//	Fault draws are seeded                                                 TestFaultsAreSeeded
+//	Latency is real time, outside the lock, and honours the context        TestLatency
+//	SetKeyPolicy is last-writer-wins                                       TestSetKeyPolicyLastWriterWins
+//	Many concurrent clients, with faults, under -race                      TestConcurrentClients
+//	No secret in String/GoString/fmt/slog/JSON, the log or errors          TestCredentialsRedacted, TestNoSecretsInLogOrErrors
+//	Clocks, propagation history, the log's limit and marks                 TestClocks, TestTimeline, TestLogLimitAndMarks
+//	Every emitted code is classified by internal/cloudapi                  TestErrorClassification
+//	This table names every test, and every assumed code is listed below    TestDocTable
+//
+// BenchmarkSignedRequests measures signed requests per second through the
+// in-process transport.
+//
+// # Assumed error codes
+//
+// The reference files do not document these codes (or not for these
+// operations); they are kept in one table (errorTable) for correction:
+//
+//	SignatureDoesNotMatch 400, IncompleteSignature 400 (unsigned request,
+//	  unsupported algorithm, required header unsigned), MissingSecurityToken 400,
+//	  InvalidSecurityToken.Expired 400, InvalidSecurityToken.MismatchWithAccessKey 400,
+//	  InvalidAction.NotFound 404, Throttling.User 400 (code documented, status
+//	  assumed), ServiceUnavailable 503 (injected);
+//	Forbidden.NoPermission 403 on data-plane and other key operations;
+//	  Forbidden.ResourceNotFound for a PolicyName other than "default";
+//	  InvalidParameter 400 for a tampered blob or a wrong EncryptionContext;
+//	  Rejected.Unavailable 409 for an external key whose XKI proxy is not
+//	  connected or whose external key is disabled; Rejected.Disabled and
+//	  Rejected.PendingDeletion also for Encrypt and
+//	  GenerateDataKeyWithoutPlaintext; Rejected.UnexpectedState 409 for
+//	  CancelKeyDeletion of a key not pending deletion;
+//	MalformedPolicyDocument with 400 (sources say 400 or 409);
+//	  EntityAlreadyExists.Role.Policy 409, EntityNotExist.Role.Policy 404,
+//	  DeleteConflict.Policy.Role 409 (no such code is documented; the emulator
+//	  refuses to delete a policy attached to a role), InvalidParameter.MaxItems,
+//	  InvalidParameter.MaxSessionDuration, InvalidParameter.RotateStrategy;
+//	  the user codes EntityAlreadyExists.User, EntityNotExist.User,
+//	  InvalidParameter.UserName.InvalidChars, InvalidParameter.UserName.Length,
+//	  LimitExceeded.User.Policy, LimitExceeded.User.AccessKey (by analogy with
+//	  the documented role codes).
+//
+// InvalidAction.NotFound and Rejected.UnexpectedState fall into
+// cloudapi.ErrOther.
+//
+// # Deviations and unverified behaviour
+//
+//   - The GetCallerIdentity ARN of a role session is
+//     acs:ram::<uid>:assumed-role/<role>/<session>; the form is unverified
+//     (ram-sts.md §4.1).
+//   - GetKmsInstanceQuotaInfos with ResourceType "vpc" reports the access
+//     management quota including cross-account shares (inferred, kms.md
+//     §9.3); the quota is counted per instance across all its keys. A write
+//     is refused only if it raises the count above the quota.
+//   - The ResourceDirectoryAccountAccessRole trusts acs:ram::<management>:root
+//     and holds AdministratorAccess (inferred, ram-sts.md §10.1). The
+//     sts:ServiceOwnerRDId and sts:ServiceOwnerRDPath keys and the
+//     *@ecs.aliyuncs.com principal are unverified (ram-sts.md §8.3, §12).
+//   - System policies are AdministratorAccess, AliyunKMSFullAccess,
+//     AliyunSTSAssumeRoleAccess, AliyunRAMFullAccess (written from their
+//     documented effect) and AliyunECSDiskEncryptRolePolicy (its 2021 text).
+//   - Condition elements in key policies are evaluated like any other
+//     (whether KMS honours them is undocumented).
+//   - Propagation applies to key policies, policy default versions,
+//     attachments and trust policies; a key's or role's initial state and
+//     everything done through the Go set-up API apply at once. Raising the
+//     delay of a running cloud (SetPropagationDelay) only fully applies to
+//     later changes.
+//   - VisibilityDelay affects AttachPolicyToRole only.
+//   - Not emulated: x-acs-date skew and nonce replay checks (no documented
+//     window), ACS3-HMAC-SM3 and ACS3-RSA-SHA256 (refused with
+//     IncompleteSignature), DryRun, key rotation and key versions beyond
+//     the first, key material import, aliases through the API (set-up only),
+//     tags, secrets, asymmetric cryptography, RAM groups, pagination
+//     markers other than ListRoles', and the dedicated gateway.
+//   - ReEncrypt needs kms:ReEncrypt on both keys (the action name is assumed).
+//   - IDs come from the seeded source (reproducible with the same Seed and
+//     set-up order); secrets, tokens, key material and nonces from
+//     crypto/rand.
+package fakecloud
