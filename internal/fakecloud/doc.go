@@ -139,6 +139,7 @@
 //	No secret in String/GoString/fmt/slog/JSON, the log or errors          TestCredentialsRedacted, TestNoSecretsInLogOrErrors
 //	Clocks, propagation history, the log's limit and marks                 TestClocks, TestTimeline, TestLogLimitAndMarks
 //	Every emitted code is classified by internal/cloudapi                  TestErrorClassification
+//	Set-up handles used with another cloud fail with an error, no panic    TestForeignHandles
 //	This table names every test, and every assumed code is listed below    TestDocTable
 //
 // BenchmarkSignedRequests measures signed requests per second through the

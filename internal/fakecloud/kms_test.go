@@ -391,7 +391,10 @@ func TestExternalKeys(t *testing.T) {
 	xki.SetProxyConnected(false)
 	wantCode(t, gen(), "Rejected.Unavailable")
 	xki.SetProxyConnected(true)
-	ek := &Key{Account: w.sec, ID: tea.StringValue(id)}
+	ek := w.sec.Key(tea.StringValue(id))
+	if ek == nil || ek.Instance == nil || ek.Instance.ID != xki.ID {
+		t.Fatalf("Account.Key = %+v", ek)
+	}
 	ek.SetExternalKeyEnabled(false)
 	wantCode(t, gen(), "Rejected.Unavailable")
 	ek.SetExternalKeyEnabled(true)

@@ -87,15 +87,29 @@ func (c *Cloud) Account(id string) *Account {
 	return &Account{ID: a.id, Name: a.name, c: c}
 }
 
-func (a *Account) state() *account { return a.c.accounts[a.ID] }
+// errForeign is returned when a handle does not belong to the cloud it is
+// used with (or was built by hand).
+var errForeign = errors.New("fakecloud: the handle does not belong to this cloud")
+
+// state returns the account behind the handle, or nil for a handle that
+// does not belong to this cloud.
+func (a *Account) state() *account {
+	if a == nil || a.c == nil {
+		return nil
+	}
+	return a.c.accounts[a.ID]
+}
 
 // RootCredentials returns the account's root access key. Root may do
 // anything in its own account but may not call AssumeRole.
 func (a *Account) RootCredentials() Credentials {
 	a.c.mu.RLock()
 	defer a.c.mu.RUnlock()
-	ak := a.state().root
-	return Credentials{AccessKeyID: ak.id, secret: ak.secret}
+	acct := a.state()
+	if acct == nil {
+		return Credentials{}
+	}
+	return Credentials{AccessKeyID: acct.root.id, secret: acct.root.secret}
 }
 
 // RootARN returns acs:ram::<uid>:root.
@@ -120,6 +134,9 @@ func (a *Account) NewUser(name string, policies ...string) (*User, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	acct := a.state()
+	if acct == nil {
+		return nil, errForeign
+	}
 	if err := checkUserName(name); err != "" {
 		return nil, fmt.Errorf("fakecloud: user %q: %s", name, err)
 	}
@@ -173,6 +190,9 @@ func (a *Account) NewPolicy(name, document string) (*Policy, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	acct := a.state()
+	if acct == nil {
+		return nil, errForeign
+	}
 	if acct.policies[strings.ToLower(name)] != nil {
 		return nil, fmt.Errorf("fakecloud: policy %q already exists in %s", name, a.ID)
 	}
@@ -212,7 +232,11 @@ func (a *Account) NewRole(name, trustPolicy string, policies ...string) (*Role, 
 	c := a.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, err := c.newRoleLocked(a.state(), name, trustPolicy, policies...)
+	acct := a.state()
+	if acct == nil {
+		return nil, errForeign
+	}
+	r, err := c.newRoleLocked(acct, name, trustPolicy, policies...)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +270,11 @@ func (u *User) Attach(policies ...string) error {
 	c := u.Account.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	usr := u.Account.state().users[strings.ToLower(u.Name)]
+	acct := u.Account.state()
+	if acct == nil {
+		return errForeign
+	}
+	usr := acct.users[strings.ToLower(u.Name)]
 	if usr == nil {
 		return fmt.Errorf("fakecloud: user %q no longer exists", u.Name)
 	}
@@ -263,7 +291,11 @@ func (r *Role) Attach(policies ...string) error {
 	c := r.Account.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rl := r.Account.state().roles[strings.ToLower(r.Name)]
+	acct := r.Account.state()
+	if acct == nil {
+		return errForeign
+	}
+	rl := acct.roles[strings.ToLower(r.Name)]
 	if rl == nil {
 		return fmt.Errorf("fakecloud: role %q no longer exists", r.Name)
 	}
@@ -319,6 +351,9 @@ func (c *Cloud) NewResourceDirectory(mgmt *Account) (*ResourceDirectory, error) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	acct := mgmt.state()
+	if acct == nil {
+		return nil, errForeign
+	}
 	if acct.manages != nil || acct.rd != nil {
 		return nil, errors.New("fakecloud: account " + mgmt.ID + " already belongs to a resource directory")
 	}
@@ -333,15 +368,29 @@ func (c *Cloud) NewResourceDirectory(mgmt *Account) (*ResourceDirectory, error) 
 }
 
 func (f *Folder) state() *folder {
-	return f.RD.Management.state().manages.folders[f.ID]
+	if f == nil || f.RD == nil {
+		return nil
+	}
+	mgmt := f.RD.Management.state()
+	if mgmt == nil || mgmt.manages == nil {
+		return nil
+	}
+	return mgmt.manages.folders[f.ID]
 }
 
-// NewFolder creates a folder below f.
+// NewFolder creates a folder below f. It returns nil if f does not belong
+// to a cloud.
 func (f *Folder) NewFolder(name string) *Folder {
+	if f == nil || f.RD == nil || f.RD.Management == nil || f.RD.Management.c == nil {
+		return nil
+	}
 	c := f.RD.Management.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	parent := f.state()
+	if parent == nil {
+		return nil
+	}
 	fd := &folder{rd: parent.rd, id: "fd-" + c.ids.chars(mixedAlnum, 10), name: name, parent: parent}
 	fd.path = parent.path + "/" + fd.id
 	parent.rd.folders[fd.id] = fd
@@ -351,27 +400,40 @@ func (f *Folder) NewFolder(name string) *Folder {
 // NewMember creates an account in folder f. Resource Directory creates
 // the member's ResourceDirectoryAccountAccessRole, trusted by the
 // management account and holding AdministratorAccess (ram-sts.md §10.1;
-// the exact trust and permission text is inferred).
+// the exact trust and permission text is inferred). It returns nil if f
+// does not belong to a cloud.
 func (f *Folder) NewMember(name string) *Account {
+	if f == nil || f.RD == nil || f.RD.Management == nil || f.RD.Management.c == nil {
+		return nil
+	}
 	c := f.RD.Management.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	fd := f.state()
+	if fd == nil {
+		return nil
+	}
 	a := c.newAccountLocked(name)
-	c.joinLocked(c.accounts[a.ID], f.state())
+	c.joinLocked(c.accounts[a.ID], fd)
 	return a
 }
 
 // AddMember moves an existing account (not a management account) into
 // folder f, creating its access role if it has none.
 func (f *Folder) AddMember(a *Account) error {
+	if f == nil || f.RD == nil || f.RD.Management == nil || f.RD.Management.c == nil || a == nil || a.c != f.RD.Management.c {
+		return errForeign
+	}
 	c := f.RD.Management.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	acct := a.state()
+	acct, fd := a.state(), f.state()
+	if acct == nil || fd == nil {
+		return errForeign
+	}
 	if acct.manages != nil {
 		return errors.New("fakecloud: a management account cannot join another resource directory")
 	}
-	fd := f.state()
 	if acct.rd != nil && acct.rd != fd.rd {
 		return errors.New("fakecloud: account " + a.ID + " is a member of another resource directory")
 	}
@@ -435,9 +497,16 @@ func (a *Account) NewExternalKMSInstance(region string, opts InstanceOptions) *I
 }
 
 func (a *Account) newInstance(region string, opts InstanceOptions, external bool) *Instance {
+	if a == nil || a.c == nil {
+		return nil
+	}
 	c := a.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	acct := a.state()
+	if acct == nil {
+		return nil
+	}
 	if opts.Quota <= 0 {
 		opts.Quota = 5
 	}
@@ -451,7 +520,7 @@ func (a *Account) newInstance(region string, opts InstanceOptions, external bool
 	if opts.Name == "" {
 		opts.Name = id
 	}
-	inst := &instance{account: a.state(), id: id, region: region, name: opts.Name, external: external,
+	inst := &instance{account: acct, id: id, region: region, name: opts.Name, external: external,
 		quota: opts.Quota, vpcs: opts.VPCs, keyQuota: opts.KeyQuota, status: opts.Status, proxyConnected: true,
 		created: c.clock.Now(), released: map[string]time.Time{}}
 	c.instances[id] = inst
@@ -459,33 +528,45 @@ func (a *Account) newInstance(region string, opts InstanceOptions, external bool
 		ARN: arn.ARN{Service: "kms", Region: region, AccountID: a.ID, Resource: "keystore/" + id}.String()}
 }
 
-func (i *Instance) state() *instance { return i.Account.c.instances[i.ID] }
+func (i *Instance) state() *instance {
+	if i == nil || i.Account == nil || i.Account.c == nil {
+		return nil
+	}
+	return i.Account.c.instances[i.ID]
+}
+
+// locked runs f on the instance's state under the cloud's lock; it does
+// nothing for a handle that does not belong to a cloud.
+func (i *Instance) locked(f func(c *Cloud, inst *instance)) {
+	if i == nil || i.Account == nil || i.Account.c == nil {
+		return
+	}
+	c := i.Account.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if inst := i.state(); inst != nil {
+		f(c, inst)
+	}
+}
 
 // SetProxyConnected connects or disconnects the XKI proxy of an external
 // instance.
 func (i *Instance) SetProxyConnected(connected bool) {
-	c := i.Account.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	i.state().proxyConnected = connected
+	i.locked(func(_ *Cloud, inst *instance) { inst.proxyConnected = connected })
 }
 
 // SetStatus sets the instance state ("Connected", "Disconnected", …).
 func (i *Instance) SetStatus(status string) {
-	c := i.Account.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	i.state().status = status
+	i.locked(func(_ *Cloud, inst *instance) { inst.status = status })
 }
 
 // QuotaUsed returns the access management quota in use now: bound VPCs,
 // distinct foreign accounts in the key policies, and accounts released
 // less than the release delay ago.
 func (i *Instance) QuotaUsed() int {
-	c := i.Account.c
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.quotaUsed(i.state(), c.clock.Now(), nil, nil)
+	n := 0
+	i.locked(func(c *Cloud, inst *instance) { n = c.quotaUsed(inst, c.clock.Now(), nil, nil) })
+	return n
 }
 
 // KeyOptions configure a key.
@@ -511,12 +592,17 @@ type Key struct {
 
 // NewKey creates a key in the instance.
 func (i *Instance) NewKey(opts KeyOptions) (*Key, error) {
-	c := i.Account.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.clock.Now()
-	k, e := c.createKeyLocked(i.Account.state(), i.Region, i.state(), opts, "", now)
-	if e != nil {
+	var k *key
+	var e *Error
+	found := false
+	i.locked(func(c *Cloud, inst *instance) {
+		found = true
+		k, e = c.createKeyLocked(inst.account, inst.region, inst, opts, "", c.clock.Now())
+	})
+	switch {
+	case !found:
+		return nil, errForeign
+	case e != nil:
 		return nil, e
 	}
 	return &Key{Account: i.Account, ID: k.id, ARN: k.arn, Region: k.region, Instance: i}, nil
@@ -525,40 +611,75 @@ func (i *Instance) NewKey(opts KeyOptions) (*Key, error) {
 // NewDefaultKey creates a key outside any instance (a default key): it
 // works for the owner account but supports no key policy.
 func (a *Account) NewDefaultKey(region string, opts KeyOptions) (*Key, error) {
+	if a == nil || a.c == nil {
+		return nil, errForeign
+	}
 	c := a.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k, e := c.createKeyLocked(a.state(), region, nil, opts, "", c.clock.Now())
+	acct := a.state()
+	if acct == nil {
+		return nil, errForeign
+	}
+	k, e := c.createKeyLocked(acct, region, nil, opts, "", c.clock.Now())
 	if e != nil {
 		return nil, e
 	}
 	return &Key{Account: a, ID: k.id, ARN: k.arn, Region: k.region}, nil
 }
 
-func (k *Key) state() *key { return k.Account.c.keys[k.ID] }
+// Key returns the account's key with the given ID (however it was
+// created), or nil.
+func (a *Account) Key(id string) *Key {
+	if a == nil || a.c == nil {
+		return nil
+	}
+	c := a.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	k := c.keys[id]
+	if k == nil || k.account.id != a.ID {
+		return nil
+	}
+	h := &Key{Account: a, ID: k.id, ARN: k.arn, Region: k.region}
+	if k.inst != nil {
+		h.Instance = &Instance{Account: a, ID: k.inst.id, Region: k.inst.region, External: k.inst.external,
+			ARN: arn.ARN{Service: "kms", Region: k.inst.region, AccountID: a.ID, Resource: "keystore/" + k.inst.id}.String()}
+	}
+	return h
+}
+
+// locked runs f on the key's state under the cloud's lock; it does nothing
+// for a handle that does not belong to a cloud.
+func (k *Key) locked(f func(key *key)) {
+	if k == nil || k.Account == nil || k.Account.c == nil {
+		return
+	}
+	c := k.Account.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.keys[k.ID]; st != nil && st.account.id == k.Account.ID {
+		f(st)
+	}
+}
 
 // PolicyDocument returns the key policy as last written (GetKeyPolicy's
 // view), or "" for a key outside an instance.
 func (k *Key) PolicyDocument() string {
-	c := k.Account.c
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return k.state().policyRaw
+	doc := ""
+	k.locked(func(key *key) { doc = key.policyRaw })
+	return doc
 }
 
 // State returns the key state as DescribeKey shows it.
 func (k *Key) State() string {
-	c := k.Account.c
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return k.state().state
+	state := ""
+	k.locked(func(key *key) { state = key.state })
+	return state
 }
 
 // SetExternalKeyEnabled enables or disables the key material in the
 // external key manager (keys of an external instance only).
 func (k *Key) SetExternalKeyEnabled(enabled bool) {
-	c := k.Account.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k.state().externalEnabled = enabled
+	k.locked(func(key *key) { key.externalEnabled = enabled })
 }

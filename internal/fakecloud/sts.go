@@ -231,11 +231,19 @@ func (a *Account) Service(host string) *Service {
 // unverified, ram-sts.md §8.3). duration 0 means one hour. Refusals are
 // *Error values with the codes AssumeRole uses; each call is logged.
 func (s *Service) AssumeRole(roleARN, sessionName string, duration time.Duration) (Credentials, error) {
+	if s == nil || s.Account == nil || s.Account.c == nil {
+		return Credentials{}, errForeign
+	}
 	c := s.Account.c
 	k := &call{c: c, service: "sts", action: "AssumeRole", rid: c.newRequestID(), srcIP: "127.0.0.1", secure: true}
 	c.mu.Lock()
+	acct := c.accounts[s.Account.ID]
+	if acct == nil {
+		c.mu.Unlock()
+		return Credentials{}, errForeign
+	}
 	k.now = c.clock.Now()
-	k.who = &principal{acct: c.accounts[s.Account.ID], service: s.Host}
+	k.who = &principal{acct: acct, service: s.Host}
 	sess, e := s.assume(k, roleARN, sessionName, duration)
 	c.mu.Unlock()
 	entry := Entry{Service: "sts", Action: "AssumeRole", CallerAccount: s.Account.ID, Caller: k.who.arn(), TargetAccount: k.target}

@@ -143,3 +143,46 @@ func TestMalformedRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignHandles: handles used with a cloud they do not belong to
+// fail with an error instead of panicking.
+func TestForeignHandles(t *testing.T) {
+	t.Parallel()
+	a, b := New(Options{Seed: 1}), New(Options{Seed: 2})
+	stranger := &Account{ID: "1234567890123456", Name: "stranger", c: a}
+	_ = b.NewAccount("b")
+	if _, err := stranger.NewUser("u"); err == nil {
+		t.Error("NewUser on a foreign account succeeded")
+	}
+	if _, err := stranger.NewRole("r", ecsTrust); err == nil {
+		t.Error("NewRole on a foreign account succeeded")
+	}
+	if _, err := stranger.NewPolicy("p", kmsAll); err == nil {
+		t.Error("NewPolicy on a foreign account succeeded")
+	}
+	if _, err := a.NewResourceDirectory(stranger); err == nil {
+		t.Error("NewResourceDirectory on a foreign account succeeded")
+	}
+	if inst := stranger.NewKMSInstance(region, InstanceOptions{}); inst != nil {
+		t.Error("NewKMSInstance on a foreign account succeeded")
+	}
+	var inst *Instance
+	if _, err := inst.NewKey(KeyOptions{}); err == nil {
+		t.Error("NewKey on a nil instance succeeded")
+	}
+	inst.SetProxyConnected(false)
+	if _, err := stranger.Service("ecs.aliyuncs.com").AssumeRole("acs:ram::1234567890123456:role/x", "ss", 0); err == nil {
+		t.Error("AssumeRole for a foreign account succeeded")
+	}
+	if stranger.RootCredentials().AccessKeyID != "" || stranger.Key("key-x") != nil {
+		t.Error("lookups on a foreign account returned something")
+	}
+	var f *Folder
+	if f.NewFolder("x") != nil || f.NewMember("x") != nil || f.AddMember(stranger) == nil {
+		t.Error("a nil folder did something")
+	}
+	var k *Key
+	if k.PolicyDocument() != "" || k.State() != "" {
+		t.Error("a nil key has state")
+	}
+}
