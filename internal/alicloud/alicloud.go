@@ -1,0 +1,145 @@
+// Package alicloud adapts the official Alibaba Cloud SDK clients (KMS, RAM,
+// STS) to the small set of calls kmsshare makes. Every call uses the SDK's
+// XxxWithContext method, is retried on throttling and 5xx by a
+// cloudapi.Retry, and fails with a classified *cloudapi.Error. Values come
+// back as plain Go types, never SDK pointers.
+//
+// A Factory builds clients for any credentials from one template, so the
+// share orchestrator can hop into member accounts with STS credentials and
+// talk to the same endpoints (or the same in-process emulator) as the caller.
+package alicloud
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	ram "github.com/alibabacloud-go/ram-20150501/v2/client"
+	sts "github.com/alibabacloud-go/sts-20150401/v2/client"
+	"github.com/alibabacloud-go/tea/tea"
+	"github.com/aliyun/credentials-go/credentials"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+)
+
+// Credentials are an access key pair, optionally temporary (STS). The
+// secret and token are unexported, and String never prints them.
+type Credentials struct {
+	AccessKeyID string
+	secret      string
+	token       string
+	Expiration  time.Time // zero for long-term keys
+}
+
+// NewCredentials returns credentials; token is "" for a long-term key.
+func NewCredentials(accessKeyID, secret, token string, expiration time.Time) Credentials {
+	return Credentials{AccessKeyID: accessKeyID, secret: secret, token: token, Expiration: expiration}
+}
+
+// String identifies the credentials without revealing the secret or token.
+func (c Credentials) String() string {
+	if c.token != "" {
+		return fmt.Sprintf("STS credentials %s (expire %s)", c.AccessKeyID, c.Expiration.UTC().Format(time.RFC3339))
+	}
+	return "access key " + c.AccessKeyID
+}
+
+// GoString is String, so %#v does not print the secret either.
+func (c Credentials) GoString() string { return c.String() }
+
+// Factory builds SDK clients for given credentials from per-service
+// templates: everything but the credentials (endpoint, protocol, region,
+// timeouts, proxies, CA, in-process HTTP client) is copied.
+type Factory struct {
+	kms, ram, sts *openapi.Config
+	retry         cloudapi.Retry
+}
+
+// FactoryFromConfig uses one configuration for all three services: the
+// emulator's, or a real-cloud configuration without an Endpoint (each SDK
+// then picks its own endpoint from RegionId).
+func FactoryFromConfig(cfg *openapi.Config, retry cloudapi.Retry) Factory {
+	return Factory{kms: cfg, ram: cfg, sts: cfg, retry: retry}
+}
+
+// FactoryFromClients derives the templates from existing SDK clients, so
+// that hopped clients reach the same endpoints as the given ones.
+func FactoryFromClients(k *kms.Client, r *ram.Client, s *sts.Client, retry cloudapi.Retry) Factory {
+	return Factory{kms: configOf(&k.Client), ram: configOf(&r.Client), sts: configOf(&s.Client), retry: retry}
+}
+
+func configOf(c *openapi.Client) *openapi.Config {
+	return &openapi.Config{
+		Endpoint: c.Endpoint, RegionId: c.RegionId, Protocol: c.Protocol, Method: c.Method,
+		UserAgent: c.UserAgent, Suffix: c.Suffix, ReadTimeout: c.ReadTimeout, ConnectTimeout: c.ConnectTimeout,
+		HttpProxy: c.HttpProxy, HttpsProxy: c.HttpsProxy, NoProxy: c.NoProxy, Network: c.Network,
+		MaxIdleConns: c.MaxIdleConns, EndpointType: c.EndpointType, SignatureVersion: c.SignatureVersion,
+		SignatureAlgorithm: c.SignatureAlgorithm, Key: c.Key, Cert: c.Cert, Ca: c.Ca,
+		DisableHttp2: c.DisableHttp2, HttpClient: c.HttpClient, Credential: c.Credential,
+	}
+}
+
+// Region returns the region the KMS template is configured for.
+func (f Factory) Region() string { return tea.StringValue(f.kms.RegionId) }
+
+// Clients bundles the three adapters for one identity.
+type Clients struct {
+	KMS *KMS
+	RAM *RAM
+	STS *STS
+}
+
+// Base returns clients with the templates' own credentials.
+func (f Factory) Base() (*Clients, error) {
+	return f.build(nil)
+}
+
+// With returns clients that authenticate with creds.
+func (f Factory) With(creds Credentials) (*Clients, error) {
+	return f.build(&creds)
+}
+
+func (f Factory) build(creds *Credentials) (*Clients, error) {
+	cfg := func(tmpl *openapi.Config) *openapi.Config {
+		c := *tmpl
+		if creds != nil {
+			c.Credential = nil
+			c.AccessKeyId = tea.String(creds.AccessKeyID)
+			c.AccessKeySecret = tea.String(creds.secret)
+			c.SecurityToken = nil
+			if creds.token != "" {
+				c.SecurityToken = tea.String(creds.token)
+			}
+		}
+		return &c
+	}
+	k, err := kms.NewClient(cfg(f.kms))
+	if err != nil {
+		return nil, fmt.Errorf("kms client: %w", err)
+	}
+	r, err := ram.NewClient(cfg(f.ram))
+	if err != nil {
+		return nil, fmt.Errorf("ram client: %w", err)
+	}
+	s, err := sts.NewClient(cfg(f.sts))
+	if err != nil {
+		return nil, fmt.Errorf("sts client: %w", err)
+	}
+	return &Clients{KMS: &KMS{c: k, retry: f.retry}, RAM: &RAM{c: r, retry: f.retry}, STS: &STS{c: s, retry: f.retry}}, nil
+}
+
+// DefaultChainConfig returns a configuration whose credentials come from
+// credentials-go's default chain (environment variables, the credentials
+// file, an ECS instance RAM role, ...), for real-cloud use.
+func DefaultChainConfig(region string) (*openapi.Config, error) {
+	cred, err := credentials.NewCredential(nil)
+	if err != nil {
+		return nil, fmt.Errorf("no Alibaba Cloud credentials found by the default chain: %w", err)
+	}
+	if region == "" {
+		return nil, errors.New("a region is needed for real-cloud use (e.g. cn-hangzhou)")
+	}
+	return &openapi.Config{Credential: cred, RegionId: tea.String(region)}, nil
+}

@@ -1,0 +1,197 @@
+package alicloud
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+)
+
+// KMS is the KMS adapter.
+type KMS struct {
+	c     *kms.Client
+	retry cloudapi.Retry
+}
+
+// do runs one SDK call with retries and classification.
+func do(ctx context.Context, r cloudapi.Retry, service, action string, fn func(ctx context.Context) error) error {
+	return r.Do(ctx, func(ctx context.Context) error {
+		return cloudapi.Classify(service, action, fn(ctx))
+	})
+}
+
+func rt() *dara.RuntimeOptions { return &dara.RuntimeOptions{} }
+
+// KeyMetadata is what DescribeKey reports about a key.
+type KeyMetadata struct {
+	KeyID        string
+	ARN          string
+	Creator      string // the owner account's UID
+	InstanceID   string // DKMSInstanceId; "" for a key outside a KMS instance
+	State        string // Enabled, Disabled, PendingDeletion, ...
+	Usage        string // ENCRYPT/DECRYPT or SIGN/VERIFY
+	Spec         string // Aliyun_AES_256, RSA_2048, ...
+	Origin       string // Aliyun_KMS or EXTERNAL
+	ProtectLevel string
+}
+
+// DescribeKey reads a key's metadata; keyID may be an ID, alias or ARN.
+func (k *KMS) DescribeKey(ctx context.Context, keyID string) (KeyMetadata, error) {
+	var m KeyMetadata
+	err := do(ctx, k.retry, "kms", "DescribeKey", func(ctx context.Context) error {
+		resp, err := k.c.DescribeKeyWithContext(ctx, &kms.DescribeKeyRequest{KeyId: tea.String(keyID)}, rt())
+		if err != nil {
+			return err
+		}
+		if resp.Body == nil || resp.Body.KeyMetadata == nil {
+			return fmt.Errorf("DescribeKey: empty response")
+		}
+		km := resp.Body.KeyMetadata
+		m = KeyMetadata{
+			KeyID: tea.StringValue(km.KeyId), ARN: tea.StringValue(km.Arn), Creator: tea.StringValue(km.Creator),
+			InstanceID: tea.StringValue(km.DKMSInstanceId), State: tea.StringValue(km.KeyState),
+			Usage: tea.StringValue(km.KeyUsage), Spec: tea.StringValue(km.KeySpec), Origin: tea.StringValue(km.Origin),
+			ProtectLevel: tea.StringValue(km.ProtectionLevel),
+		}
+		return nil
+	})
+	return m, err
+}
+
+// GetKeyPolicy reads the key's policy (always the one named "default").
+func (k *KMS) GetKeyPolicy(ctx context.Context, keyID string) (string, error) {
+	var doc string
+	err := do(ctx, k.retry, "kms", "GetKeyPolicy", func(ctx context.Context) error {
+		resp, err := k.c.GetKeyPolicyWithContext(ctx, &kms.GetKeyPolicyRequest{KeyId: tea.String(keyID), PolicyName: tea.String("default")}, rt())
+		if err != nil {
+			return err
+		}
+		doc = tea.StringValue(resp.Body.Policy)
+		return nil
+	})
+	return doc, err
+}
+
+// SetKeyPolicy replaces the key's whole policy.
+func (k *KMS) SetKeyPolicy(ctx context.Context, keyID, doc string) error {
+	return do(ctx, k.retry, "kms", "SetKeyPolicy", func(ctx context.Context) error {
+		_, err := k.c.SetKeyPolicyWithContext(ctx, &kms.SetKeyPolicyRequest{
+			KeyId: tea.String(keyID), Policy: tea.String(doc), PolicyName: tea.String("default")}, rt())
+		return err
+	})
+}
+
+// Instance is what GetKmsInstance reports about a KMS instance.
+type Instance struct {
+	ID     string
+	Status string
+	Quota  int64 // VpcNum: the access management quota
+}
+
+// GetKmsInstance reads a KMS instance.
+func (k *KMS) GetKmsInstance(ctx context.Context, id string) (Instance, error) {
+	var in Instance
+	err := do(ctx, k.retry, "kms", "GetKmsInstance", func(ctx context.Context) error {
+		resp, err := k.c.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(id)}, rt())
+		if err != nil {
+			return err
+		}
+		if resp.Body == nil || resp.Body.KmsInstance == nil {
+			return fmt.Errorf("GetKmsInstance: empty response")
+		}
+		ki := resp.Body.KmsInstance
+		in = Instance{ID: tea.StringValue(ki.InstanceId), Status: tea.StringValue(ki.Status), Quota: tea.Int64Value(ki.VpcNum)}
+		return nil
+	})
+	return in, err
+}
+
+// Quota is one line of GetKmsInstanceQuotaInfos.
+type Quota struct {
+	Limit, Used int64
+}
+
+// AccessQuota reads the instance's access management quota: the "vpc"
+// resource type of GetKmsInstanceQuotaInfos, which counts bound VPCs and
+// accounts the instance's keys are shared with. That this resource type is
+// the access management quota is inferred (kms.md §9.3), not documented.
+func (k *KMS) AccessQuota(ctx context.Context, instanceID string) (Quota, error) {
+	var q Quota
+	err := do(ctx, k.retry, "kms", "GetKmsInstanceQuotaInfos", func(ctx context.Context) error {
+		resp, err := k.c.GetKmsInstanceQuotaInfosWithContext(ctx, &kms.GetKmsInstanceQuotaInfosRequest{
+			KmsInstanceId: tea.String(instanceID), ResourceType: tea.String("vpc")}, rt())
+		if err != nil {
+			return err
+		}
+		for _, info := range resp.Body.KmsInstanceQuotaInfos {
+			if tea.StringValue(info.ResourceType) == "vpc" {
+				q = Quota{Limit: tea.Int64Value(info.ResourceQuota), Used: tea.Int64Value(info.UsedQuantity)}
+				return nil
+			}
+		}
+		return fmt.Errorf("GetKmsInstanceQuotaInfos: no vpc quota in the response")
+	})
+	return q, err
+}
+
+// DataKey is the result of GenerateDataKey. Plaintext must be zeroed by the
+// caller when done.
+type DataKey struct {
+	KeyID          string
+	Plaintext      []byte
+	CiphertextBlob string
+}
+
+// GenerateDataKey asks for a 256-bit data key under keyID.
+func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, encryptionContext map[string]string) (DataKey, error) {
+	var dk DataKey
+	err := do(ctx, k.retry, "kms", "GenerateDataKey", func(ctx context.Context) error {
+		resp, err := k.c.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{
+			KeyId: tea.String(keyID), KeySpec: tea.String("AES_256"), EncryptionContext: contextMap(encryptionContext)}, rt())
+		if err != nil {
+			return err
+		}
+		pt, err := base64.StdEncoding.DecodeString(tea.StringValue(resp.Body.Plaintext))
+		if err != nil {
+			return fmt.Errorf("GenerateDataKey: plaintext is not base64")
+		}
+		dk = DataKey{KeyID: tea.StringValue(resp.Body.KeyId), Plaintext: pt, CiphertextBlob: tea.StringValue(resp.Body.CiphertextBlob)}
+		return nil
+	})
+	return dk, err
+}
+
+// Decrypt decrypts a ciphertext blob; KMS finds the key from the blob. The
+// returned plaintext must be zeroed by the caller when done.
+func (k *KMS) Decrypt(ctx context.Context, blob string, encryptionContext map[string]string) (keyID string, plaintext []byte, err error) {
+	err = do(ctx, k.retry, "kms", "Decrypt", func(ctx context.Context) error {
+		resp, err := k.c.DecryptWithContext(ctx, &kms.DecryptRequest{
+			CiphertextBlob: tea.String(blob), EncryptionContext: contextMap(encryptionContext)}, rt())
+		if err != nil {
+			return err
+		}
+		pt, err := base64.StdEncoding.DecodeString(tea.StringValue(resp.Body.Plaintext))
+		if err != nil {
+			return fmt.Errorf("Decrypt: plaintext is not base64")
+		}
+		keyID, plaintext = tea.StringValue(resp.Body.KeyId), pt
+		return nil
+	})
+	return keyID, plaintext, err
+}
+
+func contextMap(ec map[string]string) map[string]interface{} {
+	if len(ec) == 0 {
+		return nil
+	}
+	m := make(map[string]interface{}, len(ec))
+	for k, v := range ec {
+		m[k] = v
+	}
+	return m
+}

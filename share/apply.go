@@ -1,0 +1,371 @@
+package share
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/internal/alicloud"
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+	"github.com/kmsshare/kmsshare/policy"
+)
+
+// Result says what Apply did, step by step. It marshals to JSON.
+type Result struct {
+	Operation  Operation         `json:"operation"`
+	Key        string            `json:"key"`
+	Recipients []RecipientResult `json:"recipients"`
+	KeyPolicy  KeyPolicyResult   `json:"keyPolicy"`
+}
+
+// Status is the outcome of one step.
+type Status string
+
+// Step outcomes.
+const (
+	StatusDone        Status = "done"          // the change was made
+	StatusAlreadyDone Status = "already-done"  // the cloud already had it (e.g. created concurrently)
+	StatusFailed      Status = "failed"        // the change was attempted and failed
+	StatusNotAttempted Status = "not-attempted" // an earlier failure stopped it
+)
+
+// RecipientResult is what happened for one recipient.
+type RecipientResult struct {
+	Principal string       `json:"principal"`
+	Account   string       `json:"account"`
+	Steps     []StepResult `json:"steps,omitempty"`
+	// Granted says whether the key policy now grants (share) or no longer
+	// grants (revoke) this principal, as the owner side confirmed.
+	Granted bool   `json:"granted"`
+	Error   string `json:"error,omitempty"`
+	err     error
+}
+
+// StepResult is the outcome of one recipient-side step.
+type StepResult struct {
+	Step   Step   `json:"step"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// KeyPolicyResult is the owner side's outcome.
+type KeyPolicyResult struct {
+	// Writes counts SetKeyPolicy calls: 0 when the policy already said what
+	// it should, more than 1 when another writer overwrote a write.
+	Writes int `json:"writes"`
+	// Rounds counts read-modify-write rounds.
+	Rounds int    `json:"rounds"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	err    error
+}
+
+// Err returns nil if everything was done, else an *ApplyError.
+func (r *Result) Err() error {
+	var errs []error
+	for _, rr := range r.Recipients {
+		if rr.err != nil {
+			errs = append(errs, rr.err)
+		}
+	}
+	if r.KeyPolicy.err != nil {
+		errs = append(errs, r.KeyPolicy.err)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ApplyError{Result: r, errs: errs}
+}
+
+// ApplyError is returned when Apply did only part of a plan. Its Result says
+// exactly what was and was not done; Apply is safe to run again. It matches
+// ErrIncomplete and the underlying errors.
+type ApplyError struct {
+	Result *Result
+	errs   []error
+}
+
+func (e *ApplyError) Error() string {
+	var parts []string
+	for _, rr := range e.Result.Recipients {
+		if rr.err != nil {
+			parts = append(parts, rr.Principal+": "+rr.Error)
+		}
+	}
+	if e.Result.KeyPolicy.err != nil {
+		parts = append(parts, "key policy: "+e.Result.KeyPolicy.Error)
+	}
+	return fmt.Sprintf("share: %s of %s incomplete: %s", e.Result.Operation, e.Result.Key, strings.Join(parts, "; "))
+}
+
+// Is matches ErrIncomplete.
+func (e *ApplyError) Is(target error) bool { return target == ErrIncomplete }
+
+// Unwrap returns the errors of the failed steps.
+func (e *ApplyError) Unwrap() []error { return e.errs }
+
+// Apply makes the changes of a plan. A plan with problems is refused with
+// its *PreflightError before any API call.
+//
+// Sharing works recipient side first, because a key policy may only name
+// principals that exist (SetKeyPolicy refuses others with InvalidParameter):
+// each recipient's steps run in order, Options.Concurrency recipients at a
+// time, and are idempotent. The owner side then makes one read-modify-write
+// of the key policy for all recipients whose side is ready, changing only
+// the statements this library owns, and confirms the write by reading it
+// back after Options.SettleDelay; if another writer overwrote it, the grants
+// are merged again into what that writer saved and written again, up to
+// Options.KeyPolicyAttempts rounds. Revoking works owner side first.
+//
+// On a partial failure the result says per step what was done and what was
+// not, and the error is an *ApplyError; running Apply (or Plan and Apply)
+// again is safe.
+func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	key, err := arn.Parse(p.Key.ARN)
+	if err != nil {
+		return nil, fmt.Errorf("share: plan has no key: %w", err)
+	}
+	res := &Result{Operation: p.Operation, Key: p.Key.ARN, Recipients: make([]RecipientResult, len(p.Recipients))}
+	for i, rp := range p.Recipients {
+		res.Recipients[i] = RecipientResult{Principal: rp.Principal, Account: rp.Recipient.Account}
+	}
+	owner, err := c.account(ctx, key.AccountID, "")
+	if err != nil {
+		return nil, err
+	}
+	switch p.Operation {
+	case OpShare:
+		c.applyRecipients(ctx, p, res)
+		var ready []Recipient
+		var idx []int
+		for i, rr := range res.Recipients {
+			if rr.err == nil {
+				ready = append(ready, p.Recipients[i].Recipient)
+				idx = append(idx, i)
+			}
+		}
+		if len(ready) > 0 {
+			groups := groupByActions(ready)
+			res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, func(d *policy.Document) (*policy.Document, error) {
+				for _, g := range groups {
+					var err error
+					if d, err = policy.SetCrossAccountUsers(d, key.AccountID, g.actions, g.principals...); err != nil {
+						return nil, err
+					}
+				}
+				return d, nil
+			})
+			for _, i := range idx {
+				res.Recipients[i].Granted = res.KeyPolicy.err == nil
+			}
+		} else {
+			res.KeyPolicy = KeyPolicyResult{Status: StatusNotAttempted}
+		}
+	case OpRevoke:
+		principals := p.Spec.principalARNs()
+		res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, func(d *policy.Document) (*policy.Document, error) {
+			return policy.RemoveCrossAccountUsers(d, key.AccountID, principals...)
+		})
+		for i := range res.Recipients {
+			res.Recipients[i].Granted = res.KeyPolicy.err == nil
+		}
+		if res.KeyPolicy.err == nil {
+			c.applyRecipients(ctx, p, res)
+		}
+	default:
+		return nil, fmt.Errorf("share: unknown operation %q", p.Operation)
+	}
+	return res, res.Err()
+}
+
+// applyRecipients runs every recipient's steps, Concurrency recipients at a time.
+func (c *Client) applyRecipients(ctx context.Context, p *Plan, res *Result) {
+	parallel(ctx, c.opts.Concurrency, len(p.Recipients), func(i int) {
+		rp := p.Recipients[i]
+		rr := &res.Recipients[i]
+		if len(rp.Steps) == 0 {
+			return
+		}
+		acct, err := c.account(ctx, rp.Recipient.Account, rp.Recipient.AccessRole)
+		failed := err
+		for _, st := range rp.Steps {
+			if failed != nil {
+				rr.Steps = append(rr.Steps, StepResult{Step: st, Status: StatusNotAttempted})
+				continue
+			}
+			status, err := c.runStep(ctx, acct, st)
+			sr := StepResult{Step: st, Status: status}
+			if err != nil {
+				sr.Error = err.Error()
+				failed = fmt.Errorf("%s: %w", st, err)
+			}
+			rr.Steps = append(rr.Steps, sr)
+			c.emit(ctx, Event{Phase: "apply", Account: st.Account, Principal: rp.Principal, Message: st.String() + ": " + string(status), Err: err})
+		}
+		if failed != nil {
+			rr.err = fmt.Errorf("recipient %s: %w", rp.Principal, failed)
+			rr.Error = failed.Error()
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		for i := range res.Recipients {
+			if res.Recipients[i].err == nil && len(res.Recipients[i].Steps) < len(p.Recipients[i].Steps) {
+				res.Recipients[i].err, res.Recipients[i].Error = err, err.Error()
+			}
+		}
+	}
+}
+
+// consistencyRetry also retries "not found" for a short while: RAM entities
+// are briefly invisible right after they are created.
+func (c *Client) consistencyRetry() cloudapi.Retry {
+	r := c.opts.Retry
+	r.MaxAttempts = 6
+	r.Backoff = cloudapi.ExponentialJitter(500*time.Millisecond, 5*time.Second)
+	check := c.opts.Retry.Check
+	r.Check = func(err error) bool {
+		return errors.Is(err, cloudapi.ErrNotFound) || (check != nil && check(err))
+	}
+	return r
+}
+
+// runStep makes one recipient-side change, treating "already so" answers as
+// success.
+func (c *Client) runStep(ctx context.Context, acct *alicloud.Clients, st Step) (Status, error) {
+	doc := ""
+	if st.Document != nil {
+		doc = st.Document.String()
+	}
+	var err error
+	switch st.Action {
+	case StepCreateRole:
+		_, err = acct.RAM.CreateRole(ctx, st.Role, st.Description, doc, st.MaxSession)
+		if errors.Is(err, cloudapi.ErrAlreadyExists) {
+			return StatusAlreadyDone, nil
+		}
+	case StepUpdateTrust:
+		err = c.consistencyRetry().Do(ctx, func(ctx context.Context) error { return acct.RAM.UpdateRoleTrust(ctx, st.Role, doc) })
+	case StepCreatePolicy:
+		err = acct.RAM.CreatePolicy(ctx, st.Policy, st.Description, doc)
+		if errors.Is(err, cloudapi.ErrAlreadyExists) {
+			// Created meanwhile: make sure it says what it should.
+			if _, err = acct.RAM.CreateDefaultPolicyVersion(ctx, st.Policy, doc); err == nil {
+				return StatusAlreadyDone, nil
+			}
+		}
+	case StepCreatePolicyVersion:
+		_, err = acct.RAM.CreateDefaultPolicyVersion(ctx, st.Policy, doc)
+	case StepAttachPolicy:
+		err = c.consistencyRetry().Do(ctx, func(ctx context.Context) error {
+			if st.User {
+				return acct.RAM.AttachPolicyToUser(ctx, st.PolicyType, st.Policy, st.Role)
+			}
+			return acct.RAM.AttachPolicyToRole(ctx, st.PolicyType, st.Policy, st.Role)
+		})
+		if errors.Is(err, cloudapi.ErrAlreadyExists) {
+			return StatusAlreadyDone, nil
+		}
+	case StepDetachPolicy:
+		if st.User {
+			err = acct.RAM.DetachPolicyFromUser(ctx, st.PolicyType, st.Policy, st.Role)
+		} else {
+			err = acct.RAM.DetachPolicyFromRole(ctx, st.PolicyType, st.Policy, st.Role)
+		}
+		if errors.Is(err, cloudapi.ErrNotFound) {
+			return StatusAlreadyDone, nil
+		}
+	case StepDeletePolicy:
+		err = acct.RAM.DeletePolicy(ctx, st.Policy)
+		if errors.Is(err, cloudapi.ErrNotFound) {
+			return StatusAlreadyDone, nil
+		}
+	default:
+		err = fmt.Errorf("unknown step %q", st.Action)
+	}
+	if err != nil {
+		return StatusFailed, err
+	}
+	return StatusDone, nil
+}
+
+// writeKeyPolicy applies edit to the key policy with read-modify-write, and
+// confirms it stuck. The edit must be idempotent: the changes are in place
+// exactly when editing the policy again changes nothing, which is how
+// overwrites by other writers are detected.
+func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, key arn.ARN,
+	edit func(*policy.Document) (*policy.Document, error)) KeyPolicyResult {
+	l := c.keyLock(key.String())
+	l.Lock()
+	defer l.Unlock()
+
+	var res KeyPolicyResult
+	fail := func(err error) KeyPolicyResult {
+		res.Status, res.err, res.Error = StatusFailed, err, err.Error()
+		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy not changed", Err: err})
+		return res
+	}
+	read := func() (*policy.Document, *policy.Document, error) {
+		raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
+		if err != nil {
+			return nil, nil, err
+		}
+		cur, err := policy.Parse([]byte(raw))
+		if err != nil {
+			return nil, nil, fmt.Errorf("the key policy cannot be parsed: %w", err)
+		}
+		next, err := edit(cur)
+		return cur, next, err
+	}
+	cur, next, err := read()
+	for res.Rounds = 1; ; res.Rounds++ {
+		if err != nil {
+			return fail(err)
+		}
+		if policy.Equivalent(cur, next) {
+			res.Status = StatusDone
+			if res.Writes == 0 {
+				res.Status = StatusAlreadyDone
+			}
+			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy confirmed after %d write(s)", res.Writes)})
+			return res
+		}
+		if res.Rounds > c.opts.KeyPolicyAttempts {
+			return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, c.opts.KeyPolicyAttempts))
+		}
+		doc, _ := next.Marshal()
+		if err := owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc)); err != nil {
+			return fail(err)
+		}
+		res.Writes++
+		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy written (%d change(s))", len(policy.Diff(cur, next)))})
+		// Another writer may have read the policy before this write and save
+		// after it; wait long enough for such a write to land, then re-read.
+		if err := c.opts.Clock.Sleep(ctx, jitter(c.opts.SettleDelay)); err != nil {
+			return fail(err)
+		}
+		cur, next, err = read()
+		if err == nil && !policy.Equivalent(cur, next) {
+			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy was overwritten by another writer; merging again"})
+			if serr := c.opts.Clock.Sleep(ctx, jitter(c.opts.SettleDelay)); serr != nil {
+				return fail(serr)
+			}
+			cur, next, err = read()
+		}
+	}
+}
+
+// jitter returns a random duration in [d/2, 3d/2), so that writers racing
+// on one key do not retry in lock step.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d)))
+}

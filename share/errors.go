@@ -1,0 +1,41 @@
+package share
+
+import (
+	"errors"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+)
+
+// APIError is a failed Alibaba Cloud API call: the service's error code,
+// HTTP status and request ID, and the failure class it belongs to. Match it
+// with errors.As; match the class with errors.Is and the Err* values below.
+type APIError = cloudapi.Error
+
+// Failure classes of API calls, matched with errors.Is.
+var (
+	ErrThrottled            = cloudapi.ErrThrottled
+	ErrUnavailable          = cloudapi.ErrUnavailable
+	ErrAccessDenied         = cloudapi.ErrAccessDenied
+	ErrNotFound             = cloudapi.ErrNotFound
+	ErrQuotaExceeded        = cloudapi.ErrQuotaExceeded
+	ErrKeyState             = cloudapi.ErrKeyState
+	ErrKeyPolicyUnsupported = cloudapi.ErrKeyPolicyUnsupported
+	ErrInvalidParameter     = cloudapi.ErrInvalidParameter
+	ErrAuthentication       = cloudapi.ErrAuthentication
+)
+
+// Errors of the orchestrator itself.
+var (
+	// ErrInvalidSpec is matched by every *SpecError: bad input found before
+	// any API call.
+	ErrInvalidSpec = errors.New("share: invalid spec")
+	// ErrPreflight is matched by a plan that cannot be applied: the key or a
+	// recipient is not in a state that allows sharing.
+	ErrPreflight = errors.New("share: preflight failed")
+	// ErrIncomplete is matched by the error of an Apply that did not do
+	// everything the plan asked for; the *ApplyError says what was done.
+	ErrIncomplete = errors.New("share: apply incomplete")
+	// ErrLostUpdate means the key policy kept being overwritten by other
+	// writers and the grants could not be made to stick within the bound.
+	ErrLostUpdate = errors.New("share: key policy changes kept being overwritten by another writer")
+)

@@ -1,0 +1,152 @@
+package share_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+
+	"github.com/kmsshare/kmsshare/internal/alicloud"
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/share"
+)
+
+// landingZone is an emulated Landing Zone: a management account with a
+// pipeline user, a resource directory with members in an "apps" folder, and
+// a Security account with a KMS instance and a key.
+type landingZone struct {
+	cloud    *fakecloud.Cloud
+	clock    *fakecloud.ManualClock
+	mgmt     *fakecloud.Account
+	rd       *fakecloud.ResourceDirectory
+	apps     *fakecloud.Folder
+	security *fakecloud.Account
+	members  []*fakecloud.Account
+	instance *fakecloud.Instance
+	key      *fakecloud.Key
+	pipeline *fakecloud.User
+}
+
+type lzOptions struct {
+	members     int
+	quota       int
+	propagation time.Duration
+	realClock   bool
+}
+
+func newLandingZone(t testing.TB, o lzOptions) *landingZone {
+	t.Helper()
+	lz := &landingZone{}
+	opts := fakecloud.Options{Seed: 7, PropagationDelay: o.propagation}
+	if !o.realClock {
+		lz.clock = fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+		opts.Clock = lz.clock
+	}
+	lz.cloud = fakecloud.New(opts)
+	lz.mgmt = lz.cloud.NewAccount("management")
+	rd, err := lz.cloud.NewResourceDirectory(lz.mgmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lz.rd = rd
+	lz.apps = rd.Root().NewFolder("apps")
+	lz.security = rd.Root().NewMember("security")
+	for i := 0; i < o.members; i++ {
+		lz.members = append(lz.members, lz.apps.NewMember("app"))
+	}
+	quota := o.quota
+	if quota == 0 {
+		quota = 10
+	}
+	lz.instance = lz.security.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: quota})
+	if lz.key, err = lz.instance.NewKey(fakecloud.KeyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if lz.pipeline, err = lz.mgmt.NewUser("pipeline", "AdministratorAccess"); err != nil {
+		t.Fatal(err)
+	}
+	return lz
+}
+
+// clock adapts the emulator's manual clock for the orchestrator: waiting
+// advances emulator time instead of sleeping.
+type manualClock struct{ c *fakecloud.ManualClock }
+
+func (m manualClock) Now() time.Time { return m.c.Now() }
+func (m manualClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d > 0 {
+		m.c.Advance(d)
+	}
+	return ctx.Err()
+}
+
+// client returns a share.Client acting as the pipeline user, in process.
+func (lz *landingZone) client(t testing.TB, optFns ...func(*share.Options)) *share.Client {
+	t.Helper()
+	fns := []func(*share.Options){func(o *share.Options) {
+		if lz.clock != nil {
+			o.Clock = manualClock{lz.clock}
+		}
+		o.SettleDelay = time.Millisecond
+	}}
+	c, err := share.New(lz.cloud.Config(lz.pipeline.Credentials(), "cn-hangzhou"), append(fns, optFns...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// spec shares the key with the members' RD access roles.
+func (lz *landingZone) spec(members ...*fakecloud.Account) *share.Spec {
+	s := &share.Spec{Key: lz.key.ARN}
+	for _, m := range members {
+		s.Recipients = append(s.Recipients, share.Recipient{Account: m.ID})
+	}
+	return s
+}
+
+// writes counts the successful write calls made since the log entry seq.
+func (lz *landingZone) writes(after int) map[string]int {
+	out := map[string]int{}
+	for _, e := range lz.cloud.Log().Entries(fakecloud.Match{Status: 200}) {
+		if e.Seq <= after {
+			continue
+		}
+		switch e.Action {
+		case "SetKeyPolicy", "CreateRole", "UpdateRole", "CreatePolicy", "CreatePolicyVersion", "AttachPolicyToRole",
+			"AttachPolicyToUser", "DetachPolicyFromRole", "DetachPolicyFromUser", "DeletePolicy", "DeleteRole":
+			out[e.Action]++
+		}
+	}
+	return out
+}
+
+// lastSeq is the sequence number of the newest log entry.
+func (lz *landingZone) lastSeq() int {
+	es := lz.cloud.Log().Entries(fakecloud.Match{})
+	if len(es) == 0 {
+		return 0
+	}
+	return es[len(es)-1].Seq
+}
+
+func mustPlan(t testing.TB, c *share.Client, s *share.Spec) *share.Plan {
+	t.Helper()
+	p, err := c.Plan(context.Background(), s)
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	return p
+}
+
+// mustKMS returns the KMS adapter for a configuration.
+func mustKMS(t testing.TB, cfg *openapi.Config) *alicloud.KMS {
+	t.Helper()
+	c, err := alicloud.FactoryFromConfig(cfg, cloudapi.DefaultRetry()).Base()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.KMS
+}

@@ -1,0 +1,318 @@
+package share
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/ecsroles"
+	"github.com/kmsshare/kmsshare/policy"
+)
+
+// Spec says who may use a key: the key, by ARN, and its recipients. It is
+// declarative: applying the same spec twice changes nothing the second time.
+// Specs marshal to and from JSON so pipelines can keep them in files:
+//
+//	{"key": "acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7",
+//	 "recipients": [
+//	   {"account": "2222222222222222"},
+//	   {"account": "3333333333333333", "principal": "ecs-disk-role"},
+//	   {"account": "4444444444444444", "principal": "role", "name": "app", "actions": ["kms:Decrypt"]}]}
+type Spec struct {
+	Key        string      `json:"key"`
+	Recipients []Recipient `json:"recipients"`
+}
+
+// Recipient is an account and the identity in it that gets to use the key.
+type Recipient struct {
+	// Account is the recipient account's UID.
+	Account string `json:"account"`
+	// Principal says which identity of the account uses the key; the
+	// default is the account's Resource Directory access role (workflow W1).
+	Principal PrincipalKind `json:"principal,omitempty"`
+	// Name is the role or user name, for PrincipalRole and PrincipalUser.
+	Name string `json:"name,omitempty"`
+	// Actions are the key actions granted; nil means the key-user actions
+	// (policy.KeyUserActions), or for the ECS disk role the five ECS needs
+	// (EcsDiskActions). Narrower sets are allowed; administrator actions
+	// never are.
+	Actions []string `json:"actions,omitempty"`
+	// Trust is the trust policy to give an application role this library
+	// creates (PrincipalRole); nil trusts the recipient account itself
+	// (acs:ram::<account>:root), so the account decides who assumes it.
+	Trust *policy.Document `json:"trust,omitempty"`
+	// AccessRole is the role assumed in the recipient account to manage and
+	// verify it; "" means Options.AccessRoleName.
+	AccessRole string `json:"accessRole,omitempty"`
+}
+
+// PrincipalKind is the kind of identity a recipient uses the key with.
+type PrincipalKind string
+
+// The identities a recipient can use a key with.
+const (
+	// PrincipalRDAccessRole is the ResourceDirectoryAccountAccessRole that
+	// Resource Directory creates in every member account (W1). It is never
+	// created or changed by this library.
+	PrincipalRDAccessRole PrincipalKind = "rd-access-role"
+	// PrincipalRole is an application role named by Recipient.Name, created
+	// if missing.
+	PrincipalRole PrincipalKind = "role"
+	// PrincipalECSDiskRole is AliyunECSDiskEncryptDefaultRole, which ECS
+	// assumes to create encrypted disks with the shared key (W2); created
+	// from ecsroles.DiskEncrypt if missing.
+	PrincipalECSDiskRole PrincipalKind = "ecs-disk-role"
+	// PrincipalUser is an existing RAM user named by Recipient.Name.
+	PrincipalUser PrincipalKind = "user"
+)
+
+// EcsDiskActions are the key actions ECS uses with a shared key for
+// encrypted disks, snapshots and images: the cryptographic operations, and
+// TagResource for the acs:ecs:disk-encryption tag ECS sets on the key.
+func EcsDiskActions() []string {
+	return []string{"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:TagResource"}
+}
+
+// kind returns the principal kind with the default filled in.
+func (r Recipient) kind() PrincipalKind {
+	if r.Principal == "" {
+		return PrincipalRDAccessRole
+	}
+	return r.Principal
+}
+
+// roleOrUserName is the display name of the recipient's principal.
+func (r Recipient) roleOrUserName() string {
+	switch r.kind() {
+	case PrincipalRDAccessRole:
+		return arn.ResourceDirectoryAccessRoleName
+	case PrincipalECSDiskRole:
+		return ecsroles.DiskEncryptRoleName
+	}
+	return r.Name
+}
+
+// PrincipalARN is the ARN the key policy names for this recipient.
+func (r Recipient) PrincipalARN() arn.ARN {
+	if r.kind() == PrincipalUser {
+		return arn.RAMUser(r.Account, r.Name)
+	}
+	return arn.RAMRole(r.Account, r.roleOrUserName())
+}
+
+// actions returns the granted action set in documented order.
+func (r Recipient) actions() []string {
+	if r.Actions == nil && r.kind() == PrincipalECSDiskRole {
+		acts, _ := policy.CrossAccountActionSet(EcsDiskActions())
+		return acts
+	}
+	acts, _ := policy.CrossAccountActionSet(r.Actions)
+	return acts
+}
+
+// key identifies a recipient within a spec.
+func (r Recipient) key() string {
+	return r.PrincipalARN().Canonical().String()
+}
+
+func (r Recipient) String() string {
+	return fmt.Sprintf("%s %s", r.kind(), r.PrincipalARN())
+}
+
+// SpecError lists everything wrong with a spec. It is returned before any
+// API call is made, and matches ErrInvalidSpec.
+type SpecError struct {
+	Problems []SpecProblem
+}
+
+// SpecProblem is one thing wrong with a spec.
+type SpecProblem struct {
+	Field  string // "key", "recipients[2].account", ...
+	Value  string
+	Reason string
+	Err    error // the underlying *arn.Error or *policy.GrantError, if any
+}
+
+func (p SpecProblem) String() string {
+	s := p.Field
+	if p.Value != "" {
+		s += " " + fmt.Sprintf("%q", p.Value)
+	}
+	return s + ": " + p.Reason
+}
+
+func (e *SpecError) Error() string {
+	var b strings.Builder
+	b.WriteString("share: invalid spec: ")
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Is matches ErrInvalidSpec.
+func (e *SpecError) Is(target error) bool { return target == ErrInvalidSpec }
+
+// Unwrap returns the underlying errors, so errors.Is(err, arn.ErrMasked)
+// and the like work.
+func (e *SpecError) Unwrap() []error {
+	var out []error
+	for _, p := range e.Problems {
+		if p.Err != nil {
+			out = append(out, p.Err)
+		}
+	}
+	return out
+}
+
+// Validate checks the spec without calling any API: the key is a concrete
+// KMS key ARN (not masked, no placeholders) in region, if region is not "";
+// every recipient is another account with a valid principal; no
+// administrator actions are granted; no recipient is listed twice. It
+// returns nil or a *SpecError listing every problem.
+func (s *Spec) Validate(region string) error {
+	var ps []SpecProblem
+	add := func(field, value, reason string, err error) {
+		ps = append(ps, SpecProblem{Field: field, Value: value, Reason: reason, Err: err})
+	}
+	key, err := arn.Parse(s.Key)
+	switch {
+	case s.Key == "":
+		add("key", "", "missing: the key's ARN, acs:kms:<region>:<owner-uid>:key/<key-id>", nil)
+	case err != nil:
+		add("key", s.Key, reasonOf(err), err)
+	case key.Service != "kms" || key.ResourceType() != "key" || key.ResourceName() == "":
+		add("key", s.Key, "not a key ARN; want acs:kms:<region>:<owner-uid>:key/<key-id> (other accounts must name a key by its ARN)", nil)
+	case region != "" && key.Region != region:
+		add("key", s.Key, fmt.Sprintf("the key is in region %s but the client is configured for %s", key.Region, region), nil)
+	}
+	if len(s.Recipients) == 0 {
+		add("recipients", "", "no recipients", nil)
+	}
+	seen := map[string]int{}
+	for i, r := range s.Recipients {
+		f := fmt.Sprintf("recipients[%d]", i)
+		if err := arn.ValidateAccountID(r.Account); err != nil {
+			add(f+".account", r.Account, reasonOf(err), err)
+			continue
+		}
+		if key.AccountID != "" && r.Account == key.AccountID {
+			add(f+".account", r.Account, "is the key's own account; sharing is for other accounts (use policy.AddKeyUsers for the owner's own identities)", nil)
+			continue
+		}
+		switch r.kind() {
+		case PrincipalRDAccessRole, PrincipalECSDiskRole:
+			if r.Name != "" {
+				add(f+".name", r.Name, fmt.Sprintf("a %s has a fixed name (%s); leave name empty", r.kind(), r.roleOrUserName()), nil)
+				continue
+			}
+		case PrincipalRole:
+			if err := arn.ValidateRoleName(r.Name); err != nil {
+				add(f+".name", r.Name, reasonOf(err), err)
+				continue
+			}
+		case PrincipalUser:
+			if err := arn.RAMUser(r.Account, r.Name).Validate(); err != nil || r.Name == "" {
+				add(f+".name", r.Name, "want a RAM user name (1 to 64 letters, digits, '.', '-', '_', '@')", err)
+				continue
+			}
+		default:
+			add(f+".principal", string(r.Principal), `unknown principal kind; want "rd-access-role", "role", "ecs-disk-role" or "user"`, nil)
+			continue
+		}
+		if r.Trust != nil {
+			if r.kind() != PrincipalRole {
+				add(f+".trust", "", "a trust policy can be given only for an application role (principal \"role\")", nil)
+			} else if err := r.Trust.Validate(policy.Trust); err != nil {
+				add(f+".trust", "", err.Error(), err)
+			} else {
+				for _, finding := range policy.Lint(r.Trust, policy.Trust, policy.LintOptions{Owner: r.Account}) {
+					if finding.Severity == policy.SeverityError {
+						add(f+".trust", finding.Path, finding.Message, nil)
+					}
+				}
+			}
+		}
+		if r.Actions != nil {
+			if _, err := policy.CrossAccountActionSet(r.Actions); err != nil {
+				add(f+".actions", strings.Join(r.Actions, ","), reasonOf(err), err)
+			}
+		}
+		if r.AccessRole != "" {
+			if err := arn.ValidateRoleName(r.AccessRole); err != nil {
+				add(f+".accessRole", r.AccessRole, reasonOf(err), err)
+			}
+		}
+		if j, dup := seen[r.key()]; dup {
+			add(f, r.PrincipalARN().String(), fmt.Sprintf("listed twice (also recipients[%d])", j), nil)
+			continue
+		}
+		seen[r.key()] = i
+	}
+	if len(ps) > 0 {
+		return &SpecError{Problems: ps}
+	}
+	return nil
+}
+
+// reasonOf is the human part of a validation error, without the package
+// prefixes that the spec error's own framing makes redundant.
+func reasonOf(err error) string {
+	var ae *arn.Error
+	if errors.As(err, &ae) {
+		return ae.Reason
+	}
+	var ge *policy.GrantError
+	if errors.As(err, &ge) {
+		return ge.Reason
+	}
+	return err.Error()
+}
+
+// KeyARN returns the spec's key ARN; call Validate first.
+func (s *Spec) KeyARN() arn.ARN {
+	a, _ := arn.Parse(s.Key)
+	return a
+}
+
+// ParseSpec decodes a JSON spec, rejecting unknown fields, and validates it
+// (region "" skips the region check).
+func ParseSpec(data []byte, region string) (*Spec, error) {
+	var s Spec
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "spec", Reason: "not a valid JSON spec: " + err.Error(), Err: err}}}
+	}
+	if err := s.Validate(region); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// principalARNs returns the recipients' principals.
+func (s *Spec) principalARNs() []arn.ARN {
+	out := make([]arn.ARN, len(s.Recipients))
+	for i, r := range s.Recipients {
+		out[i] = r.PrincipalARN()
+	}
+	return out
+}
+
+// accounts returns the distinct recipient accounts, sorted.
+func (s *Spec) accounts() []string {
+	var out []string
+	for _, r := range s.Recipients {
+		if !slices.Contains(out, r.Account) {
+			out = append(out, r.Account)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

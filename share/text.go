@@ -1,0 +1,162 @@
+package share
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// String renders the plan for people, in the words of the console.
+func (p *Plan) String() string {
+	var b strings.Builder
+	verb := "Share"
+	if p.Operation == OpRevoke {
+		verb = "Revoke"
+	}
+	fmt.Fprintf(&b, "%s key %s\n", verb, p.Key.ARN)
+	if p.Key.State != "" {
+		fmt.Fprintf(&b, "  key: %s, %s, %s", p.Key.State, orDash(p.Key.Spec), orDash(p.Key.Usage))
+		if p.Key.InstanceID != "" {
+			fmt.Fprintf(&b, ", in KMS instance %s", p.Key.InstanceID)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "Key policy (account %s):\n", p.Key.Owner)
+	switch {
+	case p.KeyPolicy.Current == nil:
+		b.WriteString("  cannot be read\n")
+	case !p.KeyPolicy.NeedsWrite():
+		b.WriteString("  no change\n")
+	default:
+		for _, c := range p.KeyPolicy.Changes {
+			fmt.Fprintf(&b, "  %s\n", c)
+		}
+		if len(p.KeyPolicy.Changes) == 0 {
+			b.WriteString("  statements reorganised, no grant changes\n")
+		}
+	}
+	if q := p.Quota; q != nil {
+		fmt.Fprintf(&b, "  access management quota of %s: %d of %d used, %d new account(s)\n", p.Key.InstanceID, q.Used, q.Limit, len(q.NewAccounts))
+	}
+	for _, r := range p.Recipients {
+		fmt.Fprintf(&b, "Recipient %s (%s):\n", r.Principal, r.Recipient.kind())
+		switch {
+		case len(r.Problems) > 0:
+			for _, pr := range r.Problems {
+				fmt.Fprintf(&b, "  PROBLEM %s\n", pr)
+			}
+		case len(r.Steps) == 0 && p.Operation == OpShare:
+			b.WriteString("  no change: its own RAM policies already allow the actions on the key\n")
+		case len(r.Steps) == 0:
+			b.WriteString("  no change in the recipient account\n")
+		}
+		for _, s := range r.Steps {
+			fmt.Fprintf(&b, "  %s\n", s)
+		}
+	}
+	for _, f := range p.Findings {
+		fmt.Fprintf(&b, "Finding: %s\n", f)
+	}
+	for _, pr := range p.Problems {
+		fmt.Fprintf(&b, "PROBLEM %s\n", pr)
+	}
+	if err := p.Err(); err != nil {
+		b.WriteString("This plan cannot be applied until the problems above are fixed.\n")
+	} else if !p.Changes() {
+		b.WriteString("Nothing to do.\n")
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// String renders the result for people.
+func (r *Result) String() string {
+	var b strings.Builder
+	for _, rr := range r.Recipients {
+		state := "granted in the key policy"
+		if r.Operation == OpRevoke {
+			state = "removed from the key policy"
+		}
+		if !rr.Granted {
+			state = "NOT " + state
+		}
+		fmt.Fprintf(&b, "%s: %s\n", rr.Principal, state)
+		for _, s := range rr.Steps {
+			line := fmt.Sprintf("  %s: %s", s.Status, s.Step)
+			if s.Error != "" {
+				line += ": " + s.Error
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	kp := r.KeyPolicy
+	fmt.Fprintf(&b, "Key policy: %s (%d write(s))", kp.Status, kp.Writes)
+	if kp.Error != "" {
+		b.WriteString(": " + kp.Error)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// String renders the report for people.
+func (r *VerifyReport) String() string {
+	var b strings.Builder
+	for _, v := range r.Results {
+		fmt.Fprintf(&b, "%s: %s after %d attempt(s), %s", v.Principal, v.Outcome, v.Attempts, v.Elapsed.Round(time.Second))
+		if len(v.Checked) > 0 {
+			fmt.Fprintf(&b, " [%s]", strings.Join(v.Checked, ", "))
+		}
+		if v.Detail != "" {
+			b.WriteString(": " + v.Detail)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// String renders the inventory for people.
+func (inv *Inventory) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Key %s (%s)\n", inv.Key.ARN, inv.Key.State)
+	for _, a := range inv.Accounts {
+		label := "account " + a.Account
+		if a.Owner {
+			label += " (owner)"
+		}
+		b.WriteString(label + ":\n")
+		for _, p := range a.Principals {
+			fmt.Fprintf(&b, "  %s: %s; RAM side: %s", p.Principal, strings.Join(p.Actions, ", "), p.RAM)
+			if len(p.RAMDenied) > 0 && p.RAM != "denied" {
+				fmt.Fprintf(&b, " (not %s)", strings.Join(p.RAMDenied, ", "))
+			}
+			if p.RAMDetail != "" && p.RAM != "not-needed" {
+				b.WriteString(" — " + p.RAMDetail)
+			}
+			b.WriteString("\n")
+		}
+	}
+	for _, g := range inv.Denies {
+		fmt.Fprintf(&b, "Deny: %s\n", g)
+	}
+	if d := inv.Drift; d != nil {
+		if d.Empty() {
+			b.WriteString("Drift: none; the key policy matches the spec\n")
+		}
+		for _, g := range d.Missing {
+			fmt.Fprintf(&b, "Drift: missing %s\n", g)
+		}
+		for _, g := range d.Extra {
+			fmt.Fprintf(&b, "Drift: extra %s\n", g)
+		}
+	}
+	for _, f := range inv.Findings {
+		fmt.Fprintf(&b, "Finding: %s\n", f)
+	}
+	return b.String()
+}
