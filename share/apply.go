@@ -27,9 +27,9 @@ type Status string
 
 // Step outcomes.
 const (
-	StatusDone        Status = "done"          // the change was made
-	StatusAlreadyDone Status = "already-done"  // the cloud already had it (e.g. created concurrently)
-	StatusFailed      Status = "failed"        // the change was attempted and failed
+	StatusDone         Status = "done"          // the change was made
+	StatusAlreadyDone  Status = "already-done"  // the cloud already had it (e.g. created concurrently)
+	StatusFailed       Status = "failed"        // the change was attempted and failed
 	StatusNotAttempted Status = "not-attempted" // an earlier failure stopped it
 )
 

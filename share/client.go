@@ -31,8 +31,8 @@ type Client struct {
 
 	mu       sync.Mutex
 	caller   *alicloud.Identity
-	sessions map[string]*session       // by canonical role ARN
-	keyLocks map[string]*sync.Mutex    // by key ARN: serialises this Client's writes
+	sessions map[string]*session         // by canonical role ARN
+	keyLocks map[string]*sync.Mutex      // by key ARN: serialises this Client's writes
 	system   map[string]*policy.Document // system policy documents, which never change
 }
 

@@ -21,7 +21,10 @@ func TestLandingZoneW1(t *testing.T) {
 	t.Parallel()
 	lz := newLandingZone(t, lzOptions{members: 3, propagation: 90 * time.Second})
 	var events []share.Event
-	c := lz.client(t, func(o *share.Options) { o.Progress = func(e share.Event) { events = append(events, e) }; o.Concurrency = 1 })
+	c := lz.client(t, func(o *share.Options) {
+		o.Progress = func(e share.Event) { events = append(events, e) }
+		o.Concurrency = 1
+	})
 	ctx := context.Background()
 	spec := lz.spec(lz.members...)
 

@@ -297,7 +297,9 @@ func (c *Client) recipientSession(ctx context.Context, r Recipient) (*alicloud.C
 // last action tried.
 func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.ARN, r Recipient, checked *[]string) (string, error) {
 	acts := r.actions()
-	has := func(a string) bool { return slices.ContainsFunc(acts, func(x string) bool { return strings.EqualFold(x, a) }) }
+	has := func(a string) bool {
+		return slices.ContainsFunc(acts, func(x string) bool { return strings.EqualFold(x, a) })
+	}
 	if has("kms:DescribeKey") {
 		*checked = append(*checked, "DescribeKey")
 		if _, err := sess.KMS.DescribeKey(ctx, key.String()); err != nil {
