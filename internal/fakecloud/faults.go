@@ -73,6 +73,7 @@ func (fs *Faults) Clear() {
 type outcome struct {
 	latency time.Duration
 	code    string // "Throttling.User", "ServiceUnavailable" or ""
+	fault   string // the log's name for it: "throttle" or "unavailable"
 }
 
 // decide draws the faults for one request before it runs, so a faulted
@@ -97,9 +98,9 @@ func (fs *Faults) decide(service, action, account string) outcome {
 		}
 		switch {
 		case u < f.Throttle:
-			o.code = "Throttling.User"
+			o.code, o.fault = "Throttling.User", "throttle"
 		case u < f.Throttle+f.Unavailable:
-			o.code = "ServiceUnavailable"
+			o.code, o.fault = "ServiceUnavailable", "unavailable"
 		}
 	}
 	return o

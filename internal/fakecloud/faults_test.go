@@ -167,5 +167,10 @@ func TestLatency(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: a call past its deadline returned %v", tr, err)
 		}
+		// In process the handler has returned by now; it logged the call
+		// with no status. (Over HTTP it notices the disconnect later.)
+		if e := w.c.Log().Entries(Match{Action: "DescribeKey"}); tr == inProc && (len(e) != 1 || e[0].Status != 0 || e[0].Fault != "latency") {
+			t.Errorf("log of the abandoned call: %+v", e)
+		}
 	}
 }

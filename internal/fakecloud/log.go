@@ -15,7 +15,7 @@ type Entry struct {
 	CallerAccount string    // UID of the caller's account; "" if authentication failed
 	Caller        string    // the caller's ARN (root, user, assumed-role) or service principal
 	TargetAccount string    // account owning the target (key, role), where known
-	Status        int       // HTTP status
+	Status        int       // HTTP status; 0 if the caller gave up during injected latency
 	Code          string    // error code, "" on success
 	RequestID     string
 	Fault         string // "throttle", "unavailable" or "latency" when a fault was injected

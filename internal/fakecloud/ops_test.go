@@ -274,6 +274,19 @@ func TestOperations(t *testing.T) {
 			_, err = app.ram.GetRoleWithContext(ctx, &ram.GetRoleRequest{RoleName: tea.String("AliyunECSDiskEncryptDefaultRole")}, rt)
 			wantCode(t, err, "EntityNotExist.Role")
 
+			// The log names who called and whose resources were touched.
+			for _, e := range w.c.Log().Entries(Match{Status: 200}) {
+				if e.CallerAccount == "" || e.Caller == "" || e.TargetAccount == "" || e.RequestID == "" || !e.Time.Equal(w.clock.Now()) {
+					t.Errorf("incomplete log entry %+v", e)
+				}
+				if e.Service == "ram" && e.TargetAccount != e.CallerAccount {
+					t.Errorf("RAM call on another account: %+v", e)
+				}
+			}
+			if n := w.c.Log().Count(Match{Service: "kms", Action: "DescribeKey", CallerAccount: w.app1.ID, TargetAccount: w.sec.ID, Status: 200}); n != 1 {
+				t.Errorf("log: %d cross-account DescribeKey calls, want 1", n)
+			}
+
 			// Every operation in the dispatch table succeeded at least once.
 			var missing []string
 			for name := range w.c.ops {

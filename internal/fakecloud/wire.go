@@ -125,11 +125,12 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 	if out.latency > 0 {
 		entry.Fault = "latency"
 		if err := c.sleep(r.Context(), out.latency); err != nil {
-			return // the caller gave up; nobody reads the response
+			c.record(k, &entry) // Status 0: the caller gave up; nobody reads a response
+			return
 		}
 	}
 	if out.code != "" {
-		entry.Fault = map[string]string{"Throttling.User": "throttle", "ServiceUnavailable": "unavailable"}[out.code]
+		entry.Fault = out.fault
 		c.respondError(w, r, k, &entry, k.fail(out.code, "injected"))
 		return
 	}
@@ -145,6 +146,9 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 		c.mu.Unlock()
 	} else {
 		c.mu.RUnlock()
+	}
+	if k.target == "" && k.service == "ram" {
+		k.target = who.acct.id // RAM acts in the caller's own account
 	}
 	entry.TargetAccount = k.target
 	if operr != nil {
