@@ -68,7 +68,8 @@
 //   - Service.AssumeRole is a service (e.g. ECS) acting for an account; only
 //     the trust policy decides, with sts:ServiceOwnerRDId and
 //     sts:ServiceOwnerRDPath set from the account's Resource Directory
-//     membership.
+//     membership;
+//   - GetCallerIdentity needs no permission.
 //
 // Resources: acs:kms:<region>:<owner>:key/<id> for keys,
 // acs:kms:<region>:<account>:key for ListKeys and CreateKey,

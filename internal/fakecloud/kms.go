@@ -89,8 +89,8 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 		if inst.status != "Connected" {
 			return nil, fail("Forbidden.DKMSInstanceStateInvalid", "instance "+inst.id+" is "+inst.status)
 		}
-		if len(inst.keys) >= inst.keyQuota {
-			return nil, fail("Rejected.LimitExceeded", fmt.Sprintf("instance %s holds %d keys", inst.id, len(inst.keys)))
+		if n := liveKeys(inst, now); n >= inst.keyQuota {
+			return nil, fail("Rejected.LimitExceeded", fmt.Sprintf("instance %s holds %d keys", inst.id, n))
 		}
 		raw = opts.Policy
 		if raw == "" {
@@ -136,6 +136,18 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 		acct.aliases[region+"/"+alias] = k
 	}
 	return k, nil
+}
+
+// liveKeys counts the instance's keys that have not reached their deletion
+// date.
+func liveKeys(inst *instance, now time.Time) int {
+	n := 0
+	for _, k := range inst.keys {
+		if !k.gone(now) {
+			n++
+		}
+	}
+	return n
 }
 
 // checkKeyPolicy validates a key policy document the way SetKeyPolicy
@@ -666,12 +678,7 @@ func (k *call) kmsGetKmsInstance() (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	live := 0
-	for _, key := range inst.keys {
-		if !key.gone(k.now) {
-			live++
-		}
-	}
+	live := liveKeys(inst, k.now)
 	vpcs := make([]*kms.GetKmsInstanceResponseBodyKmsInstanceBindVpcsBindVpc, 0, inst.vpcs)
 	for i := range inst.vpcs {
 		vpcs = append(vpcs, &kms.GetKmsInstanceResponseBodyKmsInstanceBindVpcsBindVpc{
@@ -734,12 +741,7 @@ func (k *call) kmsGetKmsInstanceQuotaInfos() (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	live := 0
-	for _, key := range inst.keys {
-		if !key.gone(k.now) {
-			live++
-		}
-	}
+	live := liveKeys(inst, k.now)
 	all := map[string][2]int64{
 		"key":    {int64(inst.keyQuota), int64(live)},
 		"secret": {int64(inst.keyQuota), 0},

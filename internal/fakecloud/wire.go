@@ -135,18 +135,7 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 		return
 	}
 
-	if o.write {
-		c.mu.Lock()
-	} else {
-		c.mu.RLock()
-	}
-	k.now = c.clock.Now()
-	resp, operr := o.run(k)
-	if o.write {
-		c.mu.Unlock()
-	} else {
-		c.mu.RUnlock()
-	}
+	resp, operr := c.runLocked(o, k)
 	if k.target == "" && k.service == "ram" {
 		k.target = who.acct.id // RAM acts in the caller's own account
 	}
@@ -163,6 +152,20 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 	entry.Status = http.StatusOK
 	c.record(k, &entry)
 	writeJSON(w, k.rid, http.StatusOK, data)
+}
+
+// runLocked runs an operation under the state lock: exclusive for
+// writers, shared for readers.
+func (c *Cloud) runLocked(o op, k *call) (any, *Error) {
+	if o.write {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+	} else {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+	}
+	k.now = c.clock.Now()
+	return o.run(k)
 }
 
 // requestParams collects the operation's parameters: the query string and,
