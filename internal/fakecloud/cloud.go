@@ -300,5 +300,4 @@ type session struct {
 	name              string
 	expires           time.Time
 	policy            *policy.Document // session policy; nil if none
-	service           string           // the service that assumed the role, if any
 }

@@ -141,6 +141,7 @@
 //	Clocks, propagation history, the log's limit and marks                 TestClocks, TestTimeline, TestLogLimitAndMarks
 //	Every emitted code is classified by internal/cloudapi                  TestErrorClassification
 //	Set-up handles used with another cloud fail with an error, no panic    TestForeignHandles
+//	System policies are installed and valid                                TestSystemPolicies
 //	This table names every test, and every assumed code is listed below    TestDocTable
 //
 // BenchmarkSignedRequests measures signed requests per second through the

@@ -107,7 +107,7 @@ func (k *call) assume(req assumeRequest) (*session, *role, *Error) {
 		return nil, nil, k.fail("InvalidParameter.DurationSeconds", "")
 	}
 	s := &session{id: "STS." + secret(mixedAlnum, 28), secret: secret(mixedAlnum, 44), token: "CAIS" + secret(mixedAlnum, 220),
-		account: owner, role: r, roleName: r.name, name: req.session, policy: req.policy, service: k.who.service,
+		account: owner, role: r, roleName: r.name, name: req.session, policy: req.policy,
 		expires: k.now.Add(time.Duration(seconds) * time.Second)}
 	for id, old := range c.sessions {
 		if k.now.After(old.expires.Add(expiredSessionGrace)) {

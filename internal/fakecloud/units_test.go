@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kmsshare/kmsshare/policy"
 )
 
 func TestTimeline(t *testing.T) {
@@ -184,5 +186,30 @@ func TestForeignHandles(t *testing.T) {
 	var k *Key
 	if k.PolicyDocument() != "" || k.State() != "" {
 		t.Error("a nil key has state")
+	}
+}
+
+// TestSystemPolicies: every embedded system policy is a valid permission
+// policy and is installed.
+func TestSystemPolicies(t *testing.T) {
+	t.Parallel()
+	entries, err := systemPolicyFiles.ReadDir("systempolicies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Options{})
+	for _, e := range entries {
+		data := must(systemPolicyFiles.ReadFile("systempolicies/" + e.Name()))
+		if _, err := parseDoc(string(data), policy.Permission); err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+		}
+	}
+	for _, name := range []string{"AdministratorAccess", "AliyunKMSFullAccess", "AliyunECSDiskEncryptRolePolicy", "AliyunSTSAssumeRoleAccess", "AliyunRAMFullAccess"} {
+		if p := c.system[strings.ToLower(name)]; p == nil || p.name != name || p.effective.latest() == nil {
+			t.Errorf("system policy %s is not installed", name)
+		}
+	}
+	if len(c.system) != len(entries) {
+		t.Errorf("%d system policies installed from %d files", len(c.system), len(entries))
 	}
 }

@@ -1,7 +1,6 @@
 package fakecloud
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -45,7 +44,6 @@ type op struct {
 // call is one request being served.
 type call struct {
 	c       *Cloud
-	ctx     context.Context
 	service string
 	action  string
 	region  string
@@ -84,7 +82,7 @@ const maxBody = 1 << 20
 // serve handles one HTTP request for region. Order: route, authenticate,
 // inject faults, run the operation under the state lock, log, respond.
 func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
-	k := &call{c: c, ctx: r.Context(), region: region, rid: c.newRequestID()}
+	k := &call{c: c, region: region, rid: c.newRequestID()}
 	var entry Entry
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
