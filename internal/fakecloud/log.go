@@ -19,6 +19,10 @@ type Entry struct {
 	Code          string    // error code, "" on success
 	RequestID     string
 	Fault         string // "throttle", "unavailable" or "latency" when a fault was injected
+	// Write is set for operations that change KMS or RAM state
+	// (SetKeyPolicy, CreateRole, AttachPolicyToRole, …), whether or not
+	// they succeeded. STS calls are not writes.
+	Write bool
 }
 
 // Match selects log entries. Zero fields match anything.
@@ -32,6 +36,8 @@ type Match struct {
 	Code          string
 	// Failed selects only entries with an error (Status ≥ 400).
 	Failed bool
+	// Writes selects only operations that change KMS or RAM state.
+	Writes bool
 }
 
 func (m Match) matches(e *Entry) bool {
@@ -42,7 +48,8 @@ func (m Match) matches(e *Entry) bool {
 		(m.TargetAccount == "" || m.TargetAccount == e.TargetAccount) &&
 		(m.Status == 0 || m.Status == e.Status) &&
 		(m.Code == "" || m.Code == e.Code) &&
-		(!m.Failed || e.Status >= 400)
+		(!m.Failed || e.Status >= 400) &&
+		(!m.Writes || e.Write)
 }
 
 // DefaultLogLimit is how many entries the log keeps by default.

@@ -287,6 +287,16 @@ func TestOperations(t *testing.T) {
 				t.Errorf("log: %d cross-account DescribeKey calls, want 1", n)
 			}
 
+			// Writes are flagged: the read-only operations are not.
+			for _, e := range w.c.Log().Entries(Match{Writes: true}) {
+				if strings.HasPrefix(e.Action, "Get") || strings.HasPrefix(e.Action, "List") || strings.HasPrefix(e.Action, "Describe") || e.Service == "sts" {
+					t.Errorf("%s/%s flagged as a write", e.Service, e.Action)
+				}
+			}
+			if n := w.c.Log().Count(Match{Writes: true, Action: "SetKeyPolicy"}); n != 1 {
+				t.Errorf("%d SetKeyPolicy writes logged, want 1", n)
+			}
+
 			// Every operation in the dispatch table succeeded at least once.
 			var missing []string
 			for name := range w.c.ops {

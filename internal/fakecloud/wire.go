@@ -99,6 +99,7 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 	k.service = serviceOf(version)
 	entry.Service, entry.Action = k.service, k.action
 	o, ok := c.ops[k.service+":"+k.action]
+	entry.Write = o.write && k.service != "sts"
 	if !ok || (r.Method != http.MethodPost && r.Method != http.MethodGet) || (r.URL.Path != "/" && r.URL.Path != "") {
 		c.respondError(w, r, k, &entry, k.fail("InvalidAction.NotFound", fmt.Sprintf("action %q, version %q", k.action, version)))
 		return
