@@ -311,54 +311,88 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy not changed", Err: err})
 		return res
 	}
-	read := func() (*policy.Document, *policy.Document, error) {
-		raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
-		if err != nil {
+	// The longest round trip seen on this key: a writer that read before our
+	// write saves at most about one round trip after it, so the settle wait
+	// stretches with the latency we observe.
+	var maxRTT time.Duration
+	timed := func(fn func() error) error {
+		start := time.Now()
+		err := fn()
+		if d := time.Since(start); d > maxRTT {
+			maxRTT = d
+		}
+		return err
+	}
+	settle := func() time.Duration {
+		d := c.opts.SettleDelay
+		if m := 4 * maxRTT; m > d {
+			d = m
+		}
+		return jitter(d)
+	}
+	read := func() (cur, next *policy.Document, err error) {
+		var raw string
+		if err = timed(func() (e error) { raw, e = owner.KMS.GetKeyPolicy(ctx, key.String()); return e }); err != nil {
 			return nil, nil, err
 		}
-		cur, err := policy.Parse([]byte(raw))
-		if err != nil {
+		if cur, err = policy.Parse([]byte(raw)); err != nil {
 			return nil, nil, fmt.Errorf("the key policy cannot be parsed: %w", err)
 		}
-		next, err := edit(cur)
+		next, err = edit(cur)
 		return cur, next, err
 	}
-	cur, next, err := read()
-	for res.Rounds = 1; ; res.Rounds++ {
+	for res.Rounds = 1; res.Rounds <= c.opts.KeyPolicyAttempts; res.Rounds++ {
+		cur, next, err := read()
 		if err != nil {
 			return fail(err)
 		}
 		if policy.Equivalent(cur, next) {
-			res.Status = StatusDone
-			if res.Writes == 0 {
-				res.Status = StatusAlreadyDone
+			res.Status = StatusAlreadyDone
+			if res.Writes > 0 {
+				res.Status = StatusDone
 			}
-			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy confirmed after %d write(s)", res.Writes)})
 			return res
 		}
-		if res.Rounds > c.opts.KeyPolicyAttempts {
-			return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, c.opts.KeyPolicyAttempts))
-		}
 		doc, _ := next.Marshal()
-		if err := owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc)); err != nil {
+		if err := timed(func() error { return owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc)) }); err != nil {
 			return fail(err)
 		}
 		res.Writes++
-		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy written (%d change(s))", len(policy.Diff(cur, next)))})
-		// Another writer may have read the policy before this write and save
-		// after it; wait long enough for such a write to land, then re-read.
-		if err := c.opts.Clock.Sleep(ctx, jitter(c.opts.SettleDelay)); err != nil {
-			return fail(err)
-		}
-		cur, next, err = read()
-		if err == nil && !policy.Equivalent(cur, next) {
-			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy was overwritten by another writer; merging again"})
-			if serr := c.opts.Clock.Sleep(ctx, jitter(c.opts.SettleDelay)); serr != nil {
-				return fail(serr)
+		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy written (%s)", summarize(policy.Diff(cur, next)))})
+		// Confirm twice, a settle delay apart: a writer that read the policy
+		// before this write and saves after it shows up in one of the reads.
+		held := true
+		for i := 0; i < 2 && held; i++ {
+			if err := c.opts.Clock.Sleep(ctx, settle()); err != nil {
+				return fail(err)
 			}
 			cur, next, err = read()
+			if err != nil {
+				return fail(err)
+			}
+			held = policy.Equivalent(cur, next)
+		}
+		if held {
+			res.Status = StatusDone
+			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy confirmed after %d write(s)", res.Writes)})
+			return res
+		}
+		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy was overwritten by another writer; merging again"})
+	}
+	return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, c.opts.KeyPolicyAttempts))
+}
+
+// summarize counts added and removed grants.
+func summarize(changes []policy.Change) string {
+	add, remove := 0, 0
+	for _, c := range changes {
+		if c.Op == policy.Added {
+			add++
+		} else {
+			remove++
 		}
 	}
+	return fmt.Sprintf("%d grant(s) added, %d removed", add, remove)
 }
 
 // jitter returns a random duration in [d/2, 3d/2), so that writers racing

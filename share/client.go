@@ -62,10 +62,12 @@ type Options struct {
 	// KeyPolicyAttempts bounds the read-modify-write rounds on a key policy
 	// when other writers keep overwriting it (default 10).
 	KeyPolicyAttempts int
-	// SettleDelay is how long Apply waits before re-reading a key policy it
-	// wrote, to catch a concurrent writer that read before the write and
-	// saved after it (default 200 ms). The KMS API has no revision check,
-	// so this confirmation read is the only defence against lost updates.
+	// SettleDelay is how long Apply waits, at least, before each of the two
+	// confirming re-reads of a key policy it wrote, to catch a concurrent
+	// writer that read before the write and saved after it (default
+	// 200 ms; stretched to 4 times the longest round trip observed). The
+	// KMS API has no revision check, so these reads are the only defence
+	// against lost updates.
 	SettleDelay time.Duration
 	// VerifyTimeout bounds Verify's polling (default 30 minutes, the
 	// longest propagation delay practitioners report).
@@ -126,8 +128,15 @@ func (o *Options) fill() {
 	if o.SessionDuration == 0 {
 		o.SessionDuration = time.Hour
 	}
+	def := DefaultRetry()
 	if o.Retry.MaxAttempts == 0 {
-		o.Retry = DefaultRetry()
+		o.Retry.MaxAttempts = def.MaxAttempts
+	}
+	if o.Retry.Backoff == nil {
+		o.Retry.Backoff = def.Backoff
+	}
+	if o.Retry.Check == nil {
+		o.Retry.Check = def.Check
 	}
 	if o.KeyPolicyAttempts <= 0 {
 		o.KeyPolicyAttempts = 10
@@ -183,7 +192,7 @@ func NewFromDefaultCredentials(region string, optFns ...func(*Options)) (*Client
 }
 
 func options(optFns []func(*Options)) Options {
-	var o Options
+	o := Options{Retry: DefaultRetry()}
 	for _, fn := range optFns {
 		fn(&o)
 	}

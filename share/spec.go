@@ -185,6 +185,9 @@ func (s *Spec) Validate(region string) error {
 	switch {
 	case s.Key == "":
 		add("key", "", "missing: the key's ARN, acs:kms:<region>:<owner-uid>:key/<key-id>", nil)
+	case err != nil && !strings.Contains(s.Key, ":") && strings.HasPrefix(s.Key, "key-"):
+		add("key", s.Key, "a bare key ID; name the key by its ARN, acs:kms:<region>:<owner-uid>:key/"+s.Key+
+			" (other accounts can only reach a key by ARN)", err)
 	case err != nil:
 		add("key", s.Key, reasonOf(err), err)
 	case key.Service != "kms" || key.ResourceType() != "key" || key.ResourceName() == "":

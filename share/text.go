@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kmsshare/kmsshare/policy"
 )
 
 // String renders the plan for people, in the words of the console.
@@ -28,8 +30,8 @@ func (p *Plan) String() string {
 	case !p.KeyPolicy.NeedsWrite():
 		b.WriteString("  no change\n")
 	default:
-		for _, c := range p.KeyPolicy.Changes {
-			fmt.Fprintf(&b, "  %s\n", c)
+		for _, line := range groupChanges(p.KeyPolicy.Changes) {
+			fmt.Fprintf(&b, "  %s\n", line)
 		}
 		if len(p.KeyPolicy.Changes) == 0 {
 			b.WriteString("  statements reorganised, no grant changes\n")
@@ -148,15 +150,63 @@ func (inv *Inventory) String() string {
 		if d.Empty() {
 			b.WriteString("Drift: none; the key policy matches the spec\n")
 		}
-		for _, g := range d.Missing {
-			fmt.Fprintf(&b, "Drift: missing %s\n", g)
+		for _, line := range groupGrants(d.Missing) {
+			fmt.Fprintf(&b, "Drift: missing %s\n", line)
 		}
-		for _, g := range d.Extra {
-			fmt.Fprintf(&b, "Drift: extra %s\n", g)
+		for _, line := range groupGrants(d.Extra) {
+			fmt.Fprintf(&b, "Drift: extra %s\n", line)
 		}
 	}
 	for _, f := range inv.Findings {
 		fmt.Fprintf(&b, "Finding: %s\n", f)
 	}
 	return b.String()
+}
+
+// groupChanges renders changes one line per principal and kind of change,
+// with the actions listed, instead of one line per action.
+func groupChanges(changes []policy.Change) []string {
+	var added, removed []policy.Grant
+	for _, c := range changes {
+		if c.Op == policy.Added {
+			added = append(added, c.Grant)
+		} else {
+			removed = append(removed, c.Grant)
+		}
+	}
+	var out []string
+	for _, l := range groupGrants(removed) {
+		out = append(out, "- "+l)
+	}
+	for _, l := range groupGrants(added) {
+		out = append(out, "+ "+l)
+	}
+	return out
+}
+
+// groupGrants renders grants that differ only in their action on one line.
+func groupGrants(gs []policy.Grant) []string {
+	type group struct {
+		g       policy.Grant
+		actions []string
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, g := range gs {
+		action := g.Action
+		g.Action, g.Sid = "", ""
+		k := g.String()
+		if groups[k] == nil {
+			groups[k] = &group{g: g}
+			order = append(order, k)
+		}
+		groups[k].actions = append(groups[k].actions, action)
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		gr := groups[k]
+		gr.g.Action = strings.Join(gr.actions, ", ")
+		out = append(out, gr.g.String())
+	}
+	return out
 }

@@ -115,19 +115,49 @@ func (f Factory) build(creds *Credentials) (*Clients, error) {
 		}
 		return &c
 	}
-	k, err := kms.NewClient(cfg(f.kms))
-	if err != nil {
-		return nil, fmt.Errorf("kms client: %w", err)
+	// NewClient writes to the configuration it is given (Config.Type), so
+	// every client gets its own copy.
+	out := &Clients{
+		KMS: &KMS{pool: newPool(func() (*kms.Client, error) { return kms.NewClient(cfg(f.kms)) }), retry: f.retry},
+		RAM: &RAM{pool: newPool(func() (*ram.Client, error) { return ram.NewClient(cfg(f.ram)) }), retry: f.retry},
+		STS: &STS{pool: newPool(func() (*sts.Client, error) { return sts.NewClient(cfg(f.sts)) }), retry: f.retry},
 	}
-	r, err := ram.NewClient(cfg(f.ram))
-	if err != nil {
-		return nil, fmt.Errorf("ram client: %w", err)
+	// Build one client of each now, so a bad configuration fails here.
+	for _, check := range []func() error{
+		func() error {
+			c, err := out.KMS.pool.get()
+			if err == nil {
+				out.KMS.pool.put(c)
+			}
+			return wrap("kms", err)
+		},
+		func() error {
+			c, err := out.RAM.pool.get()
+			if err == nil {
+				out.RAM.pool.put(c)
+			}
+			return wrap("ram", err)
+		},
+		func() error {
+			c, err := out.STS.pool.get()
+			if err == nil {
+				out.STS.pool.put(c)
+			}
+			return wrap("sts", err)
+		},
+	} {
+		if err := check(); err != nil {
+			return nil, err
+		}
 	}
-	s, err := sts.NewClient(cfg(f.sts))
+	return out, nil
+}
+
+func wrap(service string, err error) error {
 	if err != nil {
-		return nil, fmt.Errorf("sts client: %w", err)
+		return fmt.Errorf("%s client: %w", service, err)
 	}
-	return &Clients{KMS: &KMS{c: k, retry: f.retry}, RAM: &RAM{c: r, retry: f.retry}, STS: &STS{c: s, retry: f.retry}}, nil
+	return nil
 }
 
 // DefaultChainConfig returns a configuration whose credentials come from

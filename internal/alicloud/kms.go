@@ -14,7 +14,7 @@ import (
 
 // KMS is the KMS adapter.
 type KMS struct {
-	c     *kms.Client
+	pool  *pool[kms.Client]
 	retry cloudapi.Retry
 }
 
@@ -44,7 +44,12 @@ type KeyMetadata struct {
 func (k *KMS) DescribeKey(ctx context.Context, keyID string) (KeyMetadata, error) {
 	var m KeyMetadata
 	err := do(ctx, k.retry, "kms", "DescribeKey", func(ctx context.Context) error {
-		resp, err := k.c.DescribeKeyWithContext(ctx, &kms.DescribeKeyRequest{KeyId: tea.String(keyID)}, rt())
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		resp, err := cl.DescribeKeyWithContext(ctx, &kms.DescribeKeyRequest{KeyId: tea.String(keyID)}, rt())
 		if err != nil {
 			return err
 		}
@@ -67,7 +72,12 @@ func (k *KMS) DescribeKey(ctx context.Context, keyID string) (KeyMetadata, error
 func (k *KMS) GetKeyPolicy(ctx context.Context, keyID string) (string, error) {
 	var doc string
 	err := do(ctx, k.retry, "kms", "GetKeyPolicy", func(ctx context.Context) error {
-		resp, err := k.c.GetKeyPolicyWithContext(ctx, &kms.GetKeyPolicyRequest{KeyId: tea.String(keyID), PolicyName: tea.String("default")}, rt())
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		resp, err := cl.GetKeyPolicyWithContext(ctx, &kms.GetKeyPolicyRequest{KeyId: tea.String(keyID), PolicyName: tea.String("default")}, rt())
 		if err != nil {
 			return err
 		}
@@ -80,7 +90,12 @@ func (k *KMS) GetKeyPolicy(ctx context.Context, keyID string) (string, error) {
 // SetKeyPolicy replaces the key's whole policy.
 func (k *KMS) SetKeyPolicy(ctx context.Context, keyID, doc string) error {
 	return do(ctx, k.retry, "kms", "SetKeyPolicy", func(ctx context.Context) error {
-		_, err := k.c.SetKeyPolicyWithContext(ctx, &kms.SetKeyPolicyRequest{
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		_, err = cl.SetKeyPolicyWithContext(ctx, &kms.SetKeyPolicyRequest{
 			KeyId: tea.String(keyID), Policy: tea.String(doc), PolicyName: tea.String("default")}, rt())
 		return err
 	})
@@ -97,7 +112,12 @@ type Instance struct {
 func (k *KMS) GetKmsInstance(ctx context.Context, id string) (Instance, error) {
 	var in Instance
 	err := do(ctx, k.retry, "kms", "GetKmsInstance", func(ctx context.Context) error {
-		resp, err := k.c.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(id)}, rt())
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		resp, err := cl.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(id)}, rt())
 		if err != nil {
 			return err
 		}
@@ -123,7 +143,12 @@ type Quota struct {
 func (k *KMS) AccessQuota(ctx context.Context, instanceID string) (Quota, error) {
 	var q Quota
 	err := do(ctx, k.retry, "kms", "GetKmsInstanceQuotaInfos", func(ctx context.Context) error {
-		resp, err := k.c.GetKmsInstanceQuotaInfosWithContext(ctx, &kms.GetKmsInstanceQuotaInfosRequest{
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		resp, err := cl.GetKmsInstanceQuotaInfosWithContext(ctx, &kms.GetKmsInstanceQuotaInfosRequest{
 			KmsInstanceId: tea.String(instanceID), ResourceType: tea.String("vpc")}, rt())
 		if err != nil {
 			return err
@@ -151,7 +176,12 @@ type DataKey struct {
 func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, encryptionContext map[string]string) (DataKey, error) {
 	var dk DataKey
 	err := do(ctx, k.retry, "kms", "GenerateDataKey", func(ctx context.Context) error {
-		resp, err := k.c.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		resp, err := cl.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{
 			KeyId: tea.String(keyID), KeySpec: tea.String("AES_256"), EncryptionContext: contextMap(encryptionContext)}, rt())
 		if err != nil {
 			return err
@@ -170,7 +200,12 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, encryptionConte
 // returned plaintext must be zeroed by the caller when done.
 func (k *KMS) Decrypt(ctx context.Context, blob string, encryptionContext map[string]string) (keyID string, plaintext []byte, err error) {
 	err = do(ctx, k.retry, "kms", "Decrypt", func(ctx context.Context) error {
-		resp, err := k.c.DecryptWithContext(ctx, &kms.DecryptRequest{
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		resp, err := cl.DecryptWithContext(ctx, &kms.DecryptRequest{
 			CiphertextBlob: tea.String(blob), EncryptionContext: contextMap(encryptionContext)}, rt())
 		if err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 
 // RAM is the RAM adapter.
 type RAM struct {
-	c     *ram.Client
+	pool  *pool[ram.Client]
 	retry cloudapi.Retry
 }
 
@@ -30,7 +30,12 @@ type Role struct {
 func (r *RAM) GetRole(ctx context.Context, name string) (Role, error) {
 	var role Role
 	err := do(ctx, r.retry, "ram", "GetRole", func(ctx context.Context) error {
-		resp, err := r.c.GetRoleWithContext(ctx, &ram.GetRoleRequest{RoleName: tea.String(name)}, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		resp, err := cl.GetRoleWithContext(ctx, &ram.GetRoleRequest{RoleName: tea.String(name)}, rt())
 		if err != nil {
 			return err
 		}
@@ -57,7 +62,12 @@ func (r *RAM) CreateRole(ctx context.Context, name, description, trust string, m
 		if maxSession != 0 {
 			req.MaxSessionDuration = tea.Int64(maxSession)
 		}
-		resp, err := r.c.CreateRoleWithContext(ctx, req, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		resp, err := cl.CreateRoleWithContext(ctx, req, rt())
 		if err != nil {
 			return err
 		}
@@ -72,7 +82,12 @@ func (r *RAM) CreateRole(ctx context.Context, name, description, trust string, m
 // UpdateRoleTrust replaces a role's trust policy.
 func (r *RAM) UpdateRoleTrust(ctx context.Context, name, trust string) error {
 	return do(ctx, r.retry, "ram", "UpdateRole", func(ctx context.Context) error {
-		_, err := r.c.UpdateRoleWithContext(ctx, &ram.UpdateRoleRequest{RoleName: tea.String(name),
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.UpdateRoleWithContext(ctx, &ram.UpdateRoleRequest{RoleName: tea.String(name),
 			NewAssumeRolePolicyDocument: tea.String(trust)}, rt())
 		return err
 	})
@@ -90,7 +105,12 @@ type Policy struct {
 func (r *RAM) GetPolicy(ctx context.Context, name, policyType string) (Policy, error) {
 	var p Policy
 	err := do(ctx, r.retry, "ram", "GetPolicy", func(ctx context.Context) error {
-		resp, err := r.c.GetPolicyWithContext(ctx, &ram.GetPolicyRequest{PolicyName: tea.String(name), PolicyType: tea.String(policyType)}, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		resp, err := cl.GetPolicyWithContext(ctx, &ram.GetPolicyRequest{PolicyName: tea.String(name), PolicyType: tea.String(policyType)}, rt())
 		if err != nil {
 			return err
 		}
@@ -117,7 +137,12 @@ func (r *RAM) CreatePolicy(ctx context.Context, name, description, document stri
 		if description != "" {
 			req.Description = tea.String(description)
 		}
-		_, err := r.c.CreatePolicyWithContext(ctx, req, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.CreatePolicyWithContext(ctx, req, rt())
 		return err
 	})
 }
@@ -128,7 +153,12 @@ func (r *RAM) CreatePolicy(ctx context.Context, name, description, document stri
 func (r *RAM) CreateDefaultPolicyVersion(ctx context.Context, name, document string) (string, error) {
 	var id string
 	err := do(ctx, r.retry, "ram", "CreatePolicyVersion", func(ctx context.Context) error {
-		resp, err := r.c.CreatePolicyVersionWithContext(ctx, &ram.CreatePolicyVersionRequest{
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		resp, err := cl.CreatePolicyVersionWithContext(ctx, &ram.CreatePolicyVersionRequest{
 			PolicyName: tea.String(name), PolicyDocument: tea.String(document), SetAsDefault: tea.Bool(true),
 			RotateStrategy: tea.String("DeleteOldestNonDefaultVersionWhenLimitExceeded")}, rt())
 		if err != nil {
@@ -145,7 +175,12 @@ func (r *RAM) CreateDefaultPolicyVersion(ctx context.Context, name, document str
 // DeletePolicy deletes a custom policy with all its versions.
 func (r *RAM) DeletePolicy(ctx context.Context, name string) error {
 	return do(ctx, r.retry, "ram", "DeletePolicy", func(ctx context.Context) error {
-		_, err := r.c.DeletePolicyWithContext(ctx, &ram.DeletePolicyRequest{PolicyName: tea.String(name), CascadingDelete: tea.Bool(true)}, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.DeletePolicyWithContext(ctx, &ram.DeletePolicyRequest{PolicyName: tea.String(name), CascadingDelete: tea.Bool(true)}, rt())
 		return err
 	})
 }
@@ -160,7 +195,12 @@ type Attached struct {
 func (r *RAM) ListPoliciesForRole(ctx context.Context, role string) ([]Attached, error) {
 	var out []Attached
 	err := do(ctx, r.retry, "ram", "ListPoliciesForRole", func(ctx context.Context) error {
-		resp, err := r.c.ListPoliciesForRoleWithContext(ctx, &ram.ListPoliciesForRoleRequest{RoleName: tea.String(role)}, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		resp, err := cl.ListPoliciesForRoleWithContext(ctx, &ram.ListPoliciesForRoleRequest{RoleName: tea.String(role)}, rt())
 		if err != nil {
 			return err
 		}
@@ -178,7 +218,12 @@ func (r *RAM) ListPoliciesForRole(ctx context.Context, role string) ([]Attached,
 // AttachPolicyToRole attaches a policy to a role.
 func (r *RAM) AttachPolicyToRole(ctx context.Context, policyType, policyName, role string) error {
 	return do(ctx, r.retry, "ram", "AttachPolicyToRole", func(ctx context.Context) error {
-		_, err := r.c.AttachPolicyToRoleWithContext(ctx, &ram.AttachPolicyToRoleRequest{
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.AttachPolicyToRoleWithContext(ctx, &ram.AttachPolicyToRoleRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), RoleName: tea.String(role)}, rt())
 		return err
 	})
@@ -187,7 +232,12 @@ func (r *RAM) AttachPolicyToRole(ctx context.Context, policyType, policyName, ro
 // DetachPolicyFromRole detaches a policy from a role.
 func (r *RAM) DetachPolicyFromRole(ctx context.Context, policyType, policyName, role string) error {
 	return do(ctx, r.retry, "ram", "DetachPolicyFromRole", func(ctx context.Context) error {
-		_, err := r.c.DetachPolicyFromRoleWithContext(ctx, &ram.DetachPolicyFromRoleRequest{
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.DetachPolicyFromRoleWithContext(ctx, &ram.DetachPolicyFromRoleRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), RoleName: tea.String(role)}, rt())
 		return err
 	})
@@ -197,7 +247,12 @@ func (r *RAM) DetachPolicyFromRole(ctx context.Context, policyType, policyName, 
 func (r *RAM) GetUser(ctx context.Context, name string) (string, error) {
 	var got string
 	err := do(ctx, r.retry, "ram", "GetUser", func(ctx context.Context) error {
-		resp, err := r.c.GetUserWithContext(ctx, &ram.GetUserRequest{UserName: tea.String(name)}, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		resp, err := cl.GetUserWithContext(ctx, &ram.GetUserRequest{UserName: tea.String(name)}, rt())
 		if err != nil {
 			return err
 		}
@@ -213,7 +268,12 @@ func (r *RAM) GetUser(ctx context.Context, name string) (string, error) {
 func (r *RAM) ListPoliciesForUser(ctx context.Context, user string) ([]Attached, error) {
 	var out []Attached
 	err := do(ctx, r.retry, "ram", "ListPoliciesForUser", func(ctx context.Context) error {
-		resp, err := r.c.ListPoliciesForUserWithContext(ctx, &ram.ListPoliciesForUserRequest{UserName: tea.String(user)}, rt())
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		resp, err := cl.ListPoliciesForUserWithContext(ctx, &ram.ListPoliciesForUserRequest{UserName: tea.String(user)}, rt())
 		if err != nil {
 			return err
 		}
@@ -231,7 +291,12 @@ func (r *RAM) ListPoliciesForUser(ctx context.Context, user string) ([]Attached,
 // AttachPolicyToUser attaches a policy to a user.
 func (r *RAM) AttachPolicyToUser(ctx context.Context, policyType, policyName, user string) error {
 	return do(ctx, r.retry, "ram", "AttachPolicyToUser", func(ctx context.Context) error {
-		_, err := r.c.AttachPolicyToUserWithContext(ctx, &ram.AttachPolicyToUserRequest{
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.AttachPolicyToUserWithContext(ctx, &ram.AttachPolicyToUserRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), UserName: tea.String(user)}, rt())
 		return err
 	})
@@ -240,7 +305,12 @@ func (r *RAM) AttachPolicyToUser(ctx context.Context, policyType, policyName, us
 // DetachPolicyFromUser detaches a policy from a user.
 func (r *RAM) DetachPolicyFromUser(ctx context.Context, policyType, policyName, user string) error {
 	return do(ctx, r.retry, "ram", "DetachPolicyFromUser", func(ctx context.Context) error {
-		_, err := r.c.DetachPolicyFromUserWithContext(ctx, &ram.DetachPolicyFromUserRequest{
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.DetachPolicyFromUserWithContext(ctx, &ram.DetachPolicyFromUserRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), UserName: tea.String(user)}, rt())
 		return err
 	})

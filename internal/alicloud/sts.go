@@ -12,7 +12,7 @@ import (
 
 // STS is the STS adapter.
 type STS struct {
-	c     *sts.Client
+	pool  *pool[sts.Client]
 	retry cloudapi.Retry
 }
 
@@ -31,7 +31,12 @@ func (s *STS) GetCallerIdentity(ctx context.Context) (Identity, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		resp, err := s.c.GetCallerIdentityWithOptions(rt())
+		cl, err := s.pool.get()
+		if err != nil {
+			return err
+		}
+		defer s.pool.put(cl)
+		resp, err := cl.GetCallerIdentityWithOptions(rt())
 		if err != nil {
 			return err
 		}
@@ -67,7 +72,12 @@ func (s *STS) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumedRole, 
 		if in.Duration > 0 {
 			req.DurationSeconds = tea.Int64(int64(in.Duration / time.Second))
 		}
-		resp, err := s.c.AssumeRoleWithContext(ctx, req, rt())
+		cl, err := s.pool.get()
+		if err != nil {
+			return err
+		}
+		defer s.pool.put(cl)
+		resp, err := cl.AssumeRoleWithContext(ctx, req, rt())
 		if err != nil {
 			return err
 		}

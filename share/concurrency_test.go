@@ -1,0 +1,177 @@
+package share_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/policy"
+	"github.com/kmsshare/kmsshare/share"
+)
+
+// TestConcurrentAppliesLoseNothing: 32 pipelines, each its own Client (as
+// separate processes would be), share one key with 32 different accounts at
+// the same time, while "someone else" keeps saving stale copies of the key
+// policy with a statement of their own. SetKeyPolicy is last-writer-wins,
+// so writes are lost all the time; every grant must still end up in the
+// policy exactly once, and the foreign statement must survive.
+func TestConcurrentAppliesLoseNothing(t *testing.T) {
+	t.Parallel()
+	const n = 32
+	lz := newLandingZone(t, lzOptions{members: n, quota: n + 8, realClock: true})
+	ctx := context.Background()
+
+	// Someone else's statement, written before the pipelines start.
+	foreign := `{"Sid":"audit-team","Effect":"Allow","Principal":{"RAM":["acs:ram::` + lz.security.ID + `:user/auditor"]},"Action":["kms:DescribeKey"],"Resource":["*"]}`
+	if _, err := lz.security.NewUser("auditor"); err != nil {
+		t.Fatal(err)
+	}
+	owner := securitySDK(t, lz)
+	cur := getPolicy(t, owner, lz.key.ARN)
+	setPolicy(t, owner, lz.key.ARN, strings.Replace(cur, `],"Version"`, ","+foreign+`],"Version"`, 1))
+
+	// The stale writer: reads, holds the copy briefly, writes it back.
+	stop := make(chan struct{})
+	var staleWrites int
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			doc := getPolicy(t, owner, lz.key.ARN)
+			time.Sleep(5 * time.Millisecond)
+			setPolicy(t, owner, lz.key.ARN, doc)
+			staleWrites++
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+
+	results := make([]*share.Result, n)
+	errs := make([]error, n)
+	var apply sync.WaitGroup
+	for i := 0; i < n; i++ {
+		apply.Add(1)
+		go func(i int) {
+			defer apply.Done()
+			c, err := share.New(lz.cloud.Config(lz.pipeline.Credentials(), "cn-hangzhou"), func(o *share.Options) {
+				o.SettleDelay = 50 * time.Millisecond
+				o.KeyPolicyAttempts = 50
+			})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i], errs[i] = c.Share(ctx, lz.spec(lz.members[i]))
+		}(i)
+	}
+	apply.Wait()
+	close(stop)
+	wg.Wait()
+
+	writes := 0
+	for i := 0; i < n; i++ {
+		if errs[i] != nil {
+			t.Fatalf("pipeline %d: %v", i, errs[i])
+		}
+		writes += results[i].KeyPolicy.Writes
+	}
+	final := policy.MustParse(lz.key.PolicyDocument())
+	b := final.String()
+	if !strings.Contains(b, foreign) {
+		t.Errorf("the foreign statement was lost or rewritten:\n%s", b)
+	}
+	if final.Statement[0].Sid != policy.DefaultKeyPolicySid {
+		t.Error("the default statement moved")
+	}
+	for _, m := range lz.members {
+		p := arn.ResourceDirectoryAccessRole(m.ID).String()
+		if c := strings.Count(b, `"`+p+`"`); c != 1 {
+			t.Errorf("%s appears %d times", p, c)
+		}
+	}
+	t.Logf("%d pipelines, %d key policy writes (%d beyond one each), %d stale overwrites by someone else",
+		n, writes, writes-n, staleWrites)
+}
+
+// TestFaultsConverge: with 20% throttling, 5% 503s and added latency on every
+// call, sharing with 50 accounts still converges and nothing is lost.
+func TestFaultsConverge(t *testing.T) {
+	t.Parallel()
+	const n = 50
+	lz := newLandingZone(t, lzOptions{members: n, quota: n + 5})
+	lz.cloud.Faults().Add(fakecloud.Fault{Throttle: 0.20, Unavailable: 0.05, Latency: time.Millisecond})
+	c := lz.client(t, func(o *share.Options) {
+		o.Retry.MaxAttempts = 25
+		o.Concurrency = 8
+	})
+	ctx := context.Background()
+	spec := lz.spec(lz.members...)
+	spec.Recipients[0].Principal = share.PrincipalECSDiskRole // some recipient-side writes too
+	spec.Recipients[1] = share.Recipient{Account: lz.members[1].ID, Principal: share.PrincipalRole, Name: "payments"}
+
+	var res *share.Result
+	var err error
+	for run := 1; run <= 3; run++ {
+		if res, err = c.Share(ctx, spec); err == nil {
+			break
+		}
+		t.Logf("run %d incomplete, re-running: %v", run, err)
+	}
+	if err != nil {
+		t.Fatalf("did not converge: %v\n%s", err, res)
+	}
+	failed := len(lz.cloud.Log().Entries(fakecloud.Match{Failed: true}))
+	if failed == 0 {
+		t.Fatal("no faults were injected")
+	}
+	rep, err := c.Verify(ctx, spec)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify under faults: %v\n%s", err, rep)
+	}
+	final := lz.key.PolicyDocument()
+	for _, r := range spec.Recipients {
+		if !strings.Contains(final, r.PrincipalARN().Canonical().String()) {
+			t.Errorf("%s lost", r.PrincipalARN())
+		}
+	}
+	t.Logf("%d failed requests injected", failed)
+}
+
+// securitySDK is a raw KMS client of the Security account's root, for
+// tampering with the key policy the way a console user would.
+func securitySDK(t testing.TB, lz *landingZone) *kms.Client {
+	t.Helper()
+	c, err := kms.NewClient(lz.cloud.Config(lz.security.RootCredentials(), "cn-hangzhou"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func getPolicy(t testing.TB, c *kms.Client, key string) string {
+	resp, err := c.GetKeyPolicyWithContext(context.Background(), &kms.GetKeyPolicyRequest{KeyId: tea.String(key), PolicyName: tea.String("default")}, &dara.RuntimeOptions{})
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	return tea.StringValue(resp.Body.Policy)
+}
+
+func setPolicy(t testing.TB, c *kms.Client, key, doc string) {
+	if _, err := c.SetKeyPolicyWithContext(context.Background(), &kms.SetKeyPolicyRequest{KeyId: tea.String(key), Policy: tea.String(doc), PolicyName: tea.String("default")}, &dara.RuntimeOptions{}); err != nil {
+		t.Error(err)
+	}
+}
