@@ -6,6 +6,10 @@ import (
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	ram "github.com/alibabacloud-go/ram-20150501/v2/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
@@ -149,4 +153,36 @@ func mustKMS(t testing.TB, cfg *openapi.Config) *alicloud.KMS {
 		t.Fatal(err)
 	}
 	return c.KMS
+}
+
+// ramSDK is a raw RAM client of an account's root.
+func ramSDK(t testing.TB, lz *landingZone, a *fakecloud.Account) *ram.Client {
+	t.Helper()
+	c, err := ram.NewClient(lz.cloud.Config(a.RootCredentials(), "cn-hangzhou"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func detachFromRole(t testing.TB, c *ram.Client, typ, policyName, role string) {
+	t.Helper()
+	if _, err := c.DetachPolicyFromRoleWithContext(context.Background(), &ram.DetachPolicyFromRoleRequest{
+		PolicyType: tea.String(typ), PolicyName: tea.String(policyName), RoleName: tea.String(role)}, &dara.RuntimeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deleteRole(t testing.TB, c *ram.Client, role string) {
+	t.Helper()
+	if _, err := c.DeleteRoleWithContext(context.Background(), &ram.DeleteRoleRequest{RoleName: tea.String(role)}, &dara.RuntimeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func disableKey(t testing.TB, c *kms.Client, key string) {
+	t.Helper()
+	if _, err := c.DisableKeyWithContext(context.Background(), &kms.DisableKeyRequest{KeyId: tea.String(key)}, &dara.RuntimeOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
