@@ -1,0 +1,88 @@
+// Package share shares a KMS key with other accounts, on both sides: the key
+// owner's key policy and each recipient's own RAM role and policy. It turns
+// the console runbooks of workflows W1 (a Landing Zone's Security account
+// sharing keys with member accounts) and W2 (another account using a key for
+// encrypted ECS disks) into a plan, an apply, a verification and an undo.
+//
+// # Model
+//
+// A Spec names a key by its ARN and its recipients: an account and the
+// identity in it that will use the key (by default the account's
+// ResourceDirectoryAccountAccessRole; or an application role, the ECS disk
+// role, or a RAM user) with the key actions it gets (by default the
+// console's key-user actions; never administrator actions). Specs are plain
+// JSON, so pipelines keep them in files.
+//
+// A Client acts with base credentials (typically a pipeline user of the
+// Resource Directory's management account) and enters the key owner's and
+// each recipient's account through STS, by default by assuming the
+// account's ResourceDirectoryAccountAccessRole. Construct it from an
+// *openapi.Config (New), from SDK clients (NewFromClients), or from
+// credentials-go's default chain (NewFromDefaultCredentials).
+//
+// # Plan, Apply, Verify, Revoke
+//
+// Plan validates the spec (bad input is a *SpecError before any API call),
+// reads the key and every recipient, and returns the exact changes: the key
+// policy diff, and per recipient the role, policy, version and attachment
+// steps, with lint findings and preflight problems (key missing, not
+// Enabled, not in a KMS instance, wrong usage, instance quota too small,
+// recipient role missing). A plan prints for people and marshals to JSON.
+//
+// Apply works recipient side first, because a key policy may only name
+// principals that exist; the steps are idempotent, run a few recipients at
+// a time and retry throttling and RAM's brief invisibility of new entities.
+// Then it makes one read-modify-write of the key policy for the whole
+// batch, changing only the statements this library owns (policy
+// package, Sid prefix "kmsshare/") and leaving every other statement exactly
+// as it was. Applying a spec that is already in effect writes nothing.
+//
+// KMS's SetKeyPolicy replaces the whole document and has no revision check,
+// so concurrent writers lose each other's updates. Apply re-reads the policy
+// twice after writing, a settle delay apart; if another writer overwrote
+// it, the grants are merged into what that writer saved and written again,
+// with jittered backoff, up to a bound. This narrows the window for a lost
+// update to a writer that takes longer than the settle delay between its
+// read and its write; Inventory and Verify show any grant that still goes
+// missing.
+//
+// A partial failure returns an *ApplyError whose Result says, step by step,
+// what was done and what was not. Running Apply (or Plan and Apply) again is
+// safe.
+//
+// Verify checks the share from each recipient's own identity: it assumes
+// the recipient's role and calls DescribeKey by ARN, GenerateDataKey and
+// Decrypt, as far as the granted actions allow, polling with backoff until
+// the share works or a deadline (30 minutes by default) passes, since
+// changes take a while to propagate. When the cloud refuses, it reads both
+// policies to say why: Outcome is denied by the key policy, denied by the
+// recipient's RAM policy, key disabled, key not in an instance, quota
+// exceeded, recipient role missing, or, when both policies allow it, not
+// yet propagated. Progress is reported as Events and to a log/slog logger.
+//
+// Revoke removes the recipients from the key policy (and optionally the
+// policies this library created in their accounts) with the same plan and
+// apply discipline; VerifyRevoked polls until the refusal has propagated.
+// Inventory lists who can use a key today, grouped by account, with each
+// other account's RAM side where the caller can look, and drift against a
+// spec.
+//
+// # Errors
+//
+// API failures are *APIError values (an alias of the internal error type)
+// carrying the service's code, HTTP status and request ID; their class is
+// matched with errors.Is and ErrThrottled, ErrAccessDenied, ErrNotFound,
+// ErrQuotaExceeded, ErrKeyState and the others. The orchestrator's own
+// errors are *SpecError (ErrInvalidSpec), *PreflightError (ErrPreflight),
+// *ApplyError (ErrIncomplete) and *VerifyError (one Err* per outcome).
+//
+// # Facts and assumptions
+//
+// Where Alibaba's documentation is silent the package follows the
+// project's reference notes and says so: the access management quota is
+// read from GetKmsInstanceQuotaInfos' "vpc" resource type (inferred); the
+// RD access role's AdministratorAccess is assumed to satisfy a recipient's
+// RAM side (it is checked, not assumed, by evaluating the role's policies);
+// the 30-minute default deadline comes from practitioners' reports, not
+// from Alibaba.
+package share
