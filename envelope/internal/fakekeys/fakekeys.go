@@ -1,0 +1,275 @@
+// Package fakekeys is an in-memory key service for envelope's tests,
+// examples and benchmarks. It behaves like KMS where envelope can tell:
+// GenerateDataKey returns a fresh data key with an opaque blob, Decrypt
+// infers the master key from the blob (as KMS does) and refuses a blob made
+// under a different key than the one named, or with another encryption
+// context. It keeps a request log so tests can count round trips, and can be
+// told to fail.
+//
+// It is a test double: master keys live in process memory and vanish with it.
+package fakekeys
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+)
+
+// Operation names in the request log, as KMS names them.
+const (
+	OpGenerateDataKey = "GenerateDataKey"
+	OpEncrypt         = "Encrypt"
+	OpDecrypt         = "Decrypt"
+)
+
+// MaxEncryptPlaintext is KMS Encrypt's documented plaintext limit (6 KB).
+const MaxEncryptPlaintext = 6144
+
+// Call is one entry of the request log.
+type Call struct {
+	Op     string
+	KeyARN string
+}
+
+// Service is the fake. The zero value is not usable; call New.
+type Service struct {
+	mu       sync.Mutex
+	keys     map[string]cipher.AEAD
+	macKeys  map[string][]byte
+	dataKeys io.Reader
+	fail     map[Call]error
+	calls    []Call
+}
+
+// New returns a Service holding a fresh random master key for each ARN.
+func New(keyARNs ...string) *Service {
+	s := &Service{
+		keys:     make(map[string]cipher.AEAD),
+		macKeys:  make(map[string][]byte),
+		dataKeys: rand.Reader,
+		fail:     make(map[Call]error),
+	}
+	for _, a := range keyARNs {
+		s.AddKey(a)
+	}
+	return s
+}
+
+// AddKey creates a master key for keyARN (a no-op if it exists).
+func (s *Service) AddKey(keyARN string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[keyARN]; ok {
+		return
+	}
+	material := make([]byte, 64)
+	rand.Read(material) // never fails since Go 1.24
+	block, _ := aes.NewCipher(material[:32])
+	s.keys[keyARN], _ = cipher.NewGCM(block)
+	s.macKeys[keyARN] = material[32:]
+}
+
+// SetDataKeys makes GenerateDataKey read its data keys from r (for
+// deterministic tests). nil restores crypto/rand.
+func (s *Service) SetDataKeys(r io.Reader) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r == nil {
+		r = rand.Reader
+	}
+	s.dataKeys = r
+}
+
+// FailOn makes every call of op under keyARN fail with err; nil err clears it.
+func (s *Service) FailOn(op, keyARN string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		delete(s.fail, Call{op, keyARN})
+		return
+	}
+	s.fail[Call{op, keyARN}] = err
+}
+
+// Calls returns a copy of the request log.
+func (s *Service) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// Count returns how many calls of op the log holds.
+func (s *Service) Count(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetLog empties the request log.
+func (s *Service) ResetLog() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// String names the fake without revealing key material.
+func (s *Service) String() string { return "fakekeys.Service" }
+
+// GoString is String, so %#v does not print key material either.
+func (s *Service) GoString() string { return s.String() }
+
+// Denied returns the error KMS gives for an access denial, as the KMS
+// adapter would classify it.
+func Denied(action string) error {
+	return &cloudapi.Error{Service: "kms", Action: action, Code: "Forbidden.NoPermission", HTTPStatus: 403,
+		Message: "This operation is forbidden by permission system.", Class: cloudapi.ErrAccessDenied,
+		Err: errors.New("fake denial")}
+}
+
+// NotFound returns the error KMS gives for an unknown key.
+func NotFound(action string) error {
+	return &cloudapi.Error{Service: "kms", Action: action, Code: "Forbidden.KeyNotFound", HTTPStatus: 404,
+		Message: "The specified Key is not found.", Class: cloudapi.ErrNotFound, Err: errors.New("fake: no such key")}
+}
+
+// invalid is the error for a blob KMS cannot decrypt (code assumed, kms.md §10.2).
+func invalid(action, msg string) error {
+	return &cloudapi.Error{Service: "kms", Action: action, Code: "InvalidParameter", HTTPStatus: 400,
+		Message: "The specified parameter is not valid.", Class: cloudapi.ErrInvalidParameter, Err: errors.New("fake: " + msg)}
+}
+
+func (s *Service) begin(ctx context.Context, op, keyARN string) (cipher.AEAD, []byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, Call{op, keyARN})
+	if err := s.fail[Call{op, keyARN}]; err != nil {
+		return nil, nil, err
+	}
+	aead, ok := s.keys[keyARN]
+	if !ok {
+		return nil, nil, NotFound(op)
+	}
+	return aead, s.macKeys[keyARN], nil
+}
+
+// GenerateDataKey returns a fresh 32-byte data key and its blob.
+func (s *Service) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[string]string) (plaintext, blob []byte, err error) {
+	aead, mac, err := s.begin(ctx, OpGenerateDataKey, keyARN)
+	if err != nil {
+		return nil, nil, err
+	}
+	dk := make([]byte, 32)
+	s.mu.Lock()
+	_, err = io.ReadFull(s.dataKeys, dk)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, fmt.Errorf("fakekeys: data key source: %w", err)
+	}
+	return dk, seal(aead, mac, keyARN, dk, encCtx), nil
+}
+
+// Encrypt encrypts up to 6 KB under keyARN.
+func (s *Service) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encCtx map[string]string) ([]byte, error) {
+	aead, mac, err := s.begin(ctx, OpEncrypt, keyARN)
+	if err != nil {
+		return nil, err
+	}
+	if len(plaintext) == 0 || len(plaintext) > MaxEncryptPlaintext {
+		return nil, invalid(OpEncrypt, "plaintext size")
+	}
+	return seal(aead, mac, keyARN, plaintext, encCtx), nil
+}
+
+// Decrypt decrypts a blob. Like KMS it finds the master key in the blob; it
+// refuses the blob if that key is not keyARN.
+func (s *Service) Decrypt(ctx context.Context, keyARN string, blob []byte, encCtx map[string]string) ([]byte, error) {
+	if _, _, err := s.begin(ctx, OpDecrypt, keyARN); err != nil {
+		return nil, err
+	}
+	inner, rest, ok := splitBlob(blob)
+	if !ok {
+		return nil, invalid(OpDecrypt, "malformed blob")
+	}
+	s.mu.Lock()
+	aead, known := s.keys[inner]
+	s.mu.Unlock()
+	if !known {
+		return nil, invalid(OpDecrypt, "blob under an unknown key")
+	}
+	if inner != keyARN {
+		return nil, fmt.Errorf("fakekeys: blob is under %s, not %s", inner, keyARN)
+	}
+	nonce, ct := rest[:12], rest[12:]
+	pt, err := aead.Open(nil, nonce, ct, aad(inner, encCtx))
+	if err != nil {
+		return nil, invalid(OpDecrypt, "blob or encryption context does not authenticate")
+	}
+	return pt, nil
+}
+
+const blobMagic = "fk1:"
+
+// seal makes a self-describing blob: "fk1:" ‖ u16 len ‖ ARN ‖ nonce ‖ GCM.
+// The nonce is derived (SIV style) so the fake is deterministic given its
+// data keys.
+func seal(aead cipher.AEAD, macKey []byte, keyARN string, pt []byte, encCtx map[string]string) []byte {
+	a := aad(keyARN, encCtx)
+	m := hmac.New(sha256.New, macKey)
+	m.Write(a)
+	m.Write(pt)
+	nonce := m.Sum(nil)[:12]
+	b := append([]byte(blobMagic), byte(len(keyARN)>>8), byte(len(keyARN)))
+	b = append(b, keyARN...)
+	b = append(b, nonce...)
+	return aead.Seal(b, nonce, pt, a)
+}
+
+func splitBlob(blob []byte) (keyARN string, rest []byte, ok bool) {
+	if len(blob) < len(blobMagic)+2 || string(blob[:len(blobMagic)]) != blobMagic {
+		return "", nil, false
+	}
+	n := int(binary.BigEndian.Uint16(blob[len(blobMagic):]))
+	body := blob[len(blobMagic)+2:]
+	if len(body) < n+12+16 {
+		return "", nil, false
+	}
+	return string(body[:n]), body[n:], true
+}
+
+// aad binds the key and the encryption context (sorted, length-prefixed).
+func aad(keyARN string, encCtx map[string]string) []byte {
+	keys := make([]string, 0, len(encCtx))
+	for k := range encCtx {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(keyARN)))
+	b = append(b, keyARN...)
+	for _, k := range keys {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(k)))
+		b = append(b, k...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(encCtx[k])))
+		b = append(b, encCtx[k]...)
+	}
+	return b
+}

@@ -1,0 +1,227 @@
+package envelope
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+)
+
+// kmsAPI is the part of *kms.Client the adapter uses.
+type kmsAPI interface {
+	GenerateDataKeyWithContext(ctx context.Context, req *kms.GenerateDataKeyRequest, rt *dara.RuntimeOptions) (*kms.GenerateDataKeyResponse, error)
+	EncryptWithContext(ctx context.Context, req *kms.EncryptRequest, rt *dara.RuntimeOptions) (*kms.EncryptResponse, error)
+	DecryptWithContext(ctx context.Context, req *kms.DecryptRequest, rt *dara.RuntimeOptions) (*kms.DecryptResponse, error)
+}
+
+// Retry is the retry policy of the KMS key service: which failures are
+// repeated and how long to wait between attempts.
+type Retry = cloudapi.Retry
+
+// DefaultRetry retries throttling, 5xx and transport failures up to 8 times
+// in all, with full-jitter exponential backoff from 100 ms capped at 5 s.
+func DefaultRetry() Retry { return cloudapi.DefaultRetry() }
+
+// KMSOptions tune NewKMS.
+type KMSOptions struct {
+	// Retry repeats failed calls. Set Retry.MaxAttempts to 1 to disable it.
+	Retry Retry
+	// Runtime is copied for each call (timeouts and the like). nil means
+	// &dara.RuntimeOptions{}.
+	Runtime *dara.RuntimeOptions
+}
+
+// KMS is a KeyService over the KMS API (version 2016-01-20) through a
+// *kms.Client.
+type KMS struct {
+	api     kmsAPI
+	retry   Retry
+	runtime dara.RuntimeOptions
+}
+
+// NewKMS returns a KeyService over client. Point the client at the shared
+// gateway (kms.<region>.aliyuncs.com) or at an instance's dedicated gateway
+// (with the instance CA in the config). Use one client per region: a
+// MasterKey in another region needs its own.
+func NewKMS(client *kms.Client, optFns ...func(*KMSOptions)) *KMS {
+	o := KMSOptions{Retry: DefaultRetry()}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	k := &KMS{retry: o.Retry}
+	if o.Runtime != nil {
+		k.runtime = *o.Runtime
+	}
+	if client != nil {
+		k.api = client
+	}
+	return k
+}
+
+// String describes the adapter without revealing the client's credentials.
+func (k *KMS) String() string { return "envelope.KMS" }
+
+// GoString is String, so %#v does not print the client's credentials either.
+func (k *KMS) GoString() string { return k.String() }
+
+// rt returns a fresh copy of the runtime options: never nil (the SDK panics
+// on nil) and never shared between concurrent calls.
+func (k *KMS) rt() *dara.RuntimeOptions {
+	r := k.runtime
+	return &r
+}
+
+var errNoClient = errors.New("envelope: NewKMS was given a nil *kms.Client")
+
+// GenerateDataKey calls KMS GenerateDataKey for a 256-bit key.
+func (k *KMS) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[string]string) (plaintext, ciphertext []byte, err error) {
+	if k.api == nil {
+		return nil, nil, errNoClient
+	}
+	req := &kms.GenerateDataKeyRequest{
+		KeyId:             tea.String(keyARN),
+		KeySpec:           tea.String("AES_256"),
+		NumberOfBytes:     tea.Int32(32),
+		EncryptionContext: kmsContext(encCtx),
+	}
+	var body *kms.GenerateDataKeyResponseBody
+	err = k.retry.Do(ctx, func(ctx context.Context) error {
+		resp, err := k.api.GenerateDataKeyWithContext(ctx, req, k.rt())
+		if err != nil {
+			return cloudapi.Classify("kms", "GenerateDataKey", err)
+		}
+		if resp == nil || resp.Body == nil {
+			return errors.New("kms GenerateDataKey: empty response")
+		}
+		body = resp.Body
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkKeyID("GenerateDataKey", keyARN, tea.StringValue(body.KeyId), false); err != nil {
+		return nil, nil, err
+	}
+	blob := tea.StringValue(body.CiphertextBlob)
+	if blob == "" {
+		return nil, nil, errors.New("kms GenerateDataKey: response has no CiphertextBlob")
+	}
+	// The SDK hands the plaintext over as an immutable base64 string; that
+	// copy cannot be wiped. The decoded bytes are returned to the caller,
+	// who wipes them.
+	plaintext, err = base64.StdEncoding.DecodeString(tea.StringValue(body.Plaintext))
+	if err != nil {
+		return nil, nil, errors.New("kms GenerateDataKey: Plaintext is not base64")
+	}
+	return plaintext, []byte(blob), nil
+}
+
+// Encrypt calls KMS Encrypt (plaintext at most 6 KB; a data key is 32 bytes).
+func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encCtx map[string]string) ([]byte, error) {
+	if k.api == nil {
+		return nil, errNoClient
+	}
+	req := &kms.EncryptRequest{
+		KeyId:             tea.String(keyARN),
+		Plaintext:         tea.String(base64.StdEncoding.EncodeToString(plaintext)),
+		EncryptionContext: kmsContext(encCtx),
+	}
+	var body *kms.EncryptResponseBody
+	err := k.retry.Do(ctx, func(ctx context.Context) error {
+		resp, err := k.api.EncryptWithContext(ctx, req, k.rt())
+		if err != nil {
+			return cloudapi.Classify("kms", "Encrypt", err)
+		}
+		if resp == nil || resp.Body == nil {
+			return errors.New("kms Encrypt: empty response")
+		}
+		body = resp.Body
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKeyID("Encrypt", keyARN, tea.StringValue(body.KeyId), false); err != nil {
+		return nil, err
+	}
+	blob := tea.StringValue(body.CiphertextBlob)
+	if blob == "" {
+		return nil, errors.New("kms Encrypt: response has no CiphertextBlob")
+	}
+	return []byte(blob), nil
+}
+
+// Decrypt calls KMS Decrypt. KMS takes no key ID on Decrypt: it finds the key
+// in the blob and names it in the response, so the adapter checks that the
+// key KMS used is keyARN.
+func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, encCtx map[string]string) ([]byte, error) {
+	if k.api == nil {
+		return nil, errNoClient
+	}
+	req := &kms.DecryptRequest{
+		CiphertextBlob:    tea.String(string(ciphertext)),
+		EncryptionContext: kmsContext(encCtx),
+	}
+	var body *kms.DecryptResponseBody
+	err := k.retry.Do(ctx, func(ctx context.Context) error {
+		resp, err := k.api.DecryptWithContext(ctx, req, k.rt())
+		if err != nil {
+			return cloudapi.Classify("kms", "Decrypt", err)
+		}
+		if resp == nil || resp.Body == nil {
+			return errors.New("kms Decrypt: empty response")
+		}
+		body = resp.Body
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKeyID("Decrypt", keyARN, tea.StringValue(body.KeyId), true); err != nil {
+		return nil, err
+	}
+	plaintext, err := base64.StdEncoding.DecodeString(tea.StringValue(body.Plaintext))
+	if err != nil {
+		return nil, errors.New("kms Decrypt: Plaintext is not base64")
+	}
+	return plaintext, nil
+}
+
+// kmsContext converts the context to the SDK's map type; nil when empty, so
+// that no EncryptionContext parameter is sent at all.
+func kmsContext(m map[string]string) map[string]interface{} {
+	if len(m) == 0 {
+		return nil
+	}
+	c := make(map[string]interface{}, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// checkKeyID compares the KeyId that KMS echoes (the bare key ID, per the
+// API reference, or possibly the ARN) with the ARN asked for. On Decrypt it is
+// required. That is what stops a blob under a foreign key from passing for a
+// trusted ARN.
+func checkKeyID(action, keyARN, echoed string, required bool) error {
+	if echoed == "" {
+		if required {
+			return fmt.Errorf("kms %s: response names no KeyId, cannot confirm the key: %w", action, ErrKeyMismatch)
+		}
+		return nil
+	}
+	if echoed == keyARN {
+		return nil
+	}
+	if a, err := parseKeyARN(keyARN); err == nil && a.ResourceName() == echoed {
+		return nil
+	}
+	return fmt.Errorf("kms %s: KMS used key %q: %w", action, echoed, ErrKeyMismatch)
+}
