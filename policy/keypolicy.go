@@ -172,8 +172,7 @@ func CrossAccountActionSet(actions []string) ([]string, error) {
 	for _, a := range actions {
 		if !IsCrossAccountAction(a) {
 			reason := "not a key user action; other accounts may be granted only " + strings.Join(all, ", ")
-			if containsFold(KeyAdministratorActions(), a) || strings.EqualFold(a, "kms:*") || a == "*" ||
-				strings.HasSuffix(a, "*") {
+			if isAdministrative(a) {
 				reason = "administrator actions are never granted to other accounts"
 			}
 			return nil, &GrantError{Action: a, Reason: reason}
@@ -185,6 +184,21 @@ func CrossAccountActionSet(actions []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// isAdministrative reports whether an action is, or covers, key
+// administration: one of the administrator patterns matches it ("kms:Set*"
+// matches "kms:SetKeyPolicy"), or it is itself a wildcard.
+func isAdministrative(action string) bool {
+	if strings.ContainsAny(action, "*?") {
+		return true
+	}
+	for _, p := range KeyAdministratorActions() {
+		if arn.MatchAction(p, action) {
+			return true
+		}
+	}
+	return false
 }
 
 // CrossAccountSid returns the Sid of the library-owned statement holding the

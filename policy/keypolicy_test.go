@@ -136,6 +136,9 @@ func TestKeyPolicyEditsRefuseBadInput(t *testing.T) {
 		{"wildcard action to other account", func() (*Document, error) {
 			return SetCrossAccountUsers(base, owner, []string{"kms:Generate*"}, arn.RAMRole(other, "app"))
 		}, "administrator actions"},
+		{"action covered by an administrator pattern", func() (*Document, error) {
+			return SetCrossAccountUsers(base, owner, []string{"kms:SetKeyPolicy"}, arn.RAMRole(other, "app"))
+		}, "administrator actions"},
 		{"unknown action", func() (*Document, error) {
 			return SetCrossAccountUsers(base, owner, []string{"kms:GenerateDataKeyWithoutPlaintext"}, arn.RAMRole(other, "app"))
 		}, "not a key user action"},
