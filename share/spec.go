@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/kmsshare/kmsshare/arn"
@@ -305,17 +304,5 @@ func (s *Spec) principalARNs() []arn.ARN {
 	for i, r := range s.Recipients {
 		out[i] = r.PrincipalARN()
 	}
-	return out
-}
-
-// accounts returns the distinct recipient accounts, sorted.
-func (s *Spec) accounts() []string {
-	var out []string
-	for _, r := range s.Recipients {
-		if !slices.Contains(out, r.Account) {
-			out = append(out, r.Account)
-		}
-	}
-	slices.Sort(out)
 	return out
 }

@@ -323,7 +323,7 @@ func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.A
 				return "kms:Decrypt", err
 			}
 			if !bytes.Equal(pt, dk.Plaintext) {
-				return "kms:Decrypt", fmt.Errorf("Decrypt returned a different data key than GenerateDataKey")
+				return "kms:Decrypt", fmt.Errorf("the data key from Decrypt differs from the one GenerateDataKey returned")
 			}
 		}
 		return "kms:GenerateDataKey", nil
