@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -316,4 +320,35 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Read disagrees with ParseBytes: %v", err)
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite the FuzzParse seed corpus")
+
+// TestFuzzSeedCorpus writes testdata/fuzz/FuzzParse under -update and
+// otherwise checks that it holds the current sample header.
+func TestFuzzSeedCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzParse")
+	seeds := map[string][]byte{
+		"sample":      marshal(sampleHeader()),
+		"no-context":  func() []byte { h := sampleHeader(); h.Context = nil; return marshal(h) }(),
+		"prefix-only": []byte("KMSE\x01\x00\x01"),
+		"bad-magic":   []byte("KMSX\x01\x00\x01\x00\x01\x00\x00"),
+	}
+	if *update {
+		os.RemoveAll(dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range seeds {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, b := range seeds {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || !bytes.Contains(got, []byte(fmt.Sprintf("%q", b))) {
+			t.Errorf("seed %s missing or stale (go test -run TestFuzzSeedCorpus -update): %v", name, err)
+		}
+	}
 }
