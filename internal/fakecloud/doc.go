@@ -22,6 +22,11 @@
 //	pipeline, _ := mgmt.NewUser("pipeline", "AdministratorAccess")
 //	client, _ := kms.NewClient(cloud.Config(pipeline.Credentials(), "cn-hangzhou"))
 //
+// NewAccountWithID and Instance.NewKeyWithID create accounts and keys with
+// caller-chosen IDs, for worlds rebuilt from a spec's ARNs. Both clocks have
+// a Sleep method, so code that polls (share.Options.Clock) waits on
+// emulator time too.
+//
 // Set-up takes effect at once and is not logged. Calls that can only fail
 // on a mistake in the set-up itself (a duplicate name, an invalid
 // document, an unknown policy) return an error.
@@ -141,6 +146,10 @@
 //	Clocks, propagation history, the log's limit and marks                 TestClocks, TestTimeline, TestLogLimitAndMarks
 //	Every emitted code is classified by internal/cloudapi                  TestErrorClassification
 //	Set-up handles used with another cloud fail with an error, no panic    TestForeignHandles
+//	Accounts and keys with caller-chosen IDs (NewAccountWithID,            TestChosenIDs
+//	  NewKeyWithID) work like generated ones; bad or taken IDs refused
+//	ManualClock.Sleep advances at once; ScaledClock.Sleep waits the        TestClockSleep
+//	  scaled-down real time; both honour the context
 //	System policies are installed and valid                                TestSystemPolicies
 //	This table names every test, and every assumed code is listed below    TestDocTable
 //
