@@ -1,0 +1,113 @@
+// Package sim builds the emulated Alibaba Cloud that the examples run on
+// when no real cloud is asked for: a Landing Zone with a management
+// account, a Resource Directory, a Security account holding a KMS instance
+// and a key, and application member accounts. IDs come from a seed, so a
+// run prints the same UIDs and key IDs every time.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+
+	"github.com/kmsshare/kmsshare/internal/fakecloud"
+)
+
+// Region is the region of the emulated KMS instance.
+const Region = "cn-hangzhou"
+
+// start is the emulated time at which every example begins.
+func start() time.Time { return time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) }
+
+// Clock is emulator time that code can also wait on: fakecloud's
+// ManualClock (tests: waiting takes no real time) and ScaledClock (examples:
+// minutes of emulated waiting in seconds) both are, and both satisfy
+// share.Clock.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// ManualClock returns a clock that moves only when waited on.
+func ManualClock() *fakecloud.ManualClock { return fakecloud.NewManualClock(start()) }
+
+// ScaledClock returns a clock that runs speed times faster than real time.
+func ScaledClock(speed float64) *fakecloud.ScaledClock {
+	return fakecloud.NewScaledClock(start(), speed)
+}
+
+// Options shape the Landing Zone.
+type Options struct {
+	Clock Clock // required
+	Seed  uint64
+	// Propagation is how long changes to policies take to reach
+	// authorization (fakecloud.Options.PropagationDelay).
+	Propagation time.Duration
+	// Members names the application accounts in the "apps" folder.
+	Members []string
+	// Quota is the KMS instance's access management quota (default 10).
+	Quota int
+}
+
+// LandingZone is an emulated Landing Zone (workflow W1).
+type LandingZone struct {
+	Cloud      *fakecloud.Cloud
+	Clock      Clock
+	Management *fakecloud.Account
+	Directory  *fakecloud.ResourceDirectory
+	Apps       *fakecloud.Folder // the folder of the application members
+	Security   *fakecloud.Account
+	Instance   *fakecloud.Instance
+	Key        *fakecloud.Key
+	Members    []*fakecloud.Account // in the order of Options.Members
+	// Pipeline is the management account's RAM user that runs kmsshare,
+	// with AdministratorAccess: it enters every member account through
+	// the member's ResourceDirectoryAccountAccessRole.
+	Pipeline *fakecloud.User
+}
+
+// NewLandingZone builds the Landing Zone.
+func NewLandingZone(o Options) (*LandingZone, error) {
+	if o.Clock == nil {
+		return nil, fmt.Errorf("sim: no clock")
+	}
+	if o.Quota == 0 {
+		o.Quota = 10
+	}
+	lz := &LandingZone{Clock: o.Clock}
+	lz.Cloud = fakecloud.New(fakecloud.Options{Clock: o.Clock, Seed: o.Seed, PropagationDelay: o.Propagation})
+	lz.Management = lz.Cloud.NewAccount("management")
+	rd, err := lz.Cloud.NewResourceDirectory(lz.Management)
+	if err != nil {
+		return nil, err
+	}
+	lz.Directory = rd
+	lz.Security = rd.Root().NewMember("security")
+	lz.Apps = rd.Root().NewFolder("apps")
+	for _, name := range o.Members {
+		lz.Members = append(lz.Members, lz.Apps.NewMember(name))
+	}
+	lz.Instance = lz.Security.NewKMSInstance(Region, fakecloud.InstanceOptions{Quota: o.Quota})
+	if lz.Key, err = lz.Instance.NewKey(fakecloud.KeyOptions{Description: "shared with the application accounts"}); err != nil {
+		return nil, err
+	}
+	if lz.Pipeline, err = lz.Management.NewUser("pipeline", "AdministratorAccess"); err != nil {
+		return nil, err
+	}
+	return lz, nil
+}
+
+// Config is the SDK configuration of the pipeline user, served in process.
+func (lz *LandingZone) Config() *openapi.Config {
+	return lz.Cloud.Config(lz.Pipeline.Credentials(), Region)
+}
+
+// Name returns the name of the account with the given UID, or the UID.
+func (lz *LandingZone) Name(uid string) string {
+	if a := lz.Cloud.Account(uid); a != nil && a.Name != "" {
+		return a.Name
+	}
+	return uid
+}
