@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/share"
@@ -227,17 +228,16 @@ func runReal(ctx context.Context, w io.Writer, cfg config, getenv func(string) s
 
 // story prints the workflow as it happens.
 type story struct {
-	w    io.Writer
+	*narrate.Printer
 	name func(uid string) string
-	step int
 
-	mu       sync.Mutex // guards what follows, and writes to w during Verify
+	mu       sync.Mutex
 	revoking bool
 	refusals map[string]string // principal → the cloud's refusal, as seen by VerifyRevoked
 }
 
 func newStory(w io.Writer, name func(string) string) *story {
-	return &story{w: w, name: name, refusals: map[string]string{}}
+	return &story{Printer: narrate.New(w), name: name, refusals: map[string]string{}}
 }
 
 // options are the same on the emulator and in the real cloud: one member at
@@ -264,29 +264,16 @@ func (s *story) progress(ev share.Event) {
 	switch ev.Outcome {
 	case share.OutcomeNotYetPropagated:
 		if s.revoking {
-			fmt.Fprintf(s.w, "   waiting  %s, attempt %d: can still use the key; the revoke has not reached it yet\n", who, ev.Attempt)
+			s.Line("waiting", "%s, attempt %d: can still use the key; the revoke has not reached it yet", who, ev.Attempt)
 		} else {
-			fmt.Fprintf(s.w, "   waiting  %s, attempt %d: refused although both policies allow it; the change has not reached it yet\n", who, ev.Attempt)
+			s.Line("waiting", "%s, attempt %d: refused although both policies allow it; the change has not reached it yet", who, ev.Attempt)
 		}
 	case share.OutcomeRevoked:
-		var ae *share.APIError
-		if errors.As(ev.Err, &ae) {
-			// The code, not the operation: which call of the attempt
-			// met the revoke first depends on timing.
-			s.refusals[ev.Principal] = fmt.Sprintf("KMS answers %s (HTTP %d)", ae.Code, ae.HTTPStatus)
+		// The code, not the operation: which call of the attempt met the
+		// revoke first depends on timing.
+		if ev.Err != nil {
+			s.refusals[ev.Principal] = narrate.Refusal("kms", "", ev.Err)
 		}
-	}
-}
-
-func (s *story) heading(format string, args ...any) {
-	s.step++
-	fmt.Fprintf(s.w, "\n%d. %s\n", s.step, fmt.Sprintf(format, args...))
-}
-
-// block prints text indented under a heading.
-func (s *story) block(text string) {
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		fmt.Fprintf(s.w, "   %s\n", line)
 	}
 }
 
@@ -303,57 +290,57 @@ func (s *story) names(spec *share.Spec) string {
 // in the real cloud.
 func (s *story) run(ctx context.Context, c *share.Client, spec *share.Spec, apply, revoke bool) error {
 	key := spec.KeyARN()
-	s.heading("Plan: share key %s with the ResourceDirectoryAccountAccessRole of %s", key.ResourceName(), s.names(spec))
+	s.Step("Plan: share key %s with the ResourceDirectoryAccountAccessRole of %s", key.ResourceName(), s.names(spec))
 	plan, err := c.Plan(ctx, spec)
 	if err != nil {
 		return err
 	}
-	s.block(plan.String())
+	s.Block(plan.String())
 	if err := plan.Err(); err != nil {
 		return err
 	}
 	if apply {
-		s.heading("Apply: the members' side first, then one write of the key policy")
+		s.Step("Apply: the members' side first, then one write of the key policy")
 		res, err := c.Apply(ctx, plan)
 		if res != nil {
-			s.block(res.String())
+			s.Block(res.String())
 		}
 		if err != nil {
 			return err
 		}
-		s.heading("Verify as each member: describe the key by ARN, generate a data key, decrypt it")
+		s.Step("Verify as each member: describe the key by ARN, generate a data key, decrypt it")
 		rep, err := c.Verify(ctx, spec)
 		if err != nil {
 			return err
 		}
 		for _, r := range rep.Results {
 			if r.Outcome == share.OutcomeOK {
-				fmt.Fprintf(s.w, "   ok       %s encrypted and decrypted a data key with key %s\n", s.name(r.Account), key.ResourceName())
+				s.Line("ok", "%s encrypted and decrypted a data key with key %s", s.name(r.Account), key.ResourceName())
 			}
 		}
 		if err := rep.Err(); err != nil {
-			s.block(rep.String())
+			s.Block(rep.String())
 			return err
 		}
 	}
 	if revoke {
-		s.heading("Revoke: plan, then remove the members from the key policy")
+		s.Step("Revoke: plan, then remove the members from the key policy")
 		rplan, err := c.PlanRevoke(ctx, spec, share.RevokeOptions{})
 		if err != nil {
 			return err
 		}
-		s.block(rplan.String())
+		s.Block(rplan.String())
 		if err := rplan.Err(); err != nil {
 			return err
 		}
 		res, err := c.Apply(ctx, rplan)
 		if res != nil {
-			s.block(res.String())
+			s.Block(res.String())
 		}
 		if err != nil {
 			return err
 		}
-		s.heading("Verify as each member that the key is refused")
+		s.Step("Verify as each member that the key is refused")
 		s.mu.Lock()
 		s.revoking = true
 		s.mu.Unlock()
@@ -369,18 +356,18 @@ func (s *story) run(ctx context.Context, c *share.Client, spec *share.Spec, appl
 				if why == "" {
 					why = "the key policy no longer grants it"
 				}
-				fmt.Fprintf(s.w, "   refused  %s is now refused: %s\n", s.name(r.Account), why)
+				s.Line("refused", "%s is now refused: %s", s.name(r.Account), why)
 			}
 		}
 		if err := rep.Err(); err != nil {
-			s.block(rep.String())
+			s.Block(rep.String())
 			return err
 		}
 	}
 	if !apply && !revoke {
-		fmt.Fprintf(s.w, "\nNothing was changed. Run again with -apply to share the key, or -revoke to undo the share.\n")
+		s.Printf("\nNothing was changed. Run again with -apply to share the key, or -revoke to undo the share.\n")
 		return nil
 	}
-	fmt.Fprintf(s.w, "\nDone.\n")
+	s.Printf("\nDone.\n")
 	return nil
 }

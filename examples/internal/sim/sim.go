@@ -45,6 +45,9 @@ type Options struct {
 	// Propagation is how long changes to policies take to reach
 	// authorization (fakecloud.Options.PropagationDelay).
 	Propagation time.Duration
+	// Owner names the account that owns the KMS instance and the key
+	// (default "security").
+	Owner string
 	// Members names the application accounts in the "apps" folder.
 	Members []string
 	// Quota is the KMS instance's access management quota (default 10).
@@ -84,7 +87,10 @@ func NewLandingZone(o Options) (*LandingZone, error) {
 		return nil, err
 	}
 	lz.Directory = rd
-	lz.Security = rd.Root().NewMember("security")
+	if o.Owner == "" {
+		o.Owner = "security"
+	}
+	lz.Security = rd.Root().NewMember(o.Owner)
 	lz.Apps = rd.Root().NewFolder("apps")
 	for _, name := range o.Members {
 		lz.Members = append(lz.Members, lz.Apps.NewMember(name))
