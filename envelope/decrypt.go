@@ -193,12 +193,12 @@ func (d *Decryptor) Decrypt(ctx context.Context, msg []byte, encCtx map[string]s
 
 	out := make([]byte, len(body)-m*segmentOverhead)
 	var failed atomic.Bool
-	forEach(keys.Lanes(), m, func(lane, j int) {
+	forEach(keys.Lanes(), m, jobFunc(func(lane, j int) {
 		ct := body[j*stride : min((j+1)*stride, len(body))]
 		if _, err := keys.Open(lane, out[j*seg:j*seg], ct, uint32(j), j == m-1, aad[:]); err != nil {
 			failed.Store(true)
 		}
-	})
+	}))
 	if failed.Load() {
 		clear(out)
 		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
@@ -229,15 +229,13 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	if len(rest) > 0 {
 		src = io.MultiReader(bytes.NewReader(rest), src)
 	}
-	batch := 1
-	if n := keys.Lanes(); n > 1 {
-		batch = n * segmentsPerLane
-	}
+	batch := batchSegments(keys.Lanes(), h.SegmentSize)
 	stride := h.SegmentSize + segmentOverhead
 	return &Reader{
 		src: src, keys: keys, aad: format.Digest(h.Fixed), seg: h.SegmentSize, stride: stride,
-		batch: batch, buf: make([]byte, batch*stride+1), out: make([][]byte, 0, batch),
-		keyARN: keyARN, failed: make([]bool, batch),
+		batch: batch, slots: batch + 1, buf: make([]byte, (batch+1)*stride),
+		lens: make([]int, batch+1), out: make([][]byte, 0, batch+1), failed: make([]bool, batch+1),
+		keyARN: keyARN,
 	}, nil
 }
 
@@ -253,15 +251,27 @@ type Reader struct {
 	seg    int
 	stride int
 	batch  int
-	buf    []byte   // batch slots of stride bytes, and one byte of look-ahead
-	carry  bool     // buf[batch*stride] holds the first byte of the next batch
-	out    [][]byte // verified plaintext of the current batch, in order
-	outPos int      // out[outPos:] are still to be returned
-	cur    []byte   // what is left of the segment being returned
-	next   uint64   // counter of the next segment
-	failed []bool
-	err    error // set once; io.EOF after the final segment
-	keyARN string
+	// buf is a ring of slots (batch+1) of stride bytes. A segment is read
+	// into a slot of its own, so every copy lands aligned. The segment after
+	// a batch is read ahead, to learn whether the batch ends the message,
+	// and starts the next batch where it lies.
+	buf     []byte
+	slots   int
+	start   int      // slot of the first segment of the next batch
+	pending bool     // the slot at start holds a segment read ahead
+	eof     bool     // the source is exhausted
+	lens    []int    // ciphertext bytes of each segment of the batch
+	out     [][]byte // verified plaintext of the current batch, in order
+	outPos  int      // out[outPos:] are still to be returned
+	cur     []byte   // what is left of the segment being returned
+	next    uint64   // counter of the next segment
+	failed  []bool
+	err     error // set once; io.EOF after the final segment
+	keyARN  string
+
+	// The batch being opened (see do).
+	jobM     int
+	jobFinal bool
 }
 
 // KeyARN returns the master key that decrypted the data key.
@@ -331,53 +341,59 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 // plaintexts that verified, in order, and r.err when the stream ends or
 // fails, after those.
 func (r *Reader) fill() {
-	have := 0
-	if r.carry {
-		r.buf[0] = r.buf[r.batch*r.stride]
-		have, r.carry = 1, false
+	// Read until the batch is complete and one more segment is read ahead,
+	// or the source ends.
+	k := 0 // segments read: the batch's are 0 … k-1
+	if r.pending {
+		r.lens[0], k = r.lens[len(r.lens)-1], 1
 	}
-	n, err := io.ReadFull(r.src, r.buf[have:])
-	total := have + n
-	var m, lastLen int
-	final := false
-	switch err {
-	case nil:
-		m, lastLen, r.carry = r.batch, r.stride, true
-	case io.EOF, io.ErrUnexpectedEOF:
-		final = true
-		if total == 0 {
-			r.finish(notAuthentic("message ends before its final segment"))
+	for !r.eof && k <= r.batch {
+		n, err := io.ReadFull(r.src, r.slot((r.start+k)%r.slots))
+		switch err {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			r.eof = true
+		default:
+			r.finish(err)
 			return
 		}
-		m = (total + r.stride - 1) / r.stride
-		lastLen = total - (m-1)*r.stride
-		if lastLen < segmentOverhead {
+		if n > 0 {
+			r.lens[k] = n
+			k++
+		}
+	}
+	m, final := k, r.eof
+	if !final {
+		// Segment batch (its length in lens[batch]) was read ahead: it is
+		// the next batch's first.
+		m = r.batch
+	}
+	r.pending = !final
+
+	if m == 0 {
+		r.finish(notAuthentic("message ends before its final segment"))
+		return
+	}
+	if final {
+		last := r.lens[m-1]
+		if last < segmentOverhead {
 			r.finish(notAuthentic("final segment is shorter than a tag"))
 			return
 		}
-		if lastLen == segmentOverhead && r.next+uint64(m) > 1 {
+		if last == segmentOverhead && r.next+uint64(m) > 1 {
 			r.finish(notAuthentic("empty final segment after data"))
 			return
 		}
-	default:
-		r.finish(err)
-		return
 	}
 	if r.next+uint64(m) > format.MaxSegments || (!final && r.next+uint64(m) == format.MaxSegments) {
 		r.finish(fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit))
 		return
 	}
 	r.out, r.outPos = r.out[:m], 0
-	forEach(r.keys.Lanes(), m, func(lane, j int) {
-		size := r.stride
-		if j == m-1 {
-			size = lastLen
-		}
-		ct := r.buf[j*r.stride : j*r.stride+size]
-		pt, err := r.keys.Open(lane, ct[:0], ct, uint32(r.next)+uint32(j), final && j == m-1, r.aad[:])
-		r.out[j], r.failed[j] = pt, err != nil
-	})
+	r.jobM, r.jobFinal = m, final
+	forEach(r.keys.Lanes(), m, r)
 	r.next += uint64(m)
+	r.start = (r.start + m) % r.slots
 	for j := 0; j < m; j++ {
 		if r.failed[j] {
 			r.out = r.out[:j] // segments before j verified and are released
@@ -390,10 +406,20 @@ func (r *Reader) fill() {
 	}
 }
 
+// slot returns slot i of the ring.
+func (r *Reader) slot(i int) []byte { return r.buf[i*r.stride : (i+1)*r.stride] }
+
+// do opens segment j of the current batch in place.
+func (r *Reader) do(lane, j int) {
+	ct := r.slot((r.start + j) % r.slots)[:r.lens[j]]
+	pt, err := r.keys.Open(lane, ct[:0], ct, uint32(r.next)+uint32(j), r.jobFinal && j == r.jobM-1, r.aad[:])
+	r.out[j], r.failed[j] = pt, err != nil
+}
+
 // finish ends the stream with err once the verified plaintext in r.out has
 // been returned.
 func (r *Reader) finish(err error) {
 	r.err = err
-	r.carry = false
+	r.pending = false
 	r.keys = nil
 }

@@ -34,8 +34,9 @@ type Encryptor struct {
 	Keys []MasterKey
 
 	// SegmentSize is the number of plaintext bytes per segment. 0 means
-	// DefaultSegmentSize. Streams hold about one segment in memory (one
-	// batch with Concurrency > 1).
+	// DefaultSegmentSize. A stream holds one segment in memory, or with
+	// Concurrency > 1 one batch of about 4 MiB (at least 4 segments per
+	// goroutine).
 	SegmentSize int
 
 	// Concurrency is the number of segments sealed at once. 0 or 1 means one
@@ -212,10 +213,10 @@ func (e *Encryptor) Encrypt(ctx context.Context, plaintext []byte, encCtx map[st
 	m := max(1, (len(plaintext)+seg-1)/seg)
 	out := make([]byte, len(s.header)+len(plaintext)+m*segmentOverhead)
 	body := out[copy(out, s.header):]
-	forEach(s.keys.Lanes(), m, func(lane, j int) {
+	forEach(s.keys.Lanes(), m, jobFunc(func(lane, j int) {
 		src := plaintext[j*seg : min((j+1)*seg, len(plaintext))]
 		s.keys.Seal(lane, body[j*stride:j*stride], src, uint32(j), j == m-1, s.aad[:])
-	})
+	}))
 	return out, nil
 }
 
@@ -248,20 +249,13 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 	if _, err := dst.Write(s.header); err != nil {
 		return nil, err
 	}
-	batch := 1
-	if n := s.keys.Lanes(); n > 1 {
-		batch = n * segmentsPerLane
-	}
+	batch := batchSegments(s.keys.Lanes(), s.seg)
 	stride := s.seg + segmentOverhead
 	return &Writer{
 		dst: dst, keys: s.keys, aad: s.aad, seg: s.seg, stride: stride, batch: batch,
 		buf: make([]byte, batch*stride), limit: size,
 	}, nil
 }
-
-// segmentsPerLane is how many segments each goroutine seals per batch in
-// parallel mode: enough to amortise starting the goroutines.
-const segmentsPerLane = 4
 
 // Writer encrypts a stream. It implements io.WriteCloser and io.ReaderFrom.
 // It is not safe for concurrent use.
@@ -271,7 +265,7 @@ type Writer struct {
 	aad    [format.DigestSize]byte
 	seg    int
 	stride int
-	batch  int    // segments per batch: 1, or lanes × segmentsPerLane
+	batch  int    // segments per batch: 1, or see batchSegments
 	buf    []byte // batch slots of stride bytes; plaintext is sealed in place
 	filled int    // plaintext bytes buffered, slot by slot
 	next   uint64 // counter of the next segment
@@ -280,6 +274,12 @@ type Writer struct {
 	peek   [1]byte
 	err    error // sticky
 	closed bool
+
+	// The batch being sealed (see do).
+	jobSrc   []byte // whole segments straight from the caller, or nil for buf
+	jobM     int    // segments in the batch
+	jobLast  int    // plaintext bytes in the final segment
+	jobFinal bool   // the batch ends the message
 }
 
 // String describes the Writer without its buffers or keys.
@@ -387,30 +387,45 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// flush seals and writes a full buffer; the caller knows more data follows.
-func (w *Writer) flush() error {
-	if w.next+uint64(w.batch) >= format.MaxSegments {
+// do seals segment j of the current batch into its slot of buf, from the
+// slot itself (in place) or from jobSrc.
+func (w *Writer) do(lane, j int) {
+	n, final := w.seg, w.jobFinal && j == w.jobM-1
+	if final {
+		n = w.jobLast
+	}
+	var src []byte
+	if w.jobSrc != nil {
+		src = w.jobSrc[j*w.seg : j*w.seg+n]
+	} else {
+		src = w.buf[j*w.stride : j*w.stride+n]
+	}
+	w.keys.Seal(lane, w.buf[j*w.stride:j*w.stride], src, uint32(w.next)+uint32(j), final, w.aad[:])
+}
+
+// sealBatch seals m segments (from src, or in place when src is nil) and
+// writes them out.
+func (w *Writer) sealBatch(src []byte, m, last int, final bool) error {
+	n := w.next + uint64(m)
+	if n > format.MaxSegments || (!final && n == format.MaxSegments) {
 		return w.fail(fmt.Errorf("%w: message would need more than 2^32 segments", ErrLimit))
 	}
-	forEach(w.keys.Lanes(), w.batch, func(lane, j int) {
-		slot := w.buf[j*w.stride : j*w.stride+w.seg]
-		w.keys.Seal(lane, slot[:0], slot, uint32(w.next)+uint32(j), false, w.aad[:])
-	})
-	w.next += uint64(w.batch)
+	w.jobSrc, w.jobM, w.jobLast, w.jobFinal = src, m, last, final
+	forEach(w.keys.Lanes(), m, w)
+	w.jobSrc = nil
+	w.next = n
+	return w.write(w.buf[:(m-1)*w.stride+last+segmentOverhead])
+}
+
+// flush seals and writes a full buffer; the caller knows more data follows.
+func (w *Writer) flush() error {
 	w.filled = 0
-	return w.write(w.buf)
+	return w.sealBatch(nil, w.batch, w.seg, false)
 }
 
 // sealFrom seals a batch of full, non-final segments straight from p.
 func (w *Writer) sealFrom(p []byte) error {
-	if w.next+uint64(w.batch) >= format.MaxSegments {
-		return w.fail(fmt.Errorf("%w: message would need more than 2^32 segments", ErrLimit))
-	}
-	forEach(w.keys.Lanes(), w.batch, func(lane, j int) {
-		w.keys.Seal(lane, w.buf[j*w.stride:j*w.stride], p[j*w.seg:(j+1)*w.seg], uint32(w.next)+uint32(j), false, w.aad[:])
-	})
-	w.next += uint64(w.batch)
-	return w.write(w.buf)
+	return w.sealBatch(p, w.batch, w.seg, false)
 }
 
 func (w *Writer) write(b []byte) error {
@@ -432,19 +447,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	m := max(1, (w.filled+w.seg-1)/w.seg)
-	if w.next+uint64(m) > format.MaxSegments {
-		return w.fail(fmt.Errorf("%w: message would need more than 2^32 segments", ErrLimit))
-	}
-	last := w.filled - (m-1)*w.seg
-	forEach(w.keys.Lanes(), m, func(lane, j int) {
-		n := w.seg
-		if j == m-1 {
-			n = last
-		}
-		slot := w.buf[j*w.stride : j*w.stride+n]
-		w.keys.Seal(lane, slot[:0], slot, uint32(w.next)+uint32(j), j == m-1, w.aad[:])
-	})
-	err := w.write(w.buf[:(m-1)*w.stride+last+segmentOverhead])
+	err := w.sealBatch(nil, m, w.filled-(m-1)*w.seg, true)
 	clear(w.buf)
 	w.buf, w.keys = nil, nil
 	return err

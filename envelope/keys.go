@@ -103,16 +103,3 @@ func (d Discovery) check() error {
 func (d Discovery) allows(a arn.ARN) bool {
 	return a.Region == d.Region && slices.Contains(d.Accounts, a.AccountID)
 }
-
-// contextCopy returns a private copy of a caller's context map, or nil when
-// it is empty, so that later changes by the caller cannot race with us.
-func contextCopy(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}

@@ -1,0 +1,206 @@
+package envelope_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kmsshare/kmsshare/envelope"
+	"github.com/kmsshare/kmsshare/envelope/internal/fakekeys"
+)
+
+// The Security account's key, its copy in a second region, and a key the
+// recipient account owns.
+const (
+	mainKey      = "acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7"
+	drKey        = "acs:kms:cn-shanghai:1192853035118460:key/key-shz0011223344556677889"
+	recipientKey = "acs:kms:cn-hangzhou:2208745523640391:key/key-hzzrecipient00000000"
+)
+
+// keyService stands in for KMS so that the examples run without a cloud. In
+// a program it is
+//
+//	client, err := kms.NewClient(&openapi.Config{
+//		RegionId:   tea.String("cn-hangzhou"),
+//		Endpoint:   tea.String("kms.cn-hangzhou.aliyuncs.com"),
+//		Credential: cred, // e.g. from credentials-go
+//	})
+//	svc := envelope.NewKMS(client)
+//
+// with one client per region.
+func keyService() *fakekeys.Service {
+	return fakekeys.New(mainKey, drKey, recipientKey)
+}
+
+// Encrypt and decrypt a message in memory.
+func ExampleEncryptor_Encrypt() {
+	ctx := context.Background()
+	key := envelope.MasterKey{ARN: mainKey, Service: keyService()}
+	encCtx := map[string]string{"tenant": "acme", "purpose": "invoice"}
+
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{key}}
+	msg, err := enc.Encrypt(ctx, []byte("invoice #42: 1000 CNY"), encCtx)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	dec := &envelope.Decryptor{Keys: []envelope.MasterKey{key}}
+	plaintext, err := dec.Decrypt(ctx, msg, encCtx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(plaintext))
+
+	// A different context is refused before KMS is even asked.
+	_, err = dec.Decrypt(ctx, msg, map[string]string{"tenant": "other", "purpose": "invoice"})
+	fmt.Println(errors.Is(err, envelope.ErrNotAuthentic))
+	// Output:
+	// invoice #42: 1000 CNY
+	// true
+}
+
+// Stream a file through encryption and back, in constant memory.
+func ExampleEncryptor_NewWriter() {
+	ctx := context.Background()
+	key := envelope.MasterKey{ARN: mainKey, Service: keyService()}
+	dir, err := os.MkdirTemp("", "envelope-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "backup.kmse")
+
+	// Encrypt: the header goes out at NewWriter, the final segment at Close.
+	out, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{key}}
+	w, err := enc.NewWriter(ctx, out, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := io.Copy(w, strings.NewReader(strings.Repeat("a line of the backup\n", 10000))); err != nil {
+		log.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		log.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	// Decrypt: the Reader returns only segments whose tag has verified.
+	in, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer in.Close()
+	dec := &envelope.Decryptor{Keys: []envelope.MasterKey{key}}
+	r, err := dec.NewReader(ctx, in, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "bytes decrypted with", r.KeyARN())
+	// Output: 210000 bytes decrypted with acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7
+}
+
+// Encrypt under the Security account's key, its copy in a second region and
+// a key the recipient account owns. Any one of them decrypts.
+func Example_multiKey() {
+	ctx := context.Background()
+	svc := keyService() // in a program: one envelope.NewKMS(client) per region
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{
+		{ARN: mainKey, Service: svc}, // GenerateDataKey
+		{ARN: drKey, Service: svc},   // Encrypt of the same data key
+		{ARN: recipientKey, Service: svc},
+	}}
+	msg, err := enc.Encrypt(ctx, []byte("shared report"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Hangzhou is down: decrypt with the Shanghai copy.
+	dr := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: drKey, Service: svc}}}
+	pt, err := dr.Decrypt(ctx, msg, nil)
+	fmt.Printf("%s %v\n", pt, err)
+
+	// The recipient allows any key of its own account in its region (a
+	// discovery filter); the Security account's keys are not trusted.
+	rcpt := &envelope.Decryptor{Discovery: []envelope.Discovery{
+		{Service: svc, Region: "cn-hangzhou", Accounts: []string{"2208745523640391"}},
+	}}
+	r, err := rcpt.NewReader(ctx, bytes.NewReader(msg), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(r.KeyARN())
+
+	// Someone who allows none of the three keys gets ErrNoKey.
+	other := &envelope.Decryptor{Discovery: []envelope.Discovery{
+		{Service: svc, Region: "cn-beijing", Accounts: []string{"1192853035118460"}},
+	}}
+	_, err = other.Decrypt(ctx, msg, nil)
+	fmt.Println(errors.Is(err, envelope.ErrNoKey))
+	// Output:
+	// shared report <nil>
+	// acs:kms:cn-hangzhou:2208745523640391:key/key-hzzrecipient00000000
+	// true
+}
+
+// Share a data key between messages to save KMS round trips.
+func ExampleCache() {
+	ctx := context.Background()
+	svc := keyService()
+	cache, err := envelope.NewCache(5*time.Minute, func(o *envelope.CacheOptions) {
+		o.MaxMessages = 1000   // then a new data key
+		o.MaxBytes = 100 << 20 // or after 100 MiB
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: svc}}, Cache: cache}
+	encCtx := map[string]string{"tenant": "acme"}
+	for i := 0; i < 100; i++ {
+		if _, err := enc.Encrypt(ctx, []byte(fmt.Sprintf("event %d", i)), encCtx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// With an emulator or real KMS, count these in its request log instead.
+	fmt.Println("GenerateDataKey calls:", svc.Count(fakekeys.OpGenerateDataKey))
+	// Output: GenerateDataKey calls: 1
+}
+
+// Add a disaster-recovery key to an existing message without touching its
+// body.
+func ExampleDecryptor_AddKeys() {
+	ctx := context.Background()
+	svc := keyService()
+	primary := envelope.MasterKey{ARN: mainKey, Service: svc}
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{primary}}
+	msg, err := enc.Encrypt(ctx, []byte("archived"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var rewrapped bytes.Buffer
+	dec := &envelope.Decryptor{Keys: []envelope.MasterKey{primary}}
+	if err := dec.AddKeys(ctx, &rewrapped, bytes.NewReader(msg), envelope.MasterKey{ARN: drKey, Service: svc}); err != nil {
+		log.Fatal(err)
+	}
+	dr := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: drKey, Service: svc}}}
+	pt, err := dr.Decrypt(ctx, rewrapped.Bytes(), nil)
+	fmt.Printf("%s %v\n", pt, err)
+	// Output: archived <nil>
+}
