@@ -82,8 +82,11 @@
 //
 // # Performance
 //
-// Set Concurrency to seal or open several segments at once. The output does
-// not change. To benchmark against raw AES-GCM, tink-go and age, run
+// Streams run at about the speed of raw AES-256-GCM over the same segments,
+// and hold two segments in memory (64 KiB each by default) whatever their
+// length. Set Concurrency to seal or open segments on several goroutines; the
+// output does not change. To benchmark against raw AES-GCM, tink-go and age,
+// run
 //
 //	go test -run '^$' -bench . ./envelope
 //	cd envelope/benchcmp && go test -run '^$' -bench .

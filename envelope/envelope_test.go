@@ -508,6 +508,25 @@ func TestWriterLifecycle(t *testing.T) {
 	if _, err := f.enc.NewWriter(context.Background(), &failingWriter{err: boom}, nil); !errors.Is(err, boom) {
 		t.Errorf("header write failure: %v", err)
 	}
+
+	// The same with several goroutines sealing: the failure surfaces from
+	// the bulk Write, or from ReadFrom, and sticks.
+	f.enc.Concurrency, f.enc.SegmentSize = 3, 64
+	for _, feed := range []func(w *Writer, p []byte) error{
+		func(w *Writer, p []byte) error { _, err := w.Write(p); return err },
+		func(w *Writer, p []byte) error { _, err := w.ReadFrom(bytes.NewReader(p)); return err },
+	} {
+		w, err := f.enc.NewWriter(context.Background(), &failingWriter{after: 3, err: boom}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := feed(w, make([]byte, 100*64)); !errors.Is(err, boom) {
+			t.Errorf("bulk write with a failing destination: %v", err)
+		}
+		if err := w.Close(); !errors.Is(err, boom) {
+			t.Errorf("Close after it: %v", err)
+		}
+	}
 }
 
 type failingWriter struct {
@@ -525,12 +544,19 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 
 func TestSizedWriter(t *testing.T) {
 	t.Parallel()
+	for _, conc := range []int{1, 3} {
+		testSizedWriter(t, conc)
+	}
+}
+
+func testSizedWriter(t *testing.T, conc int) {
 	f := newFixture(t)
 	f.enc.SegmentSize = 64
-	pt := pattern(300)
+	f.enc.Concurrency = conc
+	pt := pattern(3000)
 	for _, wp := range writePatterns {
 		var buf bytes.Buffer
-		w, err := f.enc.NewSizedWriter(context.Background(), &buf, nil, 300)
+		w, err := f.enc.NewSizedWriter(context.Background(), &buf, nil, 3000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -544,10 +570,10 @@ func TestSizedWriter(t *testing.T) {
 			t.Fatalf("%s: %v", wp.name, err)
 		}
 
-		w, _ = f.enc.NewSizedWriter(context.Background(), io.Discard, nil, 299)
+		w, _ = f.enc.NewSizedWriter(context.Background(), io.Discard, nil, 2999)
 		err = wp.write(w, pt)
 		if !errors.Is(err, ErrLimit) {
-			t.Errorf("%s: writing 300 bytes into a 299-byte writer: %v", wp.name, err)
+			t.Errorf("%s: writing 3000 bytes into a 2999-byte writer: %v", wp.name, err)
 		}
 		if err := w.Close(); !errors.Is(err, ErrLimit) {
 			t.Errorf("%s: Close after overflow: %v", wp.name, err)

@@ -60,8 +60,14 @@ func FuzzDecrypt(f *testing.F) {
 		if err != nil && pt != nil {
 			t.Fatal("plaintext returned with an error")
 		}
-		for _, dec := range []*Decryptor{d, dp} {
-			out, serr := streamDecrypt(dec, msg, fuzzContext, 50)
+		for i, dec := range []*Decryptor{d, dp, dp} {
+			var out []byte
+			var serr error
+			if i == 2 {
+				out, serr = copyDecrypt(dec, msg, fuzzContext)
+			} else {
+				out, serr = streamDecrypt(dec, msg, fuzzContext, 50)
+			}
 			if (err == nil) != (serr == nil) {
 				t.Fatalf("Decrypt says %v, Reader says %v", err, serr)
 			}

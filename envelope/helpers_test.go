@@ -85,6 +85,19 @@ func streamDecrypt(d *Decryptor, msg []byte, encCtx map[string]string, readSize 
 	}
 }
 
+// copyDecrypt decrypts through Reader.WriteTo (io.Copy), the path that
+// uses the crew with Concurrency > 1, and returns what it released and the
+// final error.
+func copyDecrypt(d *Decryptor, msg []byte, encCtx map[string]string) ([]byte, error) {
+	r, err := d.NewReader(context.Background(), bytes.NewReader(msg), encCtx)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	_, err = io.Copy(&out, r)
+	return out.Bytes(), err
+}
+
 // keepingService wraps a KeyService and remembers every plaintext data key
 // slice it hands out, so tests can check they were wiped.
 type keepingService struct {

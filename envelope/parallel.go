@@ -1,13 +1,14 @@
 package envelope
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
 
-// batchJob is work on the segments of a batch: do(lane, j) handles segment j
-// with lane's cipher. Writers and Readers implement it on themselves, with
-// the batch described in their fields, so that a batch costs no allocation.
+// batchJob is work on segments: do(lane, j) handles segment (or slot) j with
+// lane's cipher. Writers and Readers implement it on themselves, with the
+// work described in their fields, so that it costs no allocation.
 type batchJob interface {
 	do(lane, j int)
 }
@@ -62,18 +63,71 @@ func forEachParallel(lanes, m int, job batchJob) {
 	wg.Wait()
 }
 
-// batchSegments is the number of segments a parallel Writer or Reader
-// handles per batch: about parallelBatchBytes, so that starting the
-// goroutines is amortised, but 4 to 64 segments per lane.
-func batchSegments(lanes, seg int) int {
-	if lanes <= 1 {
-		return 1
-	}
-	return min(max(lanes*minSegmentsPerLane, parallelBatchBytes/seg), lanes*maxSegmentsPerLane)
+// crew runs job.do(lane, slot) for slots the caller submits, on lanes-1
+// helper goroutines and, while it waits, the caller itself (lane 0). It
+// lives for one bulk call (Writer.Write of a large slice, Writer.ReadFrom,
+// Reader.WriteTo): the helpers stay busy from segment to segment instead of
+// being started per batch, which on virtual machines costs hundreds of
+// microseconds each time. stop ends it; no goroutine outlives the call.
+type crew struct {
+	job  batchJob
+	work chan int
+	done []atomic.Bool // by slot: set once the slot's segment is processed
+	wg   sync.WaitGroup
 }
 
-const (
-	parallelBatchBytes = 4 << 20
-	minSegmentsPerLane = 4
-	maxSegmentsPerLane = 64
-)
+func newCrew(job batchJob, lanes, slots int) *crew {
+	c := &crew{job: job, work: make(chan int, slots), done: make([]atomic.Bool, slots)}
+	c.wg.Add(lanes - 1)
+	for k := 1; k < lanes; k++ {
+		go c.help(k)
+	}
+	return c
+}
+
+func (c *crew) help(lane int) {
+	defer c.wg.Done()
+	for s := range c.work {
+		c.job.do(lane, s)
+		c.done[s].Store(true)
+	}
+}
+
+// submit queues slot s. The caller never has more slots outstanding than
+// the channel holds, so it does not block.
+func (c *crew) submit(s int) {
+	c.done[s].Store(false)
+	c.work <- s
+}
+
+// wait returns once slot s is processed. Meanwhile the caller processes
+// queued slots itself, or yields; it does not park, because waking a parked
+// goroutine is the latency the crew exists to avoid.
+func (c *crew) wait(s int) {
+	for !c.done[s].Load() {
+		select {
+		case t := <-c.work:
+			c.job.do(0, t)
+			c.done[t].Store(true)
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+// stop lets the helpers finish what is queued and waits for them.
+func (c *crew) stop() {
+	close(c.work)
+	c.wg.Wait()
+}
+
+// ringSlots is the number of segment slots a Writer or Reader keeps: two
+// when sequential (one segment plus one read ahead), four per lane when
+// parallel, so that every goroutine has a segment to work on while the
+// caller reads or writes.
+func ringSlots(lanes int) int {
+	if lanes <= 1 {
+		return 2
+	}
+	return 4 * lanes
+}

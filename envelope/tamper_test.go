@@ -64,8 +64,14 @@ func (tf *tamperFixture) rejected(t *testing.T, what string, msg []byte, verifie
 		if !errors.Is(err, ErrNotAuthentic) && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrNoKey) {
 			t.Fatalf("%s: unexpected error class: %v", what, err)
 		}
-		for _, rs := range []int{1, 1000} {
-			out, err := streamDecrypt(d, msg, tf.encCtx, rs)
+		for _, rs := range []int{1, 1000, 0} {
+			var out []byte
+			var err error
+			if rs == 0 {
+				out, err = copyDecrypt(d, msg, tf.encCtx)
+			} else {
+				out, err = streamDecrypt(d, msg, tf.encCtx, rs)
+			}
 			if err == nil {
 				t.Fatalf("%s: Reader ended cleanly (Concurrency %d)", what, conc)
 			}
