@@ -1,0 +1,462 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
+	"github.com/kmsshare/kmsshare/policy"
+	"github.com/kmsshare/kmsshare/share"
+)
+
+// specCommand is a command that works on a spec.
+type specCommand struct {
+	summary string
+	// flags adds the command's own flags.
+	flags func(fs *flag.FlagSet, o *options)
+	// do runs the command and returns what to print: the value for -output
+	// json and the text for -output text.
+	do func(ctx context.Context, inv *invocation) (out any, text string, err error)
+	// mutates says that the command changes the cloud, so that simulate
+	// mode records it.
+	mutates bool
+}
+
+func specCommands() map[string]specCommand {
+	return map[string]specCommand{
+		"plan": {
+			summary: "show what sharing the spec's key would change (-revoke: what revoking would); changes nothing",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.revoke, "revoke", false, "plan the revoke of the spec instead of the share")
+				fs.BoolVar(&o.removePolicies, "remove-policies", false, "with -revoke: also remove the policies kmsshare created in the recipient accounts")
+			},
+			do: doPlan,
+		},
+		"apply": {
+			summary: "plan, then make the changes: the recipients' side first, then one write of the key policy",
+			do:      doApply, mutates: true,
+		},
+		"verify": {
+			summary: "use the key as each recipient, waiting while changes propagate (-revoked: check they are refused)",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.revoked, "revoked", false, "check that the recipients can no longer use the key")
+				fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "how long to wait for changes to propagate")
+			},
+			do: doVerify,
+		},
+		"revoke": {
+			summary: "remove the spec's recipients from the key policy (-remove-policies: and their kmsshare policies)",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.removePolicies, "remove-policies", false, "also remove the policies kmsshare created in the recipient accounts (roles stay)")
+			},
+			do: doRevoke, mutates: true,
+		},
+		"inventory": {
+			summary: "list who can use the spec's key today, and where the key policy drifts from the spec",
+			do:      doInventory,
+		},
+	}
+}
+
+// options are the flags.
+type options struct {
+	spec           string
+	output         string
+	simulate       optionalBool
+	state          string
+	region         string
+	quiet          bool
+	simQuota       int
+	simPropagation time.Duration
+	simThrottle    string
+	revoke         bool
+	removePolicies bool
+	revoked        bool
+	timeout        time.Duration
+}
+
+// optionalBool is a boolean flag that knows whether it was given.
+type optionalBool struct{ set, value bool }
+
+func (b *optionalBool) String() string {
+	if !b.set {
+		return "auto"
+	}
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.value = true, v
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+// errHelp means -h was asked for and answered.
+var errHelp = errors.New("help")
+
+// invocation is one run of a spec command.
+type invocation struct {
+	name    string
+	cmd     specCommand
+	env     env
+	opts    options
+	json    bool
+	printed bool // the result was printed, so a failure needs no JSON error object
+
+	spec   *share.Spec
+	region string
+	sim    *simulation // nil on real Alibaba Cloud
+	client *share.Client
+}
+
+func newInvocation(name string, cmd specCommand, args []string, e env) (*invocation, error) {
+	inv := &invocation{name: name, cmd: cmd, env: e}
+	o := &inv.opts
+	fs := flag.NewFlagSet("keyshare "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: keyshare %s -spec spec.json [flags]\n\n%s\n\nFlags:\n", name, cmd.summary)
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nRun \"keyshare -h\" for the spec format, simulation and the exit statuses.\n")
+	}
+	fs.StringVar(&o.spec, "spec", "", "the JSON spec file (\"-\": standard input)")
+	fs.StringVar(&o.output, "output", "text", "text, or json: the library's own JSON, for programs")
+	fs.Var(&o.simulate, "simulate", "run on an emulated cloud (default: when no Alibaba Cloud credentials are configured)")
+	fs.StringVar(&o.state, "state", ".keyshare-sim.json", "simulation: the file that keeps the emulated cloud's changes between commands")
+	fs.StringVar(&o.region, "region", "", "the region (default: the key's region)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress on standard error")
+	fs.IntVar(&o.simQuota, "sim-quota", 5, "simulation: the access management quota of the emulated KMS instances")
+	fs.DurationVar(&o.simPropagation, "sim-propagation", time.Minute, "simulation: how long changes take to reach other accounts (emulated time)")
+	fs.StringVar(&o.simThrottle, "sim-throttle", "", "simulation: comma-separated service:Action calls (e.g. ram:CreatePolicy) the emulator always throttles, to rehearse failures")
+	if cmd.flags != nil {
+		cmd.flags(fs, o)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	switch o.output {
+	case "text":
+	case "json":
+		inv.json = true
+	default:
+		return inv, fmt.Errorf("%w: -output %q: want text or json", errUsage, o.output)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return inv, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	case o.spec == "":
+		return inv, fmt.Errorf("%w: keyshare %s needs -spec spec.json", errUsage, name)
+	case o.removePolicies && name == "plan" && !o.revoke:
+		return inv, fmt.Errorf("%w: -remove-policies goes with -revoke", errUsage)
+	case o.simQuota < 1:
+		return inv, fmt.Errorf("%w: -sim-quota must be at least 1", errUsage)
+	}
+	return inv, nil
+}
+
+// execute reads the spec, connects to the cloud (real or emulated), runs
+// the command and prints its result.
+func (inv *invocation) execute(ctx context.Context) error {
+	data, err := inv.readSpec()
+	if err != nil {
+		return err
+	}
+	if inv.spec, err = share.ParseSpec(data, inv.opts.region); err != nil {
+		return err
+	}
+	inv.region = inv.opts.region
+	if inv.region == "" {
+		inv.region = inv.spec.KeyARN().Region
+	}
+	if err := inv.connect(ctx); err != nil {
+		return err
+	}
+	out, text, err := inv.cmd.do(ctx, inv)
+	if out != nil {
+		inv.print(out, text)
+	}
+	// Only changes are journaled: an apply that found nothing to do
+	// replays as nothing.
+	if a, ok := out.(applied); ok && err == nil && inv.sim != nil && inv.cmd.mutates && a.Plan.Changes() {
+		if serr := inv.sim.record(inv.name, inv.spec, inv.opts.removePolicies); serr != nil {
+			return fmt.Errorf("the change was made in the simulation but could not be saved: %w", serr)
+		}
+	}
+	return err
+}
+
+func (inv *invocation) readSpec() ([]byte, error) {
+	var data []byte
+	var err error
+	if inv.opts.spec == "-" {
+		data, err = io.ReadAll(inv.env.stdin)
+	} else {
+		data, err = os.ReadFile(inv.opts.spec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read the spec: %v", errUsage, err)
+	}
+	return data, nil
+}
+
+// connect decides between real Alibaba Cloud and the simulation, says which
+// on standard error, and makes the client.
+func (inv *invocation) connect(ctx context.Context) error {
+	e, o := inv.env, inv.opts
+	var progressMu sync.Mutex
+	clientOpts := func(opt *share.Options) {
+		opt.VerifyTimeout = o.timeout
+		if !o.quiet {
+			opt.Progress = func(ev share.Event) {
+				progressMu.Lock()
+				defer progressMu.Unlock()
+				fmt.Fprintln(e.stderr, progressLine(ev))
+			}
+		}
+	}
+	source, haveCreds := realcloud.Detect(e.getenv)
+	simulate := o.simulate.value || (!o.simulate.set && !haveCreds)
+	if !simulate {
+		cfg, source, err := e.realConfig(e.getenv, inv.region)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "keyshare: Alibaba Cloud, region %s, credentials from %s\n", inv.region, source)
+		inv.client, err = share.New(cfg, clientOpts)
+		return err
+	}
+	why := "no Alibaba Cloud credentials are configured"
+	if o.simulate.set {
+		why = "-simulate was given"
+	}
+	fmt.Fprintf(e.stderr, "keyshare: SIMULATION: %s, so this runs on an emulated cloud built from the spec.\n", why)
+	fmt.Fprintf(e.stderr, "keyshare: SIMULATION: nothing is read from or written to Alibaba Cloud; changes are kept in %s.\n", o.state)
+	if haveCreds {
+		fmt.Fprintf(e.stderr, "keyshare: SIMULATION: credentials from %s are ignored.\n", source)
+	}
+	sim, err := newSimulation(ctx, simSettings{
+		state: o.state, quota: o.simQuota, propagation: o.simPropagation, throttle: o.simThrottle, now: e.now(),
+	}, inv.spec)
+	if err != nil {
+		return err
+	}
+	inv.sim = sim
+	inv.client, err = share.New(sim.config(inv.region), clientOpts, sim.clockOption)
+	return err
+}
+
+// progressLine renders a progress event for standard error.
+func progressLine(ev share.Event) string {
+	var b strings.Builder
+	b.WriteString("keyshare: ")
+	b.WriteString(ev.Phase)
+	if ev.Account != "" {
+		b.WriteString(" " + ev.Account)
+	}
+	b.WriteString(": " + ev.Message)
+	if ev.Err != nil && ev.Outcome == "" {
+		b.WriteString(": " + ev.Err.Error())
+	}
+	return b.String()
+}
+
+func (inv *invocation) print(out any, text string) {
+	inv.printed = true
+	if inv.json {
+		writeJSON(inv.env.stdout, out)
+		return
+	}
+	fmt.Fprint(inv.env.stdout, text)
+}
+
+func writeJSON(w io.Writer, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(w, "{\"error\": %q}\n", err.Error())
+		return
+	}
+	w.Write(b.Bytes())
+}
+
+func doPlan(ctx context.Context, inv *invocation) (any, string, error) {
+	var plan *share.Plan
+	var err error
+	if inv.opts.revoke {
+		plan, err = inv.client.PlanRevoke(ctx, inv.spec, share.RevokeOptions{RemoveRecipientPolicies: inv.opts.removePolicies})
+	} else {
+		plan, err = inv.client.Plan(ctx, inv.spec)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return plan, plan.String(), plan.Err()
+}
+
+// applied is what apply and revoke print with -output json.
+type applied struct {
+	Plan   *share.Plan   `json:"plan"`
+	Result *share.Result `json:"result"` // null if the plan could not be applied
+}
+
+func doApply(ctx context.Context, inv *invocation) (any, string, error) {
+	plan, err := inv.client.Plan(ctx, inv.spec)
+	if err != nil {
+		return nil, "", err
+	}
+	return apply(ctx, inv, plan)
+}
+
+func doRevoke(ctx context.Context, inv *invocation) (any, string, error) {
+	plan, err := inv.client.PlanRevoke(ctx, inv.spec, share.RevokeOptions{RemoveRecipientPolicies: inv.opts.removePolicies})
+	if err != nil {
+		return nil, "", err
+	}
+	return apply(ctx, inv, plan)
+}
+
+func apply(ctx context.Context, inv *invocation, plan *share.Plan) (any, string, error) {
+	if err := plan.Err(); err != nil {
+		return applied{Plan: plan}, plan.String(), err
+	}
+	res, err := inv.client.Apply(ctx, plan)
+	text := plan.String()
+	if res != nil {
+		text += "\n" + res.String()
+	}
+	return applied{Plan: plan, Result: res}, text, err
+}
+
+func doVerify(ctx context.Context, inv *invocation) (any, string, error) {
+	var rep *share.VerifyReport
+	var err error
+	if inv.opts.revoked {
+		rep, err = inv.client.VerifyRevoked(ctx, inv.spec)
+	} else {
+		rep, err = inv.client.Verify(ctx, inv.spec)
+	}
+	if err != nil {
+		if rep != nil {
+			return rep, rep.String(), err
+		}
+		return nil, "", err
+	}
+	return rep, rep.String(), rep.Err()
+}
+
+func doInventory(ctx context.Context, inv *invocation) (any, string, error) {
+	in, err := inv.client.Inventory(ctx, inv.spec.Key, inv.spec)
+	if err != nil {
+		return nil, "", err
+	}
+	return in, in.String(), nil
+}
+
+// lintResult is one file's lint, as -output json prints it.
+type lintResult struct {
+	File     string           `json:"file"`
+	Findings []policy.Finding `json:"findings"`
+	Error    string           `json:"error,omitempty"` // the file could not be read or parsed
+}
+
+// lint checks policy files. Unreadable or unparsable files make it a usage
+// error (2); error findings make it exit 7.
+func lint(e env, args []string) error {
+	fs := flag.NewFlagSet("keyshare lint", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	kind := fs.String("kind", "", "the kind of the documents: key (a KMS key policy), permission (a RAM policy) or trust (a role's trust policy)")
+	owner := fs.String("owner", "", "the UID of the account owning the key (key) or the role (trust); enables the cross-account and lock-out checks")
+	output := fs.String("output", "text", "text, or json: the findings as the library's JSON, for programs")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: keyshare lint -kind key|permission|trust [-owner UID] [-output text|json] file.json...\n\n"+
+			"Checks policy documents for what the cloud refuses and what is legal but wrong or risky.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	kinds := map[string]policy.Kind{"key": policy.KeyPolicy, "permission": policy.Permission, "trust": policy.Trust}
+	k, ok := kinds[*kind]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: -kind %q: want key, permission or trust", errUsage, *kind)
+	case *output != "text" && *output != "json":
+		return fmt.Errorf("%w: -output %q: want text or json", errUsage, *output)
+	case fs.NArg() == 0:
+		return fmt.Errorf("%w: no policy files to lint", errUsage)
+	case *owner != "":
+		if err := arn.ValidateAccountID(*owner); err != nil {
+			return fmt.Errorf("%w: -owner: %v", errUsage, err)
+		}
+	}
+	var results []lintResult
+	var bad, failed []string
+	for _, file := range fs.Args() {
+		r := lintResult{File: file, Findings: []policy.Finding{}}
+		data, err := os.ReadFile(file)
+		var doc *policy.Document
+		if err == nil {
+			doc, err = policy.Parse(data)
+		}
+		if err != nil {
+			r.Error = err.Error()
+			bad = append(bad, file)
+		} else {
+			if found := policy.Lint(doc, k, policy.LintOptions{Owner: *owner}); found != nil {
+				r.Findings = found
+			}
+			for _, f := range r.Findings {
+				if f.Severity == policy.SeverityError {
+					failed = append(failed, file)
+					break
+				}
+			}
+		}
+		results = append(results, r)
+	}
+	if *output == "json" {
+		writeJSON(e.stdout, results)
+	} else {
+		for _, r := range results {
+			switch {
+			case r.Error != "":
+				fmt.Fprintf(e.stdout, "%s: %s\n", r.File, r.Error)
+			case len(r.Findings) == 0:
+				fmt.Fprintf(e.stdout, "%s: no findings\n", r.File)
+			}
+			for _, f := range r.Findings {
+				fmt.Fprintf(e.stdout, "%s: %s\n", r.File, f)
+			}
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		return fmt.Errorf("%w: cannot lint %s", policy.ErrInvalid, strings.Join(bad, ", "))
+	case len(failed) > 0:
+		return fmt.Errorf("%w in %s", errLint, strings.Join(failed, ", "))
+	}
+	return nil
+}

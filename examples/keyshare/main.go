@@ -1,0 +1,216 @@
+// Command keyshare shares Alibaba Cloud KMS keys across accounts from a JSON
+// spec, for pipelines written in any language: plan, apply, verify, revoke
+// and inventory a share, and lint policy documents. Results go to standard
+// output as text or as the library's own JSON (-output json); progress goes
+// to standard error; the exit status tells failure classes apart.
+//
+// Usage:
+//
+//	keyshare plan|apply|verify|revoke|inventory -spec spec.json [-output text|json] [-simulate] [-region R]
+//	keyshare lint -kind key|permission|trust [-owner UID] [-output text|json] file.json...
+//
+// With Alibaba Cloud credentials configured for credentials-go's default
+// chain it acts on real Alibaba Cloud. Without them, or with -simulate, it
+// runs on an emulated cloud built from the spec, says so on standard error,
+// and keeps the changes made by apply and revoke in a state file
+// (-state, default .keyshare-sim.json) so that the next command sees them.
+//
+// Run keyshare -h for the commands, the spec format and the exit statuses.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+
+	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
+	"github.com/kmsshare/kmsshare/policy"
+	"github.com/kmsshare/kmsshare/share"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, now: time.Now, realConfig: realcloud.Config,
+	})
+	stop()
+	os.Exit(code)
+}
+
+// env is everything keyshare takes from its surroundings.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	// realConfig returns the SDK configuration for real Alibaba Cloud in a
+	// region and where its credentials come from (realcloud.Config: the
+	// default chain; tests point it at the emulator over HTTP instead).
+	realConfig func(getenv func(string) string, region string) (*openapi.Config, string, error)
+}
+
+// Exit statuses.
+const (
+	exitOK            = 0
+	exitFailure       = 1
+	exitUsage         = 2
+	exitPreflight     = 3
+	exitIncomplete    = 4
+	exitDenied        = 5
+	exitNotPropagated = 6
+	exitLint          = 7
+)
+
+const usage = `usage: keyshare <command> [flags] [files]
+
+Shares Alibaba Cloud KMS keys across accounts from a JSON spec, for pipelines.
+Results go to standard output (-output text or json), progress to standard error.
+
+Commands:
+  plan       show what sharing the spec's key would change (-revoke: what revoking would); changes nothing
+  apply      plan, then make the changes: the recipients' side first, then one write of the key policy
+  verify     use the key as each recipient, waiting while changes propagate (-revoked: check they are refused)
+  revoke     remove the spec's recipients from the key policy (-remove-policies: and their kmsshare policies)
+  inventory  list who can use the spec's key today, and where the key policy drifts from the spec
+  lint       check policy documents: keyshare lint -kind key|permission|trust [-owner UID] file.json...
+
+Run "keyshare <command> -h" for the flags of a command; flags go before files.
+
+Spec (JSON, see package share; "principal" is rd-access-role (default), role, ecs-disk-role or user):
+  {"key": "acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7",
+   "recipients": [{"account": "2222222222222222"},
+                  {"account": "3333333333333333", "principal": "ecs-disk-role"},
+                  {"account": "4444444444444444", "principal": "role", "name": "app", "actions": ["kms:Decrypt"]}]}
+
+Real Alibaba Cloud or simulation:
+  With credentials configured for credentials-go's default chain
+  (ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+  ~/.alibabacloud/credentials, ~/.aliyun/config.json, an OIDC role, or the RAM
+  role of an ECS instance named in ALIBABA_CLOUD_ECS_METADATA), keyshare acts
+  on real Alibaba Cloud in -region (default: the key's region): apply and
+  revoke write there. The credentials must be able to assume the
+  ResourceDirectoryAccountAccessRole of the key owner and of each recipient.
+  Without credentials, or with -simulate, keyshare runs on an emulated cloud
+  built from the spec (the key's owner with a KMS instance holding the key,
+  each recipient account a member of one Resource Directory) and says so on
+  standard error. The changes apply and revoke make there are kept in the
+  -state file (default .keyshare-sim.json) and replayed by later commands;
+  delete it to start over. -simulate=false insists on real Alibaba Cloud.
+
+Exit status:
+  0  success
+  1  unexpected failure: an API call failed, the network, a bug
+  2  usage: bad flags; an unreadable or invalid spec, policy or simulation state file; no credentials with -simulate=false
+  3  preflight failed: the key or a recipient is not in a state that allows the change; nothing was changed
+  4  apply incomplete: some changes were made and some not; running apply again is safe
+  5  verification failed: a recipient is denied (or, with -revoked, still granted)
+  6  not yet propagated: both policies allow it, but the cloud did not agree before -timeout
+  7  lint found errors
+`
+
+// errUsage marks bad command lines.
+var errUsage = errors.New("usage")
+
+// errLint means that lint found error findings.
+var errLint = errors.New("lint found errors")
+
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return exitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	case "lint":
+		return finish(e, nil, lint(e, rest))
+	}
+	cmd, ok := specCommands()[name]
+	if !ok {
+		fmt.Fprintf(e.stderr, "keyshare: unknown command %q\n\n%s", name, usage)
+		return exitUsage
+	}
+	inv, err := newInvocation(name, cmd, rest, e)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return finish(e, inv, err)
+	}
+	return finish(e, inv, inv.execute(ctx))
+}
+
+// finish reports err, if any, and returns the exit status for it.
+func finish(e env, inv *invocation, err error) int {
+	code := exitCode(err)
+	if err == nil {
+		return code
+	}
+	fmt.Fprintf(e.stderr, "keyshare: %v\n", err)
+	if inv != nil && inv.json && !inv.printed {
+		writeJSON(e.stdout, errorOutput(err, code))
+	}
+	return code
+}
+
+// exitCode maps an error to an exit status by its class, never by its
+// text.
+func exitCode(err error) int {
+	var ve *share.VerifyError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, share.ErrPreflight):
+		return exitPreflight
+	case errors.Is(err, share.ErrIncomplete):
+		return exitIncomplete
+	case errors.As(err, &ve):
+		for _, denied := range []error{share.ErrDeniedByKeyPolicy, share.ErrDeniedByRecipientRAM, share.ErrStillGranted,
+			share.ErrKeyDisabled, share.ErrKeyNotInInstance, share.ErrQuotaExceeded, share.ErrRecipientRoleMissing} {
+			if errors.Is(err, denied) {
+				return exitDenied
+			}
+		}
+		if errors.Is(err, share.ErrNotYetPropagated) {
+			return exitNotPropagated
+		}
+		return exitFailure
+	case errors.Is(err, errLint):
+		return exitLint
+	case errors.Is(err, errUsage), errors.Is(err, share.ErrInvalidSpec), errors.Is(err, policy.ErrInvalid),
+		errors.Is(err, realcloud.ErrNoCredentials):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// errorOutput is what -output json prints when a command fails before it
+// has a result to print.
+func errorOutput(err error, code int) any {
+	type problem struct {
+		Field  string `json:"field"`
+		Value  string `json:"value,omitempty"`
+		Reason string `json:"reason"`
+	}
+	out := struct {
+		Error    string    `json:"error"`
+		ExitCode int       `json:"exitCode"`
+		Problems []problem `json:"problems,omitempty"`
+	}{Error: err.Error(), ExitCode: code}
+	var se *share.SpecError
+	if errors.As(err, &se) {
+		for _, p := range se.Problems {
+			out.Problems = append(out.Problems, problem{Field: p.Field, Value: p.Value, Reason: p.Reason})
+		}
+	}
+	return out
+}
