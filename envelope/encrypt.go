@@ -195,7 +195,7 @@ func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size in
 	s := &sealer{keys: keys, seg: seg}
 	s.header = h.AppendFixed(nil)
 	s.aad = format.Digest(s.header)
-	s.header = h.AppendKeys(s.header)
+	s.header = format.AppendPad(h.AppendKeys(s.header))
 	tag := keys.HeaderTag(s.header)
 	keys.WipeHeaderKey()
 	s.header = append(s.header, tag[:]...)

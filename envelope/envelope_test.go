@@ -295,7 +295,7 @@ func TestForeignBlobUnderTrustedARN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authd := h.AppendKeys(h.AppendFixed(nil))
+	authd := format.AppendPad(h.AppendKeys(h.AppendFixed(nil)))
 	tag := keys.HeaderTag(authd)
 	forged := append(append(authd, tag[:]...), msg[n:]...)
 

@@ -103,7 +103,7 @@ func (d *Decryptor) rewrapHeader(ctx context.Context, h *format.Parsed, keep boo
 	if !bytes.Equal(nh.AppendFixed(nil), h.Fixed) {
 		return nil, fmt.Errorf("%w: fixed part does not re-encode identically", ErrFormat)
 	}
-	authd := nh.AppendKeys(bytes.Clone(h.Fixed))
+	authd := format.AppendPad(nh.AppendKeys(bytes.Clone(h.Fixed)))
 	tag := sk.HeaderTag(authd)
 	return append(authd, tag[:]...), nil
 }

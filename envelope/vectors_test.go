@@ -342,6 +342,13 @@ func writeVectors(t *testing.T) {
 		c = bytes.Clone(msg)
 		c[len(hdr)-1] ^= 0x80
 		invalid(v, "invalid-header-tag", "ErrNotAuthentic", "partial-final with the last byte of the header tag flipped", c, nil)
+		keysEnd := len(h.AppendKeys(h.AppendFixed(nil)))
+		if format.PadLen(keysEnd) == 0 {
+			t.Fatal("partial-final has no header padding to corrupt")
+		}
+		c = bytes.Clone(msg)
+		c[keysEnd] = 0x01
+		invalid(v, "invalid-nonzero-padding", "ErrFormat", "partial-final with its first header padding byte set to 1", c, nil)
 		c = bytes.Clone(msg)
 		c[len(hdr)+5] ^= 0x01
 		invalid(v, "invalid-segment-byte", "ErrNotAuthentic", "partial-final with a ciphertext byte of segment 0 flipped", c, nil)

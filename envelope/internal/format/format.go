@@ -34,6 +34,7 @@ const (
 	CommitmentSize = 32
 	HeaderTagSize  = 32
 	DigestSize     = sha256.Size
+	HeaderAlign    = 64 // the header is padded to a multiple of this
 
 	MinSegmentSize = 64
 	MaxSegmentSize = 16 << 20
@@ -200,6 +201,17 @@ func (h *Header) AppendKeys(b []byte) []byte {
 	return b
 }
 
+// PadLen returns the padding that follows fixed ‖ keys of n bytes, so that
+// with the header tag the header is a multiple of HeaderAlign long.
+func PadLen(n int) int {
+	return (HeaderAlign - (n+HeaderTagSize)%HeaderAlign) % HeaderAlign
+}
+
+// AppendPad appends the padding for the fixed and keys parts in b.
+func AppendPad(b []byte) []byte {
+	return append(b, make([]byte, PadLen(len(b)))...)
+}
+
 // Validate checks a header before it is written, so that a writer never
 // emits what a reader would reject.
 func (h *Header) Validate() error {
@@ -251,7 +263,7 @@ func appendString16(b []byte, s string) []byte {
 type Parsed struct {
 	Header
 	Fixed []byte // fixed part, as read
-	Authd []byte // fixed ‖ keys, as read: what header_tag covers
+	Authd []byte // fixed ‖ keys ‖ padding, as read: what header_tag covers
 }
 
 // ParseBytes parses the header at the start of msg and returns it with the
@@ -431,6 +443,15 @@ func (p *parser) parse() (*Parsed, error) {
 		}
 		seen[string(a)] = true
 		h.Keys = append(h.Keys, EncryptedKey{ARN: string(a), Blob: bytes.Clone(blob)})
+	}
+	pad, err := p.next(PadLen(len(p.buf)))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range pad {
+		if c != 0 {
+			return nil, formatErr("non-zero header padding")
+		}
 	}
 	authdLen := len(p.buf)
 	t, err := p.next(HeaderTagSize)

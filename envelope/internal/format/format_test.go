@@ -37,7 +37,7 @@ func sampleHeader() *Header {
 
 func marshal(h *Header) []byte {
 	b := h.AppendFixed(nil)
-	b = h.AppendKeys(b)
+	b = AppendPad(h.AppendKeys(b))
 	return append(b, h.Tag[:]...)
 }
 
@@ -100,6 +100,30 @@ func TestRoundTrip(t *testing.T) {
 				t.Error("Authd is not fixed ‖ keys")
 			}
 		})
+	}
+}
+
+func TestPadding(t *testing.T) {
+	t.Parallel()
+	for n := 0; n < 200; n++ {
+		p := PadLen(n)
+		if p < 0 || p >= HeaderAlign || (n+p+HeaderTagSize)%HeaderAlign != 0 {
+			t.Fatalf("PadLen(%d) = %d", n, p)
+		}
+	}
+	raw := marshal(sampleHeader())
+	if len(raw)%HeaderAlign != 0 {
+		t.Errorf("header is %d bytes, not a multiple of %d", len(raw), HeaderAlign)
+	}
+	h := sampleHeader()
+	keysEnd := len(h.AppendKeys(h.AppendFixed(nil)))
+	if PadLen(keysEnd) == 0 {
+		t.Fatal("sample header needs no padding; the test below would test nothing")
+	}
+	bad := bytes.Clone(raw)
+	bad[keysEnd] = 1
+	if _, _, err := ParseBytes(bad, 0); !errors.Is(err, ErrFormat) {
+		t.Errorf("non-zero padding: %v", err)
 	}
 }
 
