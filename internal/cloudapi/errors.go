@@ -88,6 +88,7 @@ func Classify(service, action string, err error) error {
 	if errors.As(err, &already) {
 		return err
 	}
+	err = redactURL(err)
 	e := &Error{Service: service, Action: action, Err: err}
 	var te *tea.SDKError
 	var re dara.ResponseError
@@ -130,6 +131,24 @@ func fromData(data string) (requestID, message string) {
 		message = body.Message2
 	}
 	return requestID, message
+}
+
+// redactURL drops the query string from a transport error's URL. RPC calls
+// carry every parameter in the query, so the URL of a failed Encrypt holds
+// the plaintext (a data key, for envelope encryption), and that of
+// SetKeyPolicy the whole policy; none of it may reach an error message.
+func redactURL(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	clean := &url.Error{Op: ue.Op, URL: ue.URL, Err: ue.Err}
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		clean.URL = u.Scheme + "://" + u.Host + u.Path
+	} else if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+		clean.URL = ue.URL[:i]
+	}
+	return clean
 }
 
 func classifyTransport(err error) error {

@@ -126,6 +126,35 @@ func TestClassifyTransportAndContext(t *testing.T) {
 	}
 }
 
+// TestTransportErrorsHideTheRequest: RPC parameters travel in the query
+// string, so a transport error's URL would carry a plaintext data key
+// (Encrypt) or a whole policy (SetKeyPolicy) into the error text.
+func TestTransportErrorsHideTheRequest(t *testing.T) {
+	t.Parallel()
+	client, err := kms.NewClient(&openapi.Config{
+		AccessKeyId: tea.String("id"), AccessKeySecret: tea.String("s"), RegionId: tea.String("cn-hangzhou"),
+		Endpoint: tea.String("127.0.0.1:1"), Protocol: tea.String("http"), NoProxy: tea.String("127.0.0.1:1"),
+		ConnectTimeout: tea.Int(500), ReadTimeout: tea.Int(500),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const plaintext = "VEhJUy1JUy1BLVBMQUlOVEVYVC1EQVRBLUtFWS0zMkI="
+	_, callErr := client.EncryptWithContext(context.Background(), &kms.EncryptRequest{KeyId: tea.String("key-1"), Plaintext: tea.String(plaintext)}, &dara.RuntimeOptions{})
+	if callErr == nil || !strings.Contains(callErr.Error(), "Plaintext") {
+		t.Fatalf("the SDK's own error no longer shows the query (%v); the test needs a new way to provoke it", callErr)
+	}
+	err = Classify("kms", "Encrypt", callErr)
+	for _, leak := range []string{plaintext, "Plaintext", "KeyId", "key-1"} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("error text contains %q: %v", leak, err)
+		}
+	}
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("classification or host lost: %v", err)
+	}
+}
+
 func TestRetryDo(t *testing.T) {
 	t.Parallel()
 	throttled := &Error{Code: "Throttling.User", Class: ErrThrottled}
