@@ -34,8 +34,8 @@ type Encryptor struct {
 	Keys []MasterKey
 
 	// SegmentSize is the number of plaintext bytes per segment. 0 means
-	// DefaultSegmentSize. A Writer holds two segments in memory, or four per
-	// goroutine with Concurrency > 1.
+	// DefaultSegmentSize. A Writer holds two segments in memory, or with
+	// Concurrency > 1 four per goroutine up to 64 MiB.
 	SegmentSize int
 
 	// Concurrency is the number of goroutines that seal segments: 0 or 1

@@ -124,10 +124,14 @@ func (c *crew) stop() {
 // ringSlots is the number of segment slots a Writer or Reader keeps: two
 // when sequential (one segment plus one read ahead), four per lane when
 // parallel, so that every goroutine has a segment to work on while the
-// caller reads or writes.
-func ringSlots(lanes int) int {
+// caller reads or writes. The ring is capped at maxRingBytes (but never below
+// two slots): a message's writer chooses its segment size, up to 16 MiB, and
+// must not be able to make a Reader allocate much more.
+func ringSlots(lanes, stride int) int {
 	if lanes <= 1 {
 		return 2
 	}
-	return 4 * lanes
+	return max(2, min(4*lanes, maxRingBytes/stride))
 }
+
+const maxRingBytes = 64 << 20

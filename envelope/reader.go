@@ -34,8 +34,8 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 		src = io.MultiReader(bytes.NewReader(rest), src)
 	}
 	lanes := o.keys.Lanes()
-	slots := ringSlots(lanes)
 	stride := h.SegmentSize + segmentOverhead
+	slots := ringSlots(lanes, stride)
 	return &Reader{
 		src: src, keys: o.keys, aad: format.Digest(h.Fixed), seg: h.SegmentSize, stride: stride,
 		lanes: lanes, slots: slots, ring: make([]byte, slots*stride),

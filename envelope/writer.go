@@ -40,7 +40,7 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 		return nil, err
 	}
 	lanes := s.keys.Lanes()
-	slots := ringSlots(lanes)
+	slots := ringSlots(lanes, s.seg+segmentOverhead)
 	return &Writer{
 		dst: dst, keys: s.keys, aad: s.aad, seg: s.seg, stride: s.seg + segmentOverhead,
 		lanes: lanes, slots: slots, ring: make([]byte, slots*(s.seg+segmentOverhead)),
