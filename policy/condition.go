@@ -171,11 +171,13 @@ func ipInRange(p, v string) bool {
 // holds evaluates a statement's Condition block against the request context:
 // operators and keys are ANDed, the values of one key ORed, and a key missing
 // from the request fails a positive operator and satisfies a negated one.
-func (c Condition) holds(ctx map[string][]string) bool {
+// known is false when the block has an operator this package does not know
+// (Validate rejects those); the caller then fails closed.
+func (c Condition) holds(ctx map[string][]string) (ok, known bool) {
 	for opName, keys := range c {
 		op := conditionOperator(opName)
 		if op == nil {
-			return false // Validate rejects unknown operators; fail closed here
+			return false, false
 		}
 		for key, want := range keys {
 			got := lookupContext(ctx, key)
@@ -192,11 +194,11 @@ func (c Condition) holds(ctx map[string][]string) bool {
 				}
 			}
 			if matched == op.negated {
-				return false
+				return false, true
 			}
 		}
 	}
-	return true
+	return true, true
 }
 
 // lookupContext finds a condition key; keys are case-insensitive.

@@ -152,7 +152,15 @@ func (s *Statement) applies(req *Request, id *identity) bool {
 			return false
 		}
 	}
-	return len(s.Condition) == 0 || s.Condition.holds(req.Context)
+	if len(s.Condition) == 0 {
+		return true
+	}
+	ok, known := s.Condition.holds(req.Context)
+	if !known {
+		// An operator nobody can evaluate: a Deny applies, an Allow does not.
+		return s.Effect == Deny
+	}
+	return ok
 }
 
 func anyMatch(patterns []string, v string, match func(p, v string) bool) bool {

@@ -204,6 +204,22 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestUnknownOperatorFailsClosed: a document that skipped Validate and has
+// an operator nobody can evaluate never allows, and its Deny still denies.
+func TestUnknownOperatorFailsClosed(t *testing.T) {
+	t.Parallel()
+	d := MustParse(`{"Version":"1","Statement":[
+		{"Effect":"Allow","Action":"kms:*","Resource":"*"},
+		{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"k":"v"}}},
+		{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*","Condition":{"StringMaybe":{"k":"v"}}}]}`)
+	if got := Evaluate(kmsReq(ownerUser, "kms:Decrypt"), d); got.Decision != ExplicitDeny || got.Statement != 1 {
+		t.Errorf("Decrypt: %+v, want the Deny to apply", got)
+	}
+	if got := Evaluate(kmsReq(ownerUser, "kms:Encrypt"), d); got.Decision != Allowed || got.Statement != 0 {
+		t.Errorf("Encrypt: %+v, want the plain Allow (not the unknown-operator one)", got)
+	}
+}
+
 func TestEvaluateAccess(t *testing.T) {
 	t.Parallel()
 	keyPolicy := MustParse(`{"Version":"1","Statement":[

@@ -89,7 +89,7 @@ func parseStatement(raw json.RawMessage, path string, ps *problems) Statement {
 		p := pointer(path, key)
 		switch key {
 		case "Sid":
-			if json.Unmarshal(v, &s.Sid) != nil {
+			if isNull(v) || json.Unmarshal(v, &s.Sid) != nil {
 				ps.add(p, "want a string")
 			}
 		case "Effect":
@@ -147,7 +147,17 @@ func parsePrincipal(raw json.RawMessage, path string, ps *problems) *Principal {
 	return p
 }
 
+// isNull reports a JSON null, which encoding/json would silently decode as
+// an empty value: "Action": null must not become [""].
+func isNull(raw json.RawMessage) bool {
+	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}
+
 func parseStrings(raw json.RawMessage, path string, ps *problems) Strings {
+	if isNull(raw) {
+		ps.add(path, "null is not allowed; want a string or a list of strings")
+		return Strings{}
+	}
 	var one string
 	if json.Unmarshal(raw, &one) == nil {
 		return Scalar(one)
@@ -171,6 +181,10 @@ func parseCondition(raw json.RawMessage, path string, ps *problems) Condition {
 	}
 	c := make(Condition, len(ops))
 	for op, keys := range ops {
+		if keys == nil {
+			ps.add(pointer(path, op), "want an object of condition keys and values, not null")
+			continue
+		}
 		m := make(map[string]Strings, len(keys))
 		for key, v := range keys {
 			vals, ok := conditionValues(v)
@@ -186,6 +200,9 @@ func parseCondition(raw json.RawMessage, path string, ps *problems) Condition {
 }
 
 func conditionValues(raw json.RawMessage) (Strings, bool) {
+	if isNull(raw) {
+		return Strings{}, false
+	}
 	if v, ok := scalarText(raw); ok {
 		return Scalar(v), true
 	}
@@ -205,6 +222,9 @@ func conditionValues(raw json.RawMessage) (Strings, bool) {
 }
 
 func scalarText(raw json.RawMessage) (string, bool) {
+	if isNull(raw) {
+		return "", false
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s, true

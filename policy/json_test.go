@@ -32,6 +32,10 @@ func TestParseErrors(t *testing.T) {
 		{"condition values object", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"a","Resource":"*","Condition":{"StringEquals":{"k":{"x":1}}}}]}`, "/Statement/0/Condition/StringEquals/k", 0, 0, "string, number or boolean"},
 		{"duplicate effect", `{"Version":"1","Statement":[{"Effect":"Allow","Effect":"Deny","Action":"a","Resource":"*"}]}`, "/Statement/0/Effect", 0, 0, "duplicate field"},
 		{"pointer escaping", `{"Version":"1","Statement":[{"Effect":"Allow","a/b~c":1}]}`, "/Statement/0/a~1b~0c", 0, 0, "unknown field"},
+		{"null action", `{"Version":"1","Statement":[{"Effect":"Allow","Action":null,"Resource":"*"}]}`, "/Statement/0/Action", 0, 0, "null is not allowed"},
+		{"null condition operator", `{"Version":"1","Statement":[{"Effect":"Deny","Action":"a","Resource":"*","Condition":{"StringEquals":null}}]}`, "/Statement/0/Condition/StringEquals", 0, 0, "not null"},
+		{"null condition value", `{"Version":"1","Statement":[{"Effect":"Deny","Action":"a","Resource":"*","Condition":{"StringEquals":{"k":null}}}]}`, "/Statement/0/Condition/StringEquals/k", 0, 0, "string, number or boolean"},
+		{"null sid", `{"Version":"1","Statement":[{"Sid":null,"Effect":"Allow","Action":"a","Resource":"*"}]}`, "/Statement/0/Sid", 0, 0, "want a string"},
 		{"trailing data", `{"Version":"1","Statement":[]} {}`, "", 0, 0, "extra data"},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -224,70 +225,132 @@ func isCrossAccountSid(sid string) bool {
 	return sid == SidCrossAccountUsers || strings.HasPrefix(sid, sidCrossAccountPrefix)
 }
 
-// editOwned returns a copy of d in which the owned statement sid grants
-// actions to its current principals plus add minus remove. The statement is
-// created at the end if needed, dropped when it has no principals left, and
-// left exactly as it was when its principal set does not change.
+// editOwned returns a copy of d in which the owned statement sid grants its
+// action set to its current principals plus add minus remove. actions nil
+// means the set the Sid stands for (ownedActions). Statements that share the
+// Sid are merged into the first; the statement is created at the end if
+// needed, dropped when it has no principals left, and left exactly as it was
+// when it already says what it should. Anything else in it (other actions, a
+// Condition, other resources) is put back into the library's shape, so an
+// owned statement can never grant more than its Sid says.
 func editOwned(d *Document, sid string, actions, add, remove []string) *Document {
 	out := d.Clone()
-	idx := slices.IndexFunc(out.Statement, func(s Statement) bool { return s.Sid == sid })
-	var current []string
-	if idx >= 0 && out.Statement[idx].Principal != nil {
-		current = out.Statement[idx].Principal.RAM.Values
-	}
-	set := principalSet(current)
-	for _, p := range add {
-		set[canonicalResource(p)] = true
-	}
-	for _, p := range remove {
-		delete(set, canonicalResource(p))
-	}
-	next := make([]string, 0, len(set))
-	for p := range set {
-		next = append(next, p)
-	}
-	slices.Sort(next)
-	if idx >= 0 && slices.Equal(next, sortedCanonical(current)) {
-		return out // no change: keep the statement byte for byte
-	}
-	switch {
-	case len(next) == 0 && idx >= 0:
-		out.Statement = slices.Delete(out.Statement, idx, idx+1)
-	case len(next) == 0:
-	default:
-		if actions == nil && idx >= 0 {
-			actions = out.Statement[idx].Action.Values
+	var idx []int
+	set := newPrincipalSet()
+	for i, s := range out.Statement {
+		if s.Sid != sid {
+			continue
 		}
-		s := Statement{
-			Sid:       sid,
-			Effect:    Allow,
-			Principal: &Principal{RAM: List(next...)},
-			Action:    List(slices.Clone(actions)...),
-			Resource:  List("*"),
-		}
-		if idx >= 0 {
-			out.Statement[idx] = s
-		} else {
-			out.Statement = append(out.Statement, s)
+		idx = append(idx, i)
+		if s.Principal != nil {
+			set.add(s.Principal.RAM.Values...)
 		}
 	}
+	set.add(add...)
+	set.remove(remove...)
+	if actions == nil {
+		var existing []string
+		if len(idx) > 0 {
+			existing = out.Statement[idx[0]].Action.Values
+		}
+		actions = ownedActions(sid, existing)
+	}
+	principals := set.sorted()
+	want := Statement{Sid: sid, Effect: Allow, Principal: &Principal{RAM: List(principals...)},
+		Action: List(slices.Clone(actions)...), Resource: List("*")}
+	if len(idx) == 1 && len(principals) > 0 && len(actions) > 0 &&
+		bytes.Equal(out.Statement[idx[0]].appendCanonical(nil), want.appendCanonical(nil)) {
+		return out // already right: keep the statement byte for byte
+	}
+	var stmts []Statement
+	placed := false
+	for i, s := range out.Statement {
+		if !slices.Contains(idx, i) {
+			stmts = append(stmts, s)
+			continue
+		}
+		if !placed && len(principals) > 0 && len(actions) > 0 {
+			stmts = append(stmts, want)
+		}
+		placed = true
+	}
+	if !placed && len(principals) > 0 && len(actions) > 0 {
+		stmts = append(stmts, want)
+	}
+	out.Statement = stmts
 	if out.Version == "" {
 		out.Version = Version
 	}
 	return out
 }
 
-func principalSet(values []string) map[string]bool {
-	set := make(map[string]bool, len(values))
-	for _, v := range values {
-		set[canonicalResource(v)] = true
+// ownedActions is the action set an owned Sid stands for. A narrower
+// cross-account Sid names its actions ("kmsshare/cross-account-users/
+// Decrypt+GenerateDataKey"); for the rare digest-named one, the statement's
+// own actions are kept as far as other accounts may have them.
+func ownedActions(sid string, existing []string) []string {
+	switch sid {
+	case SidKeyAdministrators:
+		return KeyAdministratorActions()
+	case SidKeyUsers:
+		return KeyUserActions()
+	case SidCrossAccountUsers:
+		return CrossAccountUserActions()
 	}
+	if names, ok := strings.CutPrefix(sid, sidCrossAccountPrefix); ok {
+		var acts []string
+		for _, n := range strings.Split(names, "+") {
+			acts = append(acts, "kms:"+n)
+		}
+		if set, err := CrossAccountActionSet(acts); err == nil && CrossAccountSid(set) == sid {
+			return set
+		}
+	}
+	var safe []string
+	for _, a := range existing {
+		if IsCrossAccountAction(a) {
+			safe = append(safe, a)
+		}
+	}
+	if len(safe) == 0 {
+		return nil
+	}
+	set, _ := CrossAccountActionSet(safe)
 	return set
 }
 
-func sortedCanonical(values []string) []string {
-	out := make([]string, 0, len(values))
-	for v := range principalSet(values) {
+// principalSet is a set of principal ARNs in which role and user names
+// compare case-insensitively, as RAM treats them; it keeps role ARNs in
+// lower case and user ARNs as first written.
+type principalSet map[string]string
+
+func newPrincipalSet() principalSet { return principalSet{} }
+
+func principalKey(p string) string {
+	c := canonicalResource(p)
+	if a, err := arn.ParsePattern(c); err == nil && a.Service == "ram" && a.ResourceType() == "user" {
+		return strings.ToLower(c)
+	}
+	return c
+}
+
+func (s principalSet) add(ps ...string) {
+	for _, p := range ps {
+		if k := principalKey(p); s[k] == "" {
+			s[k] = canonicalResource(p)
+		}
+	}
+}
+
+func (s principalSet) remove(ps ...string) {
+	for _, p := range ps {
+		delete(s, principalKey(p))
+	}
+}
+
+func (s principalSet) sorted() []string {
+	out := make([]string, 0, len(s))
+	for _, v := range s {
 		out = append(out, v)
 	}
 	slices.Sort(out)

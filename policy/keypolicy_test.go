@@ -222,3 +222,71 @@ func TestCrossAccountSid(t *testing.T) {
 		t.Error("sid not a function of the set")
 	}
 }
+
+// TestOwnedStatementsRepaired: an owned statement that someone widened by
+// hand is put back into shape by the next edit, duplicates of an owned Sid
+// are merged, and RAM user names compare case-insensitively.
+func TestOwnedStatementsRepaired(t *testing.T) {
+	t.Parallel()
+	app := "acs:ram::" + other + ":role/app"
+	widened := MustParse(`{"Version":"1","Statement":[` + ownerStmtKP + `,
+		{"Sid":"kmsshare/cross-account-users","Effect":"Allow","Principal":{"RAM":["` + app + `"]},"Action":["kms:*"],"Resource":["*"],
+		 "Condition":{"Bool":{"acs:SecureTransport":"true"}}}]}`)
+	d, err := SetCrossAccountUsers(widened, owner, nil, arn.RAMRole(other, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Statement[1]
+	if len(s.Action.Values) != 11 || s.Condition != nil || s.Action.Contains("kms:*") {
+		t.Errorf("widened statement not repaired: %s", s.appendCanonical(nil))
+	}
+	for _, f := range Lint(d, KeyPolicy, LintOptions{Owner: owner}) {
+		if f.Code == "cross-account-admin" {
+			t.Errorf("still grants administration: %v", f)
+		}
+	}
+	// Removing another principal from a tampered narrow statement also repairs it.
+	narrowTampered := MustParse(`{"Version":"1","Statement":[` + ownerStmtKP + `,
+		{"Sid":"kmsshare/cross-account-users/Decrypt","Effect":"Allow","Principal":{"RAM":["` + app + `","acs:ram::` + third + `:role/x"]},"Action":["kms:Decrypt","kms:ScheduleKeyDeletion"],"Resource":["*"]}]}`)
+	d, _ = RemoveCrossAccountUsers(narrowTampered, owner, arn.RAMRole(third, "x"))
+	if got := strings.Join(d.Statement[1].Action.Values, ","); got != "kms:Decrypt" {
+		t.Errorf("narrow statement actions %s", got)
+	}
+
+	dup := MustParse(`{"Version":"1","Statement":[` + ownerStmtKP + `,
+		{"Sid":"kmsshare/cross-account-users","Effect":"Allow","Principal":{"RAM":["` + app + `"]},"Action":["kms:Decrypt"],"Resource":["*"]},
+		{"Sid":"legacy","Effect":"Allow","Principal":{"RAM":["acs:ram::` + third + `:root"]},"Action":["kms:Decrypt"],"Resource":["*"]},
+		{"Sid":"kmsshare/cross-account-users","Effect":"Allow","Principal":{"RAM":["acs:ram::` + third + `:role/b"]},"Action":["kms:Encrypt"],"Resource":["*"]}]}`)
+	d, _ = RemoveCrossAccountUsers(dup, owner, arn.RAMRole(third, "b"))
+	req := Request{Caller: Caller{Account: third, ARN: arn.MustParse("acs:ram::" + third + ":assumed-role/b/s1")},
+		Action: "kms:Encrypt", Resource: keyARN, ResourceAccount: owner}
+	if got := Evaluate(req, d).Decision; got != ImplicitDeny {
+		t.Errorf("revoked principal still %v through a duplicate Sid: %s", got, d)
+	}
+	if n := strings.Count(d.String(), `"Sid":"kmsshare/cross-account-users"`); n != 1 {
+		t.Errorf("%d statements with the owned Sid after the edit", n)
+	}
+	if !strings.Contains(d.String(), `"Sid":"legacy"`) {
+		t.Error("a foreign statement was lost")
+	}
+
+	withBob, _ := SetCrossAccountUsers(mustDefaultKP(t), owner, nil, arn.RAMUser(other, "Bob"))
+	again, _ := SetCrossAccountUsers(withBob, owner, nil, arn.RAMUser(other, "bob"))
+	if again.String() != withBob.String() {
+		t.Errorf("user name case made a second principal:\n%s", again)
+	}
+	gone, _ := RemoveCrossAccountUsers(withBob, owner, arn.RAMUser(other, "BOB"))
+	if len(gone.Statement) != 1 {
+		t.Errorf("user not removed across case: %s", gone)
+	}
+}
+
+const ownerStmtKP = `{"Sid":"kms default key policy","Effect":"Allow","Principal":{"RAM":["acs:ram::` + owner + `:*"]},"Action":["kms:*"],"Resource":["*"]}`
+
+func mustDefaultKP(t *testing.T) *Document {
+	d, err := DefaultKeyPolicy(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
