@@ -14,7 +14,7 @@
 // nothing to set up: a management account whose RAM user "pipeline" runs
 // kmsshare, a Resource Directory, a Security account with a KMS instance and
 // a key, and members app-1 and app-2. Changes take -propagation (60s) of
-// emulated time to reach the members; emulated time runs -speed (20) times
+// emulated time to reach the members; emulated time runs -speed (30) times
 // faster than real time, so the whole story takes a few seconds.
 //
 // With -real it runs the same code against real Alibaba Cloud, with the
@@ -141,7 +141,7 @@ Flags:
 	fs.BoolVar(&cfg.revoke, "revoke", false, "with -real: remove the members from the key policy, then verify they are refused")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Minute, "how long to wait for a change to propagate before giving up")
 	fs.DurationVar(&cfg.propagation, "propagation", time.Minute, "emulator: how long changes take to reach the members (emulated time)")
-	fs.Float64Var(&cfg.speed, "speed", 20, "emulator: how many times faster than real time emulated time runs")
+	fs.Float64Var(&cfg.speed, "speed", 30, "emulator: how many times faster than real time emulated time runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
