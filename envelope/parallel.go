@@ -70,14 +70,18 @@ func forEachParallel(lanes, m int, job batchJob) {
 // being started per batch, which on virtual machines costs hundreds of
 // microseconds each time. stop ends it; no goroutine outlives the call.
 type crew struct {
-	job  batchJob
-	work chan int
-	done []atomic.Bool // by slot: set once the slot's segment is processed
-	wg   sync.WaitGroup
+	job    batchJob
+	work   chan int
+	done   []atomic.Bool   // by slot: set once the slot's segment is processed
+	signal []chan struct{} // by slot: a helper's "done" for a caller that blocked
+	wg     sync.WaitGroup
 }
 
 func newCrew(job batchJob, lanes, slots int) *crew {
-	c := &crew{job: job, work: make(chan int, slots), done: make([]atomic.Bool, slots)}
+	c := &crew{job: job, work: make(chan int, slots), done: make([]atomic.Bool, slots), signal: make([]chan struct{}, slots)}
+	for i := range c.signal {
+		c.signal[i] = make(chan struct{}, 1)
+	}
 	c.wg.Add(lanes - 1)
 	for k := 1; k < lanes; k++ {
 		go c.help(k)
@@ -90,6 +94,10 @@ func (c *crew) help(lane int) {
 	for s := range c.work {
 		c.job.do(lane, s)
 		c.done[s].Store(true)
+		select {
+		case c.signal[s] <- struct{}{}:
+		default: // a token is already there
+		}
 	}
 }
 
@@ -100,17 +108,30 @@ func (c *crew) submit(s int) {
 	c.work <- s
 }
 
+// spinLimit is how many times wait yields before it blocks: long enough to
+// cover a helper finishing a segment without the latency of waking a parked
+// goroutine, short enough not to burn a core when the helper's thread has
+// been descheduled by a busy machine.
+const spinLimit = 256
+
 // wait returns once slot s is processed. Meanwhile the caller processes
-// queued slots itself, or yields; it does not park, because waking a parked
-// goroutine is the latency the crew exists to avoid.
+// queued slots itself, or yields a while, and then blocks.
 func (c *crew) wait(s int) {
-	for !c.done[s].Load() {
+	for spins := 0; !c.done[s].Load(); {
 		select {
 		case t := <-c.work:
 			c.job.do(0, t)
 			c.done[t].Store(true)
+			spins = 0
 		default:
-			runtime.Gosched()
+			if spins++; spins < spinLimit {
+				runtime.Gosched()
+				continue
+			}
+			// Only the caller submits, so no new work can appear while it
+			// blocks. A token may be stale (from an earlier use of the
+			// slot); the loop checks done again.
+			<-c.signal[s]
 		}
 	}
 }
