@@ -30,6 +30,10 @@ var waitingRun = regexp.MustCompile(`(?m)(^   waiting  [^\n]*\n)+`)
 
 func normalize(s string) string { return waitingRun.ReplaceAllString(s, "   waiting  ...\n") }
 
+// withoutWaiting drops the waiting lines altogether: on a fast scaled clock
+// the calls themselves can take longer than the propagation delay.
+func withoutWaiting(s string) string { return waitingRun.ReplaceAllString(s, "") }
+
 // TestTour runs the story on the emulator with a manual clock and checks it
 // against the golden tour, and that the story's key lines are there.
 func TestTour(t *testing.T) {
@@ -71,7 +75,8 @@ func TestTour(t *testing.T) {
 
 // TestScaledClock runs the story as `go run` does, on a scaled clock (here
 // 3000 times faster than real time, so it takes tens of milliseconds), and
-// checks it tells the same story as the golden tour.
+// checks it tells the same story as the golden tour, but for how many
+// attempts had to wait (TestTour checks those).
 func TestScaledClock(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
@@ -82,7 +87,7 @@ func TestScaledClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if normalize(out.String()) != normalize(string(want)) {
+	if withoutWaiting(out.String()) != withoutWaiting(string(want)) {
 		t.Errorf("on a scaled clock the story differs:\n%s", out.String())
 	}
 }
