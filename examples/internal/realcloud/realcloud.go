@@ -71,7 +71,8 @@ func Detect(getenv func(string) string) (string, bool) {
 		return "RAM role " + getenv("ALIBABA_CLOUD_ECS_METADATA") + " of this ECS instance", true
 	}
 	if set("ALIBABA_CLOUD_CREDENTIALS_URI") {
-		return "credentials URI " + getenv("ALIBABA_CLOUD_CREDENTIALS_URI"), true
+		// Not the URI itself: it may carry a token.
+		return "the credentials URI in ALIBABA_CLOUD_CREDENTIALS_URI", true
 	}
 	return "", false
 }

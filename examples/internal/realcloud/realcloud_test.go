@@ -47,7 +47,7 @@ func TestDetect(t *testing.T) {
 		{"a directory is not a file", map[string]string{"HOME": dirNotFile}, ""},
 		{"ecs role named", map[string]string{"HOME": empty, "ALIBABA_CLOUD_ECS_METADATA": "EcsRole"}, "RAM role EcsRole of this ECS instance"},
 		{"ecs role disabled", map[string]string{"HOME": empty, "ALIBABA_CLOUD_ECS_METADATA": "EcsRole", "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"}, ""},
-		{"credentials uri", map[string]string{"HOME": empty, "ALIBABA_CLOUD_CREDENTIALS_URI": "http://127.0.0.1:9/creds"}, "credentials URI"},
+		{"credentials uri", map[string]string{"HOME": empty, "ALIBABA_CLOUD_CREDENTIALS_URI": "http://127.0.0.1:9/creds?token=Sup3rSecretValue"}, "credentials URI"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -56,7 +56,7 @@ func TestDetect(t *testing.T) {
 				t.Errorf("Detect = %q, %v; want %q", got, ok, tc.want)
 			}
 			for k, v := range tc.env {
-				if strings.Contains(k, "SECRET") && strings.Contains(got, v) {
+				if (strings.Contains(k, "SECRET") || strings.Contains(k, "URI")) && strings.Contains(got, v) {
 					t.Errorf("the description %q shows the secret", got)
 				}
 			}
