@@ -84,6 +84,7 @@ type options struct {
 	removePolicies bool
 	revoked        bool
 	timeout        time.Duration
+	simFlags       []string // the simulation's flags given on the command line
 }
 
 // optionalBool is a boolean flag that knows whether it was given.
@@ -153,6 +154,11 @@ func newInvocation(name string, cmd specCommand, args []string, e env) (*invocat
 		}
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "state" || strings.HasPrefix(f.Name, "sim-") {
+			o.simFlags = append(o.simFlags, "-"+f.Name)
+		}
+	})
 	switch o.output {
 	case "text":
 	case "json":
@@ -236,6 +242,10 @@ func (inv *invocation) connect(ctx context.Context) error {
 	source, haveCreds := realcloud.Detect(e.getenv)
 	simulate := o.simulate.value || (!o.simulate.set && !haveCreds)
 	if !simulate {
+		if len(o.simFlags) > 0 {
+			return fmt.Errorf("%w: %s only apply to the simulation; add -simulate, or leave them out on Alibaba Cloud",
+				errUsage, strings.Join(o.simFlags, ", "))
+		}
 		cfg, source, err := e.realConfig(e.getenv, inv.region)
 		if err != nil {
 			return err

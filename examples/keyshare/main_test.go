@@ -181,7 +181,6 @@ func TestRealMode(t *testing.T) {
 			},
 		}
 	}
-	state := dir + "/state.json"
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -190,10 +189,12 @@ func TestRealMode(t *testing.T) {
 	}{
 		{[]string{"plan", "-spec", specFile}, exitOK, "+ Allow RAM " + share.Recipient{Account: lz.Members[0].ID}.PrincipalARN().String(), false},
 		{[]string{"verify", "-spec", specFile, "-timeout", "1s"}, exitDenied, "denied-by-key-policy", false},
-		{[]string{"apply", "-spec", specFile, "-state", state}, exitOK, "Key policy: done (1 write(s))", true},
+		{[]string{"apply", "-spec", specFile, "-state", dir + "/state.json"}, exitUsage, "", false},
+		{[]string{"apply", "-spec", specFile, "-sim-quota", "1"}, exitUsage, "", false},
+		{[]string{"apply", "-spec", specFile}, exitOK, "Key policy: done (1 write(s))", true},
 		{[]string{"verify", "-spec", specFile, "-output", "json"}, exitOK, `"outcome": "ok"`, false},
 		{[]string{"inventory", "-spec", specFile}, exitOK, "Drift: none", false},
-		{[]string{"revoke", "-spec", specFile, "-state", state}, exitOK, "removed from the key policy", true},
+		{[]string{"revoke", "-spec", specFile}, exitOK, "removed from the key policy", true},
 		{[]string{"verify", "-revoked", "-spec", specFile}, exitOK, "revoked after", false},
 	} {
 		mark := lz.Cloud.Log().Mark()
@@ -202,7 +203,11 @@ func TestRealMode(t *testing.T) {
 		if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) {
 			t.Errorf("keyshare %s: exit %d, want %d; stdout lacks %q?\n%s\nstderr:\n%s", strings.Join(tc.args, " "), code, tc.code, tc.stdout, stdout.String(), stderr.String())
 		}
-		if !strings.Contains(stderr.String(), "keyshare: Alibaba Cloud, region cn-hangzhou, credentials from a test server") ||
+		if tc.code == exitUsage {
+			if !strings.Contains(stderr.String(), "only apply to the simulation") {
+				t.Errorf("keyshare %s: stderr:\n%s", strings.Join(tc.args, " "), stderr.String())
+			}
+		} else if !strings.Contains(stderr.String(), "keyshare: Alibaba Cloud, region cn-hangzhou, credentials from a test server") ||
 			strings.Contains(stderr.String(), "SIMULATION") {
 			t.Errorf("keyshare %s: the banner does not say real Alibaba Cloud:\n%s", tc.args[0], stderr.String())
 		}
@@ -211,8 +216,10 @@ func TestRealMode(t *testing.T) {
 			t.Errorf("keyshare %s: wrote %v, want %v", tc.args[0], writes, tc.writes)
 		}
 	}
-	if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("real mode wrote a simulation state: %v", err)
+	for _, f := range []string{dir + "/state.json", ".keyshare-sim.json"} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("real mode wrote a simulation state %s: %v", f, err)
+		}
 	}
 	if len(regions) == 0 || regions[0] != sim.Region {
 		t.Errorf("real mode asked for regions %v", regions)
