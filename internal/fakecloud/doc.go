@@ -138,6 +138,7 @@
 //	  and trust policies; reads show changes at once
 //	Throttling and 503 per action and account; faulted calls change        TestFaults
 //	  nothing and are logged
+//	A lost response: the request is carried out, the caller gets a 503     TestLostResponse
 //	Fault draws are seeded                                                 TestFaultsAreSeeded
 //	Latency is real time, outside the lock, and honours the context        TestLatency
 //	SetKeyPolicy is last-writer-wins                                       TestSetKeyPolicyLastWriterWins

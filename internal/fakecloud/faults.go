@@ -17,6 +17,10 @@ type Fault struct {
 	Throttle    float64       // probability of 400 Throttling.User
 	Unavailable float64       // probability of 503 ServiceUnavailable
 	Latency     time.Duration // real time added before the request is decided
+	// LostResponse is the probability that the request is carried out but
+	// its caller gets 503 ServiceUnavailable anyway, as when a response is
+	// lost on the way back: a retry must not assume nothing happened.
+	LostResponse float64
 }
 
 func (f *Fault) matches(service, action, account string) bool {
@@ -74,6 +78,7 @@ type outcome struct {
 	latency time.Duration
 	code    string // "Throttling.User", "ServiceUnavailable" or ""
 	fault   string // the log's name for it: "throttle" or "unavailable"
+	lost    bool   // run the request, then answer 503 (LostResponse)
 }
 
 // decide draws the faults for one request before it runs, so a faulted
@@ -89,6 +94,9 @@ func (fs *Faults) decide(service, action, account string) outcome {
 			continue
 		}
 		o.latency += f.Latency
+		if f.LostResponse > 0 && fs.rng.Float64() < f.LostResponse {
+			o.lost = true
+		}
 		if f.Throttle <= 0 && f.Unavailable <= 0 {
 			continue
 		}

@@ -59,6 +59,24 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestLostResponse: the request is carried out, but its caller gets a 503,
+// as when a response is lost on the way back.
+func TestLostResponse(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, Options{})
+	sec := newClients(t, w.c.Config(w.secAdmin.Credentials(), region)).kms
+	want := keyPolicy(w.sec.ID, []string{w.app1.RootARN()})
+	w.c.Faults().Add(Fault{Action: "SetKeyPolicy", LostResponse: 1})
+	err := setKeyPolicy(sec, w.key.ID, want)
+	wantCode(t, err, "ServiceUnavailable")
+	if got := getKeyPolicy(t, sec, w.key.ID); got != want {
+		t.Errorf("the write was not carried out: %s", got)
+	}
+	if e := w.c.Log().Entries(Match{Action: "SetKeyPolicy"}); len(e) != 1 || e[0].Status != 503 || e[0].Fault != "lost-response" {
+		t.Errorf("log %+v", e)
+	}
+}
+
 // TestFaultsAreSeeded: probabilities are drawn from the seeded source, so
 // the same seed gives the same outcomes, and the rates come out near the
 // configured ones.

@@ -18,7 +18,7 @@ type Entry struct {
 	Status        int       // HTTP status; 0 if the caller gave up during injected latency
 	Code          string    // error code, "" on success
 	RequestID     string
-	Fault         string // "throttle", "unavailable" or "latency" when a fault was injected
+	Fault         string // "throttle", "unavailable", "lost-response" or "latency" when a fault was injected
 	// Write is set for operations that change KMS or RAM state
 	// (SetKeyPolicy, CreateRole, AttachPolicyToRole, …), whether or not
 	// they succeeded. STS calls are not writes.

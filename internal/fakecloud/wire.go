@@ -143,6 +143,11 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 		c.respondError(w, r, k, &entry, operr)
 		return
 	}
+	if out.lost {
+		entry.Fault = "lost-response"
+		c.respondError(w, r, k, &entry, k.fail("ServiceUnavailable", "injected after the request was carried out"))
+		return
+	}
 	data, err := json.Marshal(resp)
 	if err != nil {
 		c.respondError(w, r, k, &entry, &Error{Status: 500, Code: "InternalError", Message: "fakecloud: " + err.Error()})
