@@ -38,8 +38,13 @@ type RecipientResult struct {
 	Principal string       `json:"principal"`
 	Account   string       `json:"account"`
 	Steps     []StepResult `json:"steps,omitempty"`
-	// Granted says whether the key policy now grants (share) or no longer
-	// grants (revoke) this principal, as the owner side confirmed.
+	// Done says whether this recipient's part of the plan is complete and
+	// confirmed: its steps ran and the key policy now says what the plan
+	// asked (the grant is in it after a share, gone after a revoke).
+	Done bool `json:"done"`
+	// Granted says whether the key policy grants this principal after
+	// Apply, as far as Apply confirmed it: true after a successful share,
+	// false after a successful revoke.
 	Granted bool   `json:"granted"`
 	Error   string `json:"error,omitempty"`
 	err     error
@@ -55,9 +60,11 @@ type StepResult struct {
 // KeyPolicyResult is the owner side's outcome.
 type KeyPolicyResult struct {
 	// Writes counts SetKeyPolicy calls: 0 when the policy already said what
-	// it should, more than 1 when another writer overwrote a write.
+	// it should, more than 1 when a write failed or another writer
+	// overwrote one.
 	Writes int `json:"writes"`
-	// Rounds counts read-modify-write rounds.
+	// Rounds counts the writes that succeeded; more than one means another
+	// writer overwrote the policy and the grants were merged again.
 	Rounds int    `json:"rounds"`
 	Status Status `json:"status"`
 	Error  string `json:"error,omitempty"`
@@ -164,6 +171,7 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			})
 			for _, i := range idx {
 				res.Recipients[i].Granted = res.KeyPolicy.err == nil
+				res.Recipients[i].Done = res.KeyPolicy.err == nil
 			}
 		} else {
 			res.KeyPolicy = KeyPolicyResult{Status: StatusNotAttempted}
@@ -174,10 +182,13 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			return policy.RemoveCrossAccountUsers(d, key.AccountID, principals...)
 		})
 		for i := range res.Recipients {
-			res.Recipients[i].Granted = res.KeyPolicy.err == nil
+			res.Recipients[i].Granted = res.KeyPolicy.err != nil // still granted if the removal failed
 		}
 		if res.KeyPolicy.err == nil {
 			c.applyRecipients(ctx, p, res)
+			for i := range res.Recipients {
+				res.Recipients[i].Done = res.Recipients[i].err == nil
+			}
 		}
 	default:
 		return nil, fmt.Errorf("share: unknown operation %q", p.Operation)
@@ -311,28 +322,22 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy not changed", Err: err})
 		return res
 	}
-	// The longest round trip seen on this key: a writer that read before our
-	// write saves at most about one round trip after it, so the settle wait
-	// stretches with the latency we observe.
-	var maxRTT time.Duration
-	timed := func(fn func() error) error {
-		start := time.Now()
-		err := fn()
-		if d := time.Since(start); d > maxRTT {
-			maxRTT = d
-		}
-		return err
-	}
+	// The longest read-modify-write seen on this key, from the start of the
+	// read to the end of the write, in real time: another writer on the same
+	// cloud and under the same load saves at most about that long after its
+	// read, so the settle wait stretches with it (latency, throttling, a
+	// busy machine).
+	var maxRMW time.Duration
 	settle := func() time.Duration {
 		d := c.opts.SettleDelay
-		if m := 4 * maxRTT; m > d {
+		if m := 3 * maxRMW; m > d {
 			d = m
 		}
-		return jitter(d)
+		return d + jitter(d)/2 // at least d, so the window never shrinks below it
 	}
 	read := func() (cur, next *policy.Document, err error) {
-		var raw string
-		if err = timed(func() (e error) { raw, e = owner.KMS.GetKeyPolicy(ctx, key.String()); return e }); err != nil {
+		raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
+		if err != nil {
 			return nil, nil, err
 		}
 		if cur, err = policy.Parse([]byte(raw)); err != nil {
@@ -341,7 +346,9 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 		next, err = edit(cur)
 		return cur, next, err
 	}
-	for res.Rounds = 1; res.Rounds <= c.opts.KeyPolicyAttempts; res.Rounds++ {
+	failures := 0 // consecutive retryable failures of SetKeyPolicy
+	for {
+		start := time.Now()
 		cur, next, err := read()
 		if err != nil {
 			return fail(err)
@@ -353,11 +360,30 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 			}
 			return res
 		}
-		doc, _ := next.Marshal()
-		if err := timed(func() error { return owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc)) }); err != nil {
-			return fail(err)
+		if res.Rounds == c.opts.KeyPolicyAttempts {
+			return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, res.Rounds))
 		}
+		doc, _ := next.Marshal()
 		res.Writes++
+		err = owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc))
+		if d := time.Since(start); d > maxRMW {
+			maxRMW = d
+		}
+		if err != nil {
+			failures++
+			if c.opts.Retry.Check == nil || !c.opts.Retry.Check(err) || failures >= c.opts.Retry.MaxAttempts {
+				return fail(err)
+			}
+			// Back off, then read and merge again: what was merged a moment ago
+			// may be stale by now, and the write may even have been applied.
+			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy write failed; reading and merging again", Err: err})
+			if serr := c.opts.Clock.Sleep(ctx, c.opts.Retry.Backoff(failures)); serr != nil {
+				return fail(err)
+			}
+			continue
+		}
+		failures = 0
+		res.Rounds++
 		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy written (%s)", summarize(policy.Diff(cur, next)))})
 		// Confirm twice, a settle delay apart: a writer that read the policy
 		// before this write and saves after it shows up in one of the reads.
@@ -379,7 +405,6 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 		}
 		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy was overwritten by another writer; merging again"})
 	}
-	return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, c.opts.KeyPolicyAttempts))
 }
 
 // summarize counts added and removed grants.

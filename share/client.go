@@ -212,8 +212,13 @@ func newClient(f alicloud.Factory, o Options) (*Client, error) {
 // Region is the region the client's KMS configuration points at ("" if unset).
 func (c *Client) Region() string { return c.factory.Region() }
 
+// Identity is who a set of credentials belongs to, as STS GetCallerIdentity
+// reports it: AccountID, ARN and IdentityType (Account, RAMUser or
+// AssumedRoleUser).
+type Identity = alicloud.Identity
+
 // CallerIdentity reports who the base credentials belong to.
-func (c *Client) CallerIdentity(ctx context.Context) (alicloud.Identity, error) {
+func (c *Client) CallerIdentity(ctx context.Context) (Identity, error) {
 	c.mu.Lock()
 	if c.caller != nil {
 		id := *c.caller
@@ -223,7 +228,7 @@ func (c *Client) CallerIdentity(ctx context.Context) (alicloud.Identity, error) 
 	c.mu.Unlock()
 	id, err := c.base.STS.GetCallerIdentity(ctx)
 	if err != nil {
-		return alicloud.Identity{}, fmt.Errorf("share: who am I (GetCallerIdentity): %w", err)
+		return Identity{}, fmt.Errorf("share: who am I (GetCallerIdentity): %w", err)
 	}
 	c.mu.Lock()
 	c.caller = &id

@@ -67,7 +67,6 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 		go func(i int) {
 			defer apply.Done()
 			c, err := share.New(lz.cloud.Config(lz.pipeline.Credentials(), "cn-hangzhou"), func(o *share.Options) {
-				o.SettleDelay = 50 * time.Millisecond
 				o.KeyPolicyAttempts = 50
 			})
 			if err != nil {
@@ -113,6 +112,9 @@ func TestFaultsConverge(t *testing.T) {
 	const n = 50
 	lz := newLandingZone(t, lzOptions{members: n, quota: n + 5})
 	lz.cloud.Faults().Add(fakecloud.Fault{Throttle: 0.20, Unavailable: 0.05, Latency: time.Millisecond})
+	// And some requests are carried out but answered with a 503, so that
+	// retries meet the results of the attempts they repeat.
+	lz.cloud.Faults().Add(fakecloud.Fault{LostResponse: 0.05})
 	c := lz.client(t, func(o *share.Options) {
 		o.Retry.MaxAttempts = 25
 		o.Concurrency = 8
@@ -148,6 +150,41 @@ func TestFaultsConverge(t *testing.T) {
 		}
 	}
 	t.Logf("%d failed requests injected", failed)
+}
+
+// TestThrottledWriteIsMergedAgain: a throttled SetKeyPolicy is not resent
+// as it was; the policy is read and merged again, so a statement another
+// writer saved during the backoff survives.
+func TestThrottledWriteIsMergedAgain(t *testing.T) {
+	t.Parallel()
+	lz := newLandingZone(t, lzOptions{members: 1})
+	sdk := securitySDK(t, lz)
+	foreign := `{"Sid":"audit-team","Effect":"Allow","Principal":{"RAM":["acs:ram::` + lz.security.ID + `:*"]},"Action":["kms:DescribeKey"],"Resource":["*"]}`
+	fault := lz.cloud.Faults().Add(fakecloud.Fault{Action: "SetKeyPolicy", Throttle: 1})
+	var once sync.Once
+	c := lz.client(t, func(o *share.Options) {
+		o.Progress = func(e share.Event) {
+			if e.Err == nil || !strings.Contains(e.Message, "key policy write failed") {
+				return
+			}
+			once.Do(func() { // someone saves the policy during the backoff
+				lz.cloud.Faults().Remove(fault)
+				cur := getPolicy(t, sdk, lz.key.ARN)
+				setPolicy(t, sdk, lz.key.ARN, strings.Replace(cur, `],"Version"`, ","+foreign+`],"Version"`, 1))
+			})
+		}
+	})
+	res, err := c.Share(context.Background(), lz.spec(lz.members...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := lz.key.PolicyDocument()
+	if !strings.Contains(got, foreign) || !strings.Contains(got, arn.ResourceDirectoryAccessRole(lz.members[0].ID).String()) {
+		t.Errorf("after a throttled write the policy is %s", got)
+	}
+	if res.KeyPolicy.Writes != 2 {
+		t.Errorf("key policy result %+v, want 2 writes (the throttled one and the merged one)", res.KeyPolicy)
+	}
 }
 
 // securitySDK is a raw KMS client of the Security account's root, for

@@ -32,9 +32,16 @@ type AccountAccess struct {
 // PrincipalAccess is what the key policy grants one principal, and whether
 // the principal's own account allows it too.
 type PrincipalAccess struct {
-	Principal string   `json:"principal"`
-	Actions   []string `json:"actions"`
-	Sids      []string `json:"sids,omitempty"` // the statements that grant it
+	Principal string `json:"principal"`
+	// Actions are the actions granted outright (Allow, no Condition).
+	Actions []string `json:"actions"`
+	// AllActionsExcept, if set, are the exceptions of a NotAction grant:
+	// the principal may do every action but these.
+	AllActionsExcept []string `json:"allActionsExcept,omitempty"`
+	// Conditional are grants with a Condition (or another restriction),
+	// as text; KMS's handling of Condition in key policies is undocumented.
+	Conditional []string `json:"conditional,omitempty"`
+	Sids        []string `json:"sids,omitempty"` // the statements that grant it
 	// RAM says whether the principal's own RAM policies allow each action on
 	// the key: "allowed", "partial" (some actions), "denied", "not-needed"
 	// (the owner's own identities need only one side), or "unknown" with
@@ -108,7 +115,16 @@ func (c *Client) Inventory(ctx context.Context, key string, spec *Spec) (*Invent
 			byPrincipal[a.String()] = pa
 			order = append(order, a)
 		}
-		if !slices.Contains(pa.Actions, g.Action) {
+		switch {
+		case g.Condition != "" || g.NotResource:
+			if text := g.String(); !slices.Contains(pa.Conditional, text) {
+				pa.Conditional = append(pa.Conditional, text)
+			}
+		case g.NotAction:
+			if !slices.Contains(pa.AllActionsExcept, g.Action) {
+				pa.AllActionsExcept = append(pa.AllActionsExcept, g.Action)
+			}
+		case !slices.Contains(pa.Actions, g.Action):
 			pa.Actions = append(pa.Actions, g.Action)
 		}
 		if g.Sid != "" && !slices.Contains(pa.Sids, g.Sid) {
@@ -188,6 +204,10 @@ func (c *Client) inventoryRAMSide(ctx context.Context, key arn.ARN, aa *AccountA
 		case !pp.exists:
 			pa.RAM, pa.RAMDetail = "denied", "the principal does not exist"
 			pa.RAMDenied = slices.Clone(pa.Actions)
+			continue
+		}
+		if len(pa.Actions) == 0 {
+			pa.RAM, pa.RAMDetail = "unknown", "only NotAction or conditional grants, which are not evaluated"
 			continue
 		}
 		req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}

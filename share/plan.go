@@ -2,6 +2,8 @@ package share
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -423,13 +425,16 @@ func groupByActions(rs []Recipient) []actionGroup {
 }
 
 // RecipientPolicyName is the name of the custom policy this library creates
-// in a recipient account to allow the recipient's principal to use key.
-func RecipientPolicyName(key arn.ARN) string {
+// in a recipient account to let principal use key: "kmsshare-<key-id>-" and
+// eight hex digits of a hash of the principal, so that two principals of
+// one account never share (and overwrite) one policy.
+func RecipientPolicyName(key, principal arn.ARN) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(principal.Canonical().String())))
 	name := "kmsshare-" + key.ResourceName()
-	if len(name) > 128 {
-		name = name[:128]
+	if len(name) > 128-9 {
+		name = name[:128-9]
 	}
-	return name
+	return name + "-" + hex.EncodeToString(sum[:4])
 }
 
 // sessionARN is the identity a role's sessions have, for local evaluation.
@@ -460,7 +465,7 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 	}
 	name := r.roleOrUserName()
 	var docs []*policy.Document // the principal's identity policies, as they will be
-	ours := RecipientPolicyName(key)
+	ours := RecipientPolicyName(key, r.PrincipalARN())
 	oursAttached := false
 	pp, err := c.readPrincipal(ctx, acct, r)
 	if err != nil {
@@ -474,14 +479,16 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 		case PrincipalRDAccessRole:
 			return problem(ProblemRoleMissing, fmt.Sprintf("%s does not exist; is the account a member of the resource directory?", name), nil)
 		case PrincipalECSDiskRole:
+			// The role as ecsroles defines it; its permission on this key is
+			// the principal's own kmsshare policy below, not ecsroles' one
+			// fixed-name policy, which two keys shared at once would fight
+			// over (and which a revoke could not remove key by key).
 			spec, serr := ecsroles.DiskEncrypt(key)
 			if serr != nil {
 				return problem(ProblemRecipientReadFail, "cannot build the ECS disk role", serr)
 			}
-			rp.Steps = append(rp.Steps, roleSteps(r.Account, spec)...)
-			for _, cp := range spec.Policies {
-				docs = append(docs, cp.Document)
-			}
+			rp.Steps = append(rp.Steps, Step{Action: StepCreateRole, Account: r.Account, Role: spec.Name,
+				Document: spec.Trust, Description: spec.Description, MaxSession: spec.MaxSessionDuration})
 		case PrincipalRole:
 			trust := r.Trust
 			if trust == nil {
@@ -556,21 +563,6 @@ func (c *Client) trustStep(r Recipient, role alicloud.Role) (Step, bool) {
 		}
 	}
 	return Step{}, false
-}
-
-// roleSteps are the steps that create a role from a spec.
-func roleSteps(account string, spec policy.RoleSpec) []Step {
-	steps := []Step{{Action: StepCreateRole, Account: account, Role: spec.Name, Document: spec.Trust,
-		Description: spec.Description, MaxSession: spec.MaxSessionDuration}}
-	for _, p := range spec.Policies {
-		steps = append(steps,
-			Step{Action: StepCreatePolicy, Account: account, Policy: p.Name, PolicyType: "Custom", Document: p.Document, Description: p.Description},
-			Step{Action: StepAttachPolicy, Account: account, Role: spec.Name, Policy: p.Name, PolicyType: "Custom"})
-	}
-	for _, name := range spec.SystemPolicies {
-		steps = append(steps, Step{Action: StepAttachPolicy, Account: account, Role: spec.Name, Policy: name, PolicyType: "System"})
-	}
-	return steps
 }
 
 // parallel runs fn(0..n-1) with at most limit at once.

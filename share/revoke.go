@@ -73,7 +73,7 @@ func (c *Client) planRecipientCleanup(ctx context.Context, key arn.ARN, rp Recip
 			Message: "cannot act in the recipient account to remove its policy", Err: err})
 		return rp
 	}
-	name := RecipientPolicyName(key)
+	name := RecipientPolicyName(key, r.PrincipalARN())
 	_, err = acct.RAM.GetPolicy(ctx, name, "Custom")
 	if errors.Is(err, cloudapi.ErrNotFound) {
 		return rp

@@ -139,12 +139,15 @@ func TestIdempotent(t *testing.T) {
 	spec := lz.spec(lz.members...)
 	spec.Recipients = append(spec.Recipients,
 		share.Recipient{Account: lz.members[0].ID, Principal: share.PrincipalRole, Name: "orders-app", Actions: []string{"kms:Decrypt", "kms:DescribeKey"}},
+		// A second application role in the same account, with other actions:
+		// each principal gets its own recipient policy.
+		share.Recipient{Account: lz.members[0].ID, Principal: share.PrincipalRole, Name: "batch"},
 		share.Recipient{Account: lz.members[1].ID, Principal: share.PrincipalECSDiskRole})
 	if _, err := c.Share(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
 	first := lz.writes(0)
-	if first["SetKeyPolicy"] != 1 || first["CreateRole"] != 2 || first["AttachPolicyToRole"] < 2 {
+	if first["SetKeyPolicy"] != 1 || first["CreateRole"] != 3 || first["CreatePolicy"] != 3 || first["AttachPolicyToRole"] != 3 {
 		t.Errorf("first apply writes: %v", first)
 	}
 	seq := lz.lastSeq()
@@ -172,6 +175,11 @@ func TestIdempotent(t *testing.T) {
 	}
 	if w := lz.writes(seq); len(w) != 0 {
 		t.Errorf("re-apply from a new client made writes: %v", w)
+	}
+	// Every recipient really works, including both roles of one account.
+	rep, err := c.Verify(ctx, spec)
+	if err != nil || !rep.OK() {
+		t.Errorf("verify: %v\n%s", err, rep)
 	}
 }
 

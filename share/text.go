@@ -85,7 +85,7 @@ func (r *Result) String() string {
 		if r.Operation == OpRevoke {
 			state = "removed from the key policy"
 		}
-		if !rr.Granted {
+		if !rr.Done {
 			state = "NOT " + state
 		}
 		fmt.Fprintf(&b, "%s: %s\n", rr.Principal, state)
@@ -133,7 +133,14 @@ func (inv *Inventory) String() string {
 		}
 		b.WriteString(label + ":\n")
 		for _, p := range a.Principals {
-			fmt.Fprintf(&b, "  %s: %s; RAM side: %s", p.Principal, strings.Join(p.Actions, ", "), p.RAM)
+			fmt.Fprintf(&b, "  %s: %s", p.Principal, strings.Join(p.Actions, ", "))
+			if len(p.AllActionsExcept) > 0 {
+				fmt.Fprintf(&b, "; EVERY action except %s", strings.Join(p.AllActionsExcept, ", "))
+			}
+			for _, c := range p.Conditional {
+				fmt.Fprintf(&b, "; conditionally: %s", c)
+			}
+			fmt.Fprintf(&b, "; RAM side: %s", p.RAM)
 			if len(p.RAMDenied) > 0 && p.RAM != "denied" {
 				fmt.Fprintf(&b, " (not %s)", strings.Join(p.RAMDenied, ", "))
 			}

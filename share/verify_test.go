@@ -32,14 +32,15 @@ func TestVerifyOutcomes(t *testing.T) {
 			// The application role's only permission is the kmsshare policy; detach it.
 			m := lz.members[0]
 			ram := ramSDK(t, lz, m)
-			detachFromRole(t, ram, "Custom", share.RecipientPolicyName(arn.MustParse(lz.key.ARN)), "app")
+			detachFromRole(t, ram, "Custom", share.RecipientPolicyName(arn.MustParse(lz.key.ARN), arn.RAMRole(m.ID, "app")), "app")
 		}, share.OutcomeDeniedByRecipientPolicy, share.ErrDeniedByRecipientRAM},
 		{"key disabled", nil, func(t *testing.T, lz *landingZone, c *share.Client, spec *share.Spec) {
 			disableKey(t, securitySDK(t, lz), lz.key.ARN)
 		}, share.OutcomeKeyDisabled, share.ErrKeyDisabled},
 		{"recipient role missing", nil, func(t *testing.T, lz *landingZone, c *share.Client, spec *share.Spec) {
-			ram := ramSDK(t, lz, lz.members[0])
-			detachFromRole(t, ram, "Custom", share.RecipientPolicyName(arn.MustParse(lz.key.ARN)), "app")
+			m := lz.members[0]
+			ram := ramSDK(t, lz, m)
+			detachFromRole(t, ram, "Custom", share.RecipientPolicyName(arn.MustParse(lz.key.ARN), arn.RAMRole(m.ID, "app")), "app")
 			deleteRole(t, ram, "app")
 		}, share.OutcomeRecipientRoleMissing, share.ErrRecipientRoleMissing},
 		{"not yet propagated", func(lz *landingZone) {
@@ -238,6 +239,16 @@ func TestInventory(t *testing.T) {
 		`,{"Sid":"by-hand","Effect":"Allow","Principal":{"RAM":["acs:ram::`+m2.ID+`:role/legacy"]},"Action":["kms:Decrypt","kms:Encrypt"],"Resource":["*"]}],"Version"`, 1)
 	setPolicy(t, sdk, lz.key.ARN, doc)
 
+	// And a NotAction grant and a conditional one, which must not read as
+	// plain grants of the actions they name.
+	if _, err := m2.NewRole("notaction", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::`+m2.ID+`:root"}}]}`); err != nil {
+		t.Fatal(err)
+	}
+	doc = strings.Replace(getPolicy(t, sdk, lz.key.ARN), `],"Version"`,
+		`,{"Sid":"all-but-decrypt","Effect":"Allow","Principal":{"RAM":["acs:ram::`+m2.ID+`:role/notaction"]},"NotAction":["kms:Decrypt"],"Resource":["*"]}`+
+			`,{"Sid":"vpc-only","Effect":"Allow","Principal":{"RAM":["acs:ram::`+m2.ID+`:role/legacy"]},"Action":["kms:GenerateDataKey"],"Resource":["*"],"Condition":{"StringEquals":{"acs:SourceVpc":"vpc-1"}}}],"Version"`, 1)
+	setPolicy(t, sdk, lz.key.ARN, doc)
+
 	inv, err := c.Inventory(ctx, lz.key.ARN, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -259,11 +270,19 @@ func TestInventory(t *testing.T) {
 	if legacy.RAM != "denied" || len(legacy.RAMDenied) != 2 || legacy.Sids[0] != "by-hand" {
 		t.Errorf("legacy: %+v", legacy)
 	}
-	if inv.Drift == nil || len(inv.Drift.Missing) != 0 || len(inv.Drift.Extra) != 2 {
+	if len(legacy.Actions) != 2 || len(legacy.Conditional) != 1 || !strings.Contains(legacy.Conditional[0], "kms:GenerateDataKey") {
+		t.Errorf("legacy's conditional grant: %+v", legacy)
+	}
+	notAction := byPrincipal["acs:ram::"+m2.ID+":role/notaction"]
+	if len(notAction.Actions) != 0 || strings.Join(notAction.AllActionsExcept, ",") != "kms:Decrypt" || notAction.RAM != "unknown" {
+		t.Errorf("NotAction grant read as %+v", notAction)
+	}
+	if inv.Drift == nil || len(inv.Drift.Missing) != 0 || len(inv.Drift.Extra) != 4 {
 		t.Errorf("drift %+v", inv.Drift)
 	}
 	text := inv.String()
-	for _, want := range []string{"(owner)", "RAM side: denied", "Drift: extra Allow RAM acs:ram::" + m2.ID + ":role/legacy kms:Decrypt, kms:Encrypt on *"} {
+	for _, want := range []string{"(owner)", "RAM side: denied", "Drift: extra Allow RAM acs:ram::" + m2.ID + ":role/legacy kms:Decrypt, kms:Encrypt on *",
+		"EVERY action except kms:Decrypt"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("inventory text lacks %q:\n%s", want, text)
 		}

@@ -87,9 +87,12 @@ func (k *KMS) GetKeyPolicy(ctx context.Context, keyID string) (string, error) {
 	return doc, err
 }
 
-// SetKeyPolicy replaces the key's whole policy.
+// SetKeyPolicy replaces the key's whole policy, in a single attempt. It is
+// never retried here: doc was merged into the policy as it was read, and
+// resending it after a backoff would erase whatever another writer saved
+// meanwhile. The caller re-reads and re-merges before trying again.
 func (k *KMS) SetKeyPolicy(ctx context.Context, keyID, doc string) error {
-	return do(ctx, k.retry, "kms", "SetKeyPolicy", func(ctx context.Context) error {
+	return do(ctx, cloudapi.Retry{MaxAttempts: 1}, "kms", "SetKeyPolicy", func(ctx context.Context) error {
 		cl, err := k.pool.get()
 		if err != nil {
 			return err
