@@ -42,6 +42,25 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 	stop := make(chan struct{})
 	var staleWrites int
 	var wg sync.WaitGroup
+	// A careful writer adds a statement of its own in the middle of the run
+	// the way this library does: read, merge, write, and re-read after a
+	// while until its statement has stuck.
+	careful := `{"Sid":"careful-team","Effect":"Allow","Principal":{"RAM":["acs:ram::` + lz.security.ID + `:user/auditor"]},"Action":["kms:DescribeKey"],"Resource":["*"]}`
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(100 * time.Millisecond)
+		for stuck := 0; stuck < 2; {
+			doc := getPolicy(t, owner, lz.key.ARN)
+			if strings.Contains(doc, careful) {
+				stuck++
+			} else {
+				stuck = 0
+				setPolicy(t, owner, lz.key.ARN, strings.Replace(doc, `],"Version"`, ","+careful+`],"Version"`, 1))
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -79,6 +98,9 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 	apply.Wait()
 	close(stop)
 	wg.Wait()
+	if !strings.Contains(lz.key.PolicyDocument(), careful) {
+		t.Errorf("a statement another careful writer added during the run was lost:\n%s", lz.key.PolicyDocument())
+	}
 
 	writes := 0
 	for i := 0; i < n; i++ {
