@@ -49,7 +49,7 @@ func TestStory(t *testing.T) {
 		`(?m)^     \+ Allow RAM acs:ram::\d+:role/aliyunecsdiskencryptdefaultrole kms:Decrypt, kms:DescribeKey, kms:Encrypt, kms:GenerateDataKey, kms:TagResource on \*$`,
 		`(?m)^     access management quota of kst-\w+: 0 of 2 used, 1 new account\(s\)$`,
 		// B's side is done before A's key policy is written.
-		`(?s)done: create role AliyunECSDiskEncryptDefaultRole.*done: attach custom policy ECSDiskEncryptDefaultRolePolicy.*Key policy: done \(1 write\(s\)\)`,
+		`(?s)done: create role AliyunECSDiskEncryptDefaultRole.*done: attach custom policy kmsshare-key-\w+-[0-9a-f]{8} to role AliyunECSDiskEncryptDefaultRole\n.*Key policy: done \(1 write\(s\)\)`,
 		`(?m)^   ok       acs:ram::\d+:role/aliyunecsdiskencryptdefaultrole: verified-statically: `,
 		`(?m)^   ok       ECS acting for recipient assumed AliyunECSDiskEncryptDefaultRole and generated a data key with A's key key-\w+$`,
 		`(?m)^   refused  ECS acting for outsider cannot assume AliyunECSDiskEncryptDefaultRole: STS answers NoPermission \(HTTP 403\)$`,
