@@ -49,6 +49,7 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		owner := securitySDK(t, lz) // SDK clients are not safe for concurrent use
 		time.Sleep(100 * time.Millisecond)
 		for stuck := 0; stuck < 2; {
 			doc := getPolicy(t, owner, lz.key.ARN)

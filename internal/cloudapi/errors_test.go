@@ -71,7 +71,7 @@ func TestClassifyRealSDKError(t *testing.T) {
 	client, err := kms.NewClient(&openapi.Config{
 		AccessKeyId: tea.String("id"), AccessKeySecret: tea.String("secret-never-shown"),
 		RegionId: tea.String("cn-hangzhou"), Endpoint: tea.String(host), Protocol: tea.String("http"),
-		NoProxy: tea.String(host),
+		NoProxy: tea.String(host), HttpClient: ownHTTPClient(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +100,24 @@ func TestClassifyRealSDKError(t *testing.T) {
 	}
 }
 
+// netClient sends the SDK's requests with an http.Client of its own. The
+// SDK's pooled clients are shared by every SDK client in the process and
+// written on each request (their Timeout), a data race between parallel
+// tests.
+type netClient struct{ c *http.Client }
+
+func (n netClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) { return n.c.Do(req) }
+
+func ownHTTPClient() dara.HttpClient {
+	return netClient{c: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}}
+}
+
 func TestClassifyTransportAndContext(t *testing.T) {
 	t.Parallel()
 	client, err := kms.NewClient(&openapi.Config{
 		AccessKeyId: tea.String("id"), AccessKeySecret: tea.String("s"), RegionId: tea.String("cn-hangzhou"),
 		Endpoint: tea.String("127.0.0.1:1"), Protocol: tea.String("http"), NoProxy: tea.String("127.0.0.1:1"),
-		ConnectTimeout: tea.Int(500), ReadTimeout: tea.Int(500),
+		HttpClient: ownHTTPClient(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +146,7 @@ func TestTransportErrorsHideTheRequest(t *testing.T) {
 	client, err := kms.NewClient(&openapi.Config{
 		AccessKeyId: tea.String("id"), AccessKeySecret: tea.String("s"), RegionId: tea.String("cn-hangzhou"),
 		Endpoint: tea.String("127.0.0.1:1"), Protocol: tea.String("http"), NoProxy: tea.String("127.0.0.1:1"),
-		ConnectTimeout: tea.Int(500), ReadTimeout: tea.Int(500),
+		HttpClient: ownHTTPClient(),
 	})
 	if err != nil {
 		t.Fatal(err)
