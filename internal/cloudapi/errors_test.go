@@ -106,7 +106,9 @@ func TestClassifyRealSDKError(t *testing.T) {
 // tests.
 type netClient struct{ c *http.Client }
 
-func (n netClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) { return n.c.Do(req) }
+func (n netClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return n.c.Do(req)
+}
 
 func ownHTTPClient() dara.HttpClient {
 	return netClient{c: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}}
