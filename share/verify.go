@@ -48,6 +48,10 @@ var (
 	ErrVerificationIncomplete = errors.New("share: verification could not complete")
 )
 
+// maxVerifyErrors is how many failed checks in a row end a recipient's
+// verification.
+const maxVerifyErrors = 5
+
 func (o Outcome) success() bool {
 	return o == OutcomeOK || o == OutcomeVerifiedStatically || o == OutcomeRevoked
 }
@@ -192,6 +196,7 @@ func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, 
 	deadline := start.Add(c.opts.VerifyTimeout)
 	wait := c.opts.VerifyInterval
 	res := VerifyResult{Principal: r.PrincipalARN().String(), Account: r.Account}
+	errorsInARow := 0
 	for {
 		res.Attempts++
 		var err error
@@ -204,7 +209,15 @@ func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, 
 		res.Elapsed = now.Sub(start)
 		c.emit(ctx, Event{Phase: "verify", Account: r.Account, Principal: res.Principal, Outcome: res.Outcome,
 			Attempt: res.Attempts, Message: verifyMessage(res), Err: err})
-		if res.Outcome.final() || !now.Before(deadline) || ctx.Err() != nil {
+		if res.Outcome == OutcomeError {
+			errorsInARow++
+		} else {
+			errorsInARow = 0
+		}
+		// A check that keeps failing (say, the role's trust does not admit
+		// us) is not propagation: give up after a few tries, not at the
+		// deadline.
+		if res.Outcome.final() || errorsInARow >= maxVerifyErrors || !now.Before(deadline) || ctx.Err() != nil {
 			return res
 		}
 		d := jitter(wait)
@@ -278,9 +291,14 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 // account's access role, whose own account the role trusts by default.
 func (c *Client) recipientSession(ctx context.Context, r Recipient) (*alicloud.Clients, error) {
 	role := r.PrincipalARN()
-	if r.kind() == PrincipalRDAccessRole && (r.AccessRole == "" || strings.EqualFold(r.AccessRole, arn.ResourceDirectoryAccessRoleName)) &&
-		strings.EqualFold(c.opts.AccessRoleName, arn.ResourceDirectoryAccessRoleName) {
-		return c.account(ctx, r.Account, r.AccessRole)
+	if r.kind() == PrincipalRDAccessRole {
+		// It trusts the management account, whatever role manages the
+		// member: assume it directly with the base credentials.
+		s, err := c.assume(ctx, c.base, role)
+		if err != nil {
+			return nil, err
+		}
+		return s.clients, nil
 	}
 	from, err := c.account(ctx, r.Account, r.AccessRole)
 	if err != nil {
