@@ -237,12 +237,18 @@ func (c *Client) applyRecipients(ctx context.Context, p *Plan, res *Result) {
 // consistencyRetry also retries "not found" for a short while: RAM entities
 // are briefly invisible right after they are created.
 func (c *Client) consistencyRetry() cloudapi.Retry {
+	return c.consistencyRetryOn(cloudapi.ErrNotFound)
+}
+
+// consistencyRetryOn retries class for a short while, as well as what the
+// retry policy retries anyway.
+func (c *Client) consistencyRetryOn(class error) cloudapi.Retry {
 	r := c.opts.Retry
 	r.MaxAttempts = 6
 	r.Backoff = cloudapi.ExponentialJitter(500*time.Millisecond, 5*time.Second)
 	check := c.opts.Retry.Check
 	r.Check = func(err error) bool {
-		return errors.Is(err, cloudapi.ErrNotFound) || (check != nil && check(err))
+		return errors.Is(err, class) || (check != nil && check(err))
 	}
 	return r
 }
@@ -294,6 +300,12 @@ func (c *Client) runStep(ctx context.Context, acct *alicloud.Clients, st Step) (
 		}
 	case StepDeletePolicy:
 		err = acct.RAM.DeletePolicy(ctx, st.Policy)
+		if errors.Is(err, cloudapi.ErrNotFound) {
+			return StatusAlreadyDone, nil
+		}
+	case StepDeleteRole:
+		// RAM may briefly still see attachments just removed.
+		err = c.consistencyRetryOn(cloudapi.ErrConflict).Do(ctx, func(ctx context.Context) error { return acct.RAM.DeleteRole(ctx, st.Role) })
 		if errors.Is(err, cloudapi.ErrNotFound) {
 			return StatusAlreadyDone, nil
 		}

@@ -186,3 +186,13 @@ func disableKey(t testing.TB, c *kms.Client, key string) {
 		t.Fatal(err)
 	}
 }
+
+// mustClients returns the adapters acting as an account's root.
+func mustClients(t testing.TB, lz *landingZone, account string) *alicloud.Clients {
+	t.Helper()
+	c, err := alicloud.FactoryFromConfig(lz.cloud.Config(lz.cloud.Account(account).RootCredentials(), "cn-hangzhou"), cloudapi.DefaultRetry()).Base()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

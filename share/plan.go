@@ -100,6 +100,7 @@ const (
 	StepAttachPolicy        StepAction = "attach-policy"
 	StepDetachPolicy        StepAction = "detach-policy"
 	StepDeletePolicy        StepAction = "delete-policy"
+	StepDeleteRole          StepAction = "delete-role"
 )
 
 // Step is one recipient-side change.
@@ -135,6 +136,8 @@ func (s Step) String() string {
 		return fmt.Sprintf("detach %s policy %s from %s", strings.ToLower(s.PolicyType), s.Policy, subject)
 	case StepDeletePolicy:
 		return fmt.Sprintf("delete policy %s", s.Policy)
+	case StepDeleteRole:
+		return fmt.Sprintf("delete %s", subject)
 	}
 	return string(s.Action)
 }

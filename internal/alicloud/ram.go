@@ -315,3 +315,16 @@ func (r *RAM) DetachPolicyFromUser(ctx context.Context, policyType, policyName, 
 		return err
 	})
 }
+
+// DeleteRole deletes a role, which must have no policies attached.
+func (r *RAM) DeleteRole(ctx context.Context, name string) error {
+	return do(ctx, r.retry, "ram", "DeleteRole", func(ctx context.Context) error {
+		cl, err := r.pool.get()
+		if err != nil {
+			return err
+		}
+		defer r.pool.put(cl)
+		_, err = cl.DeleteRoleWithContext(ctx, &ram.DeleteRoleRequest{RoleName: tea.String(name)}, rt())
+		return err
+	})
+}

@@ -1,0 +1,188 @@
+package share
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+	"github.com/kmsshare/kmsshare/policy"
+)
+
+// RolePlan lists the changes that make a role in an account match a
+// policy.RoleSpec: create or update the role and its trust policy, create
+// or update its custom policies, attach them and its system policies. It is
+// how the owner of an encrypted image or snapshot sets up its
+// AliyunECSShareEncrypt*DefaultRole (workflow W4, specs from ecsroles), and
+// how any other role a workflow needs is kept as specified. Policies
+// attached to the role that the spec does not name are left alone.
+type RolePlan struct {
+	Account string `json:"account"`
+	Role    string `json:"role"`
+	Exists  bool   `json:"exists"`
+	Steps   []Step `json:"steps"`
+	delete  bool
+}
+
+// String renders the plan for people.
+func (p *RolePlan) String() string {
+	var b strings.Builder
+	verb := "Role"
+	if p.delete {
+		verb = "Delete role"
+	}
+	fmt.Fprintf(&b, "%s %s in account %s:\n", verb, p.Role, p.Account)
+	if len(p.Steps) == 0 {
+		b.WriteString("  no change\n")
+	}
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "  %s\n", s)
+	}
+	return b.String()
+}
+
+// RoleResult says what ApplyRole did, step by step.
+type RoleResult struct {
+	Account string       `json:"account"`
+	Role    string       `json:"role"`
+	Steps   []StepResult `json:"steps"`
+}
+
+// RoleError is returned when ApplyRole did only part of a plan; Result says
+// what was done. It matches ErrIncomplete and the failed step's error.
+type RoleError struct {
+	Result *RoleResult
+	Err    error
+}
+
+func (e *RoleError) Error() string {
+	return fmt.Sprintf("share: role %s in account %s incomplete: %v", e.Result.Role, e.Result.Account, e.Err)
+}
+
+// Is matches ErrIncomplete.
+func (e *RoleError) Is(target error) bool { return target == ErrIncomplete }
+
+// Unwrap returns the failed step's error.
+func (e *RoleError) Unwrap() error { return e.Err }
+
+// PlanRole reads the role spec.Name in account and returns the steps that
+// make it match spec. The spec is validated first (policy.RoleSpec.Validate),
+// before any API call.
+func (c *Client) PlanRole(ctx context.Context, account string, spec policy.RoleSpec) (*RolePlan, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	acct, err := c.account(ctx, account, "")
+	if err != nil {
+		return nil, err
+	}
+	p := &RolePlan{Account: account, Role: spec.Name}
+	role, err := acct.RAM.GetRole(ctx, spec.Name)
+	var attached []string
+	switch {
+	case errors.Is(err, cloudapi.ErrNotFound):
+		p.Steps = append(p.Steps, Step{Action: StepCreateRole, Account: account, Role: spec.Name, Document: spec.Trust,
+			Description: spec.Description, MaxSession: spec.MaxSessionDuration})
+	case err != nil:
+		return nil, fmt.Errorf("share: read role %s: %w", spec.Name, err)
+	default:
+		p.Exists = true
+		if have, perr := policy.Parse([]byte(role.TrustPolicy)); perr != nil || !policy.Equivalent(have, spec.Trust) {
+			p.Steps = append(p.Steps, Step{Action: StepUpdateTrust, Account: account, Role: role.Name, Document: spec.Trust})
+		}
+		list, err := acct.RAM.ListPoliciesForRole(ctx, spec.Name)
+		if err != nil {
+			return nil, fmt.Errorf("share: read the policies of role %s: %w", spec.Name, err)
+		}
+		for _, a := range list {
+			attached = append(attached, strings.ToLower(a.Type+":"+a.Name))
+		}
+	}
+	for _, cp := range spec.Policies {
+		existing, err := acct.RAM.GetPolicy(ctx, cp.Name, "Custom")
+		switch {
+		case errors.Is(err, cloudapi.ErrNotFound):
+			p.Steps = append(p.Steps, Step{Action: StepCreatePolicy, Account: account, Policy: cp.Name, PolicyType: "Custom",
+				Document: cp.Document, Description: cp.Description})
+		case err != nil:
+			return nil, fmt.Errorf("share: read policy %s: %w", cp.Name, err)
+		default:
+			if have, perr := policy.Parse([]byte(existing.Document)); perr != nil || !policy.Equivalent(have, cp.Document) {
+				p.Steps = append(p.Steps, Step{Action: StepCreatePolicyVersion, Account: account, Policy: cp.Name,
+					PolicyType: "Custom", Document: cp.Document})
+			}
+		}
+		if !slices.Contains(attached, strings.ToLower("Custom:"+cp.Name)) {
+			p.Steps = append(p.Steps, Step{Action: StepAttachPolicy, Account: account, Role: spec.Name, Policy: cp.Name, PolicyType: "Custom"})
+		}
+	}
+	for _, name := range spec.SystemPolicies {
+		if !slices.Contains(attached, strings.ToLower("System:"+name)) {
+			p.Steps = append(p.Steps, Step{Action: StepAttachPolicy, Account: account, Role: spec.Name, Policy: name, PolicyType: "System"})
+		}
+	}
+	return p, nil
+}
+
+// PlanDeleteRole returns the steps that remove the role spec.Name from
+// account: detach every policy attached to it, delete the spec's custom
+// policies, delete the role. A missing role plans nothing.
+func (c *Client) PlanDeleteRole(ctx context.Context, account string, spec policy.RoleSpec) (*RolePlan, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	acct, err := c.account(ctx, account, "")
+	if err != nil {
+		return nil, err
+	}
+	p := &RolePlan{Account: account, Role: spec.Name, delete: true}
+	if _, err := acct.RAM.GetRole(ctx, spec.Name); errors.Is(err, cloudapi.ErrNotFound) {
+		return p, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("share: read role %s: %w", spec.Name, err)
+	}
+	p.Exists = true
+	list, err := acct.RAM.ListPoliciesForRole(ctx, spec.Name)
+	if err != nil {
+		return nil, fmt.Errorf("share: read the policies of role %s: %w", spec.Name, err)
+	}
+	for _, a := range list {
+		p.Steps = append(p.Steps, Step{Action: StepDetachPolicy, Account: account, Role: spec.Name, Policy: a.Name, PolicyType: a.Type})
+	}
+	for _, cp := range spec.Policies {
+		p.Steps = append(p.Steps, Step{Action: StepDeletePolicy, Account: account, Policy: cp.Name})
+	}
+	p.Steps = append(p.Steps, Step{Action: StepDeleteRole, Account: account, Role: spec.Name})
+	return p, nil
+}
+
+// ApplyRole makes the changes of a role plan, in order, stopping at the
+// first failure; it is safe to run again.
+func (c *Client) ApplyRole(ctx context.Context, p *RolePlan) (*RoleResult, error) {
+	res := &RoleResult{Account: p.Account, Role: p.Role}
+	acct, err := c.account(ctx, p.Account, "")
+	if err != nil {
+		return res, &RoleError{Result: res, Err: err}
+	}
+	var failed error
+	for _, st := range p.Steps {
+		if failed != nil {
+			res.Steps = append(res.Steps, StepResult{Step: st, Status: StatusNotAttempted})
+			continue
+		}
+		status, err := c.runStep(ctx, acct, st)
+		sr := StepResult{Step: st, Status: status}
+		if err != nil {
+			sr.Error = err.Error()
+			failed = fmt.Errorf("%s: %w", st, err)
+		}
+		res.Steps = append(res.Steps, sr)
+		c.emit(ctx, Event{Phase: "apply", Account: p.Account, Principal: p.Role, Message: st.String() + ": " + string(status), Err: err})
+	}
+	if failed != nil {
+		return res, &RoleError{Result: res, Err: failed}
+	}
+	return res, nil
+}
