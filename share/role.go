@@ -127,8 +127,11 @@ func (c *Client) PlanRole(ctx context.Context, account string, spec policy.RoleS
 }
 
 // PlanDeleteRole returns the steps that remove the role spec.Name from
-// account: detach every policy attached to it, delete the spec's custom
-// policies, delete the role. A missing role plans nothing.
+// account: detach the spec's policies, delete the role, delete the spec's
+// custom policies with all their versions. Policies someone else attached
+// to the role are not detached, so DeleteRole then fails with
+// DeleteConflict.Role.Policy rather than silently taking them away. A
+// missing role and missing policies plan nothing.
 func (c *Client) PlanDeleteRole(ctx context.Context, account string, spec policy.RoleSpec) (*RolePlan, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -138,23 +141,40 @@ func (c *Client) PlanDeleteRole(ctx context.Context, account string, spec policy
 		return nil, err
 	}
 	p := &RolePlan{Account: account, Role: spec.Name, delete: true}
-	if _, err := acct.RAM.GetRole(ctx, spec.Name); errors.Is(err, cloudapi.ErrNotFound) {
-		return p, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("share: read role %s: %w", spec.Name, err)
-	}
-	p.Exists = true
 	list, err := acct.RAM.ListPoliciesForRole(ctx, spec.Name)
-	if err != nil {
+	switch {
+	case errors.Is(err, cloudapi.ErrNotFound):
+	case err != nil:
 		return nil, fmt.Errorf("share: read the policies of role %s: %w", spec.Name, err)
-	}
-	for _, a := range list {
-		p.Steps = append(p.Steps, Step{Action: StepDetachPolicy, Account: account, Role: spec.Name, Policy: a.Name, PolicyType: a.Type})
+	default:
+		p.Exists = true
+		attached := map[string]string{}
+		for _, a := range list {
+			attached[strings.ToLower(a.Type+":"+a.Name)] = a.Name
+		}
+		detach := func(typ, name string) {
+			if shown, ok := attached[strings.ToLower(typ+":"+name)]; ok {
+				p.Steps = append(p.Steps, Step{Action: StepDetachPolicy, Account: account, Role: spec.Name, Policy: shown, PolicyType: typ})
+			}
+		}
+		for _, cp := range spec.Policies {
+			detach("Custom", cp.Name)
+		}
+		for _, name := range spec.SystemPolicies {
+			detach("System", name)
+		}
+		p.Steps = append(p.Steps, Step{Action: StepDeleteRole, Account: account, Role: spec.Name})
 	}
 	for _, cp := range spec.Policies {
-		p.Steps = append(p.Steps, Step{Action: StepDeletePolicy, Account: account, Policy: cp.Name})
+		_, err := acct.RAM.GetPolicy(ctx, cp.Name, "Custom")
+		switch {
+		case errors.Is(err, cloudapi.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("share: read policy %s: %w", cp.Name, err)
+		default:
+			p.Steps = append(p.Steps, Step{Action: StepDeletePolicy, Account: account, Policy: cp.Name})
+		}
 	}
-	p.Steps = append(p.Steps, Step{Action: StepDeleteRole, Account: account, Role: spec.Name})
 	return p, nil
 }
 

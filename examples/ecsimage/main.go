@@ -19,9 +19,8 @@
 // refused. Finally it deletes the role, and ECS fails as it would with
 // AssumeRoleError.
 //
-// The role is built by package ecsroles and created with the RAM SDK in A's
-// own account; package share applies roles for recipients only, so this
-// example does it itself (plan, then apply).
+// The role is built by package ecsroles and applied in A's own account by
+// package share (PlanRole, ApplyRole, PlanDeleteRole).
 //
 // With -real it runs the same plan and apply against real Alibaba Cloud,
 // with credentials from credentials-go's default chain (environment
@@ -62,6 +61,7 @@ import (
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/internal/fakecloud"
 	"github.com/kmsshare/kmsshare/policy"
+	"github.com/kmsshare/kmsshare/share"
 )
 
 func main() {
@@ -223,7 +223,7 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 	p.Printf("     %-9s  %s  member in folder %s (%s)\n", sandbox1.Name, sandbox1.ID, sandbox.Name, sandbox.Path)
 	p.Printf("     %-9s  %s  not in the resource directory\n", stranger.Name, stranger.ID)
 
-	roles, err := dialRoles(lz.Cloud.Config(admin.Credentials(), sim.Region))
+	roles, err := share.New(lz.Cloud.Config(admin.Credentials(), sim.Region))
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 			return err
 		}
 		p.Step("%s (%s)", sc.title, sc.trust)
-		if err := run(ctx, p, roles, spec, true, false); err != nil {
+		if err := run(ctx, p, roles, lz.Security.ID, spec, true, false); err != nil {
 			return err
 		}
 		for _, a := range sc.admitted {
@@ -250,7 +250,7 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 		}
 	}
 	p.Step("Stop sharing: delete the role")
-	if err := run(ctx, p, roles, spec, false, true); err != nil {
+	if err := run(ctx, p, roles, lz.Security.ID, spec, false, true); err != nil {
 		return err
 	}
 	ecs.use(ctx, p, app1, spec)
@@ -296,54 +296,63 @@ func runReal(ctx context.Context, w io.Writer, cfg config, getenv func(string) s
 // realWith is runReal once the SDK configuration is known.
 func realWith(ctx context.Context, w io.Writer, cfg config, sdkConfig *openapi.Config, source string,
 	spec policy.RoleSpec, trust ecsroles.Trusted, key arn.ARN) error {
-	roles, err := dialRoles(sdkConfig)
+	roles, err := share.New(sdkConfig)
 	if err != nil {
 		return err
 	}
-	if roles.account != key.AccountID {
-		return fmt.Errorf("the credentials from %s belong to account %s, but the role must live in %s, the key's owner", source, roles.account, key.AccountID)
+	me, err := roles.CallerIdentity(ctx)
+	if err != nil {
+		return err
+	}
+	if me.AccountID != key.AccountID {
+		return fmt.Errorf("the credentials from %s belong to account %s, but the role must live in %s, the key's owner", source, me.AccountID, key.AccountID)
 	}
 	p := narrate.New(w)
-	p.Printf("W4 on real Alibaba Cloud, account %s, credentials from %s.\n", roles.account, source)
+	p.Printf("W4 on real Alibaba Cloud, account %s, credentials from %s.\n", me.AccountID, source)
 	if !cfg.apply && !cfg.revoke {
 		p.Printf("Read-only: only the plan is made (-apply and -revoke write).\n")
 	}
 	p.Step("%s for key %s, trusting %s", spec.Name, key.ResourceName(), trust)
-	return run(ctx, p, roles, spec, cfg.apply, cfg.revoke)
+	return run(ctx, p, roles, me.AccountID, spec, cfg.apply, cfg.revoke)
 }
 
-// run plans the role (or its deletion, with revoke) and makes the changes
-// if asked. It is the same on the emulator and in the real cloud.
-func run(ctx context.Context, p *narrate.Printer, r *roles, spec policy.RoleSpec, apply, revoke bool) error {
-	var changes []change
+// run plans the role (or its deletion, with revoke) in account and makes
+// the changes if asked. It is the same on the emulator and in the real
+// cloud.
+func run(ctx context.Context, p *narrate.Printer, c *share.Client, account string, spec policy.RoleSpec, apply, revoke bool) error {
+	var plan *share.RolePlan
 	var err error
 	if revoke {
-		changes, err = r.planDelete(ctx, spec)
+		plan, err = c.PlanDeleteRole(ctx, account, spec)
 	} else {
-		changes, err = r.plan(ctx, spec)
+		plan, err = c.PlanRole(ctx, account, spec)
 	}
 	if err != nil {
 		return err
 	}
-	if len(changes) == 0 {
-		p.Line("ok", "nothing to do: the role in account %s is already as it should be", r.account)
+	if len(plan.Steps) == 0 {
+		p.Line("ok", "nothing to do: the role in account %s is already as it should be", account)
 		return nil
 	}
 	if !apply && !revoke {
-		for _, ch := range changes {
-			p.Line("plan", "%s", ch.desc)
+		for _, st := range plan.Steps {
+			p.Line("plan", "%s", st)
 		}
 		p.Printf("\nNothing was changed. Run again with -apply to make these changes, or -revoke to delete the role.\n")
 		return nil
 	}
-	for _, ch := range changes {
-		if err := ch.do(ctx); err != nil {
-			p.Line("FAILED", "%s: %s", ch.desc, narrate.Refusal("ram", "", err))
-			return err
+	res, err := c.ApplyRole(ctx, plan)
+	for _, sr := range res.Steps {
+		switch {
+		case sr.Status == share.StatusFailed:
+			p.Line("FAILED", "%s: %s", sr.Step, narrate.Refusal("ram", "", err))
+		case sr.Status == share.StatusNotAttempted:
+			p.Line("skipped", "%s", sr.Step)
+		default:
+			p.Line("done", "%s", sr.Step)
 		}
-		p.Line("done", "%s", ch.desc)
 	}
-	return nil
+	return err
 }
 
 // ecsPlay is the emulator's part: ECS acting for an account, as when it
