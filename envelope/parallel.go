@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // batchJob is work on segments: do(lane, j) handles segment (or slot) j with
@@ -108,23 +109,27 @@ func (c *crew) submit(s int) {
 	c.work <- s
 }
 
-// spinLimit is how many times wait yields before it blocks: long enough to
-// cover a helper finishing a segment without the latency of waking a parked
-// goroutine, short enough not to burn a core when the helper's thread has
-// been descheduled by a busy machine.
-const spinLimit = 256
+// spinFor is how long wait yields before it blocks: long enough to cover a
+// helper finishing a segment or two (a 1 MiB segment takes about 0.25 ms)
+// without the latency of waking a parked goroutine, short enough not to burn
+// a core for long when a busy machine has descheduled the helper's thread.
+const spinFor = time.Millisecond
 
 // wait returns once slot s is processed. Meanwhile the caller processes
 // queued slots itself, or yields a while, and then blocks.
 func (c *crew) wait(s int) {
-	for spins := 0; !c.done[s].Load(); {
+	var since time.Time
+	for spins := 0; !c.done[s].Load(); spins++ {
 		select {
 		case t := <-c.work:
 			c.job.do(0, t)
 			c.done[t].Store(true)
-			spins = 0
+			since = time.Time{}
 		default:
-			if spins++; spins < spinLimit {
+			if since.IsZero() {
+				since = time.Now()
+			}
+			if spins%64 != 0 || time.Since(since) < spinFor {
 				runtime.Gosched()
 				continue
 			}
