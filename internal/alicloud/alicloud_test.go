@@ -1,0 +1,102 @@
+package alicloud_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kmsshare/kmsshare/internal/alicloud"
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+	"github.com/kmsshare/kmsshare/internal/fakecloud"
+)
+
+func TestCredentialsNeverPrintSecrets(t *testing.T) {
+	t.Parallel()
+	c := alicloud.NewCredentials("STS.tmp-id", "the-secret", "the-token", time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	for _, s := range []string{c.String(), fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c)} {
+		if strings.Contains(s, "the-secret") || strings.Contains(s, "the-token") {
+			t.Errorf("credentials printed as %q", s)
+		}
+	}
+	if !strings.Contains(c.String(), "STS.tmp-id") {
+		t.Errorf("String() = %q, want the access key ID", c.String())
+	}
+}
+
+// TestConcurrentUse: one Clients value is used by many goroutines at once.
+// The SDK clients underneath are not safe for that (darabonba-openapi
+// writes Client.Headers on every call); the adapters' pools make it safe,
+// which -race checks here.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	cloud := fakecloud.New(fakecloud.Options{Seed: 1})
+	sec := cloud.NewAccount("security")
+	key, err := sec.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: 2}).NewKey(fakecloud.KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := alicloud.FactoryFromConfig(cloud.Config(sec.RootCredentials(), "cn-hangzhou"), cloudapi.DefaultRetry()).Base()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := clients.KMS.DescribeKey(context.Background(), key.ID); err != nil {
+				errs <- err
+			}
+			if _, err := clients.STS.GetCallerIdentity(context.Background()); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestSetKeyPolicyIsNotRetried: a throttled SetKeyPolicy comes back at
+// once, because resending a merged document after a backoff could erase
+// what another writer saved meanwhile; other calls are retried.
+func TestSetKeyPolicyIsNotRetried(t *testing.T) {
+	t.Parallel()
+	cloud := fakecloud.New(fakecloud.Options{Seed: 1})
+	sec := cloud.NewAccount("security")
+	key, err := sec.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: 2}).NewKey(fakecloud.KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := cloudapi.DefaultRetry()
+	retry.Sleep = func(context.Context, time.Duration) error { return nil }
+	clients, err := alicloud.FactoryFromConfig(cloud.Config(sec.RootCredentials(), "cn-hangzhou"), retry).Base()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	doc, err := clients.KMS.GetKeyPolicy(ctx, key.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud.Faults().Add(fakecloud.Fault{Service: "kms", Throttle: 1})
+	if err := clients.KMS.SetKeyPolicy(ctx, key.ID, doc); !errors.Is(err, cloudapi.ErrThrottled) {
+		t.Fatalf("SetKeyPolicy = %v", err)
+	}
+	if n := len(cloud.Log().Entries(fakecloud.Match{Action: "SetKeyPolicy"})); n != 1 {
+		t.Errorf("SetKeyPolicy sent %d times, want once", n)
+	}
+	if _, err := clients.KMS.GetKeyPolicy(ctx, key.ID); !errors.Is(err, cloudapi.ErrThrottled) {
+		t.Fatalf("GetKeyPolicy = %v", err)
+	}
+	if n := len(cloud.Log().Entries(fakecloud.Match{Action: "GetKeyPolicy", Code: "Throttling.User"})); n != retry.MaxAttempts {
+		t.Errorf("GetKeyPolicy tried %d times, want %d", n, retry.MaxAttempts)
+	}
+}
