@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/kmsshare/kmsshare/envelope"
-	"github.com/kmsshare/kmsshare/envelope/internal/fakekeys"
 )
 
 // The Security account's key, its copy in a second region, and a key the
@@ -24,25 +23,32 @@ const (
 	recipientKey = "acs:kms:cn-hangzhou:2208745523640391:key/key-hzzrecipient00000000"
 )
 
-// keyService stands in for KMS so that the examples run without a cloud. In
-// a program it is
+// exampleCloud returns an emulated Alibaba Cloud (internal/fakecloud) that the real KMS
+// SDK client talks to, in process: the Security account owns mainKey and
+// its disaster-recovery copy drKey, the recipient account owns recipientKey
+// and lets the Security account's "app" user encrypt data keys to it. In a
+// program the key service is
 //
 //	client, err := kms.NewClient(&openapi.Config{
 //		RegionId:   tea.String("cn-hangzhou"),
-//		Endpoint:   tea.String("kms.cn-hangzhou.aliyuncs.com"),
 //		Credential: cred, // e.g. from credentials-go
 //	})
 //	svc := envelope.NewKMS(client)
 //
 // with one client per region.
-func keyService() *fakekeys.Service {
-	return fakekeys.New(mainKey, drKey, recipientKey)
+func exampleCloud() *world {
+	w, err := newWorld()
+	if err != nil {
+		log.Fatal(err) // a mistake in the example's own set-up
+	}
+	return w
 }
 
 // Encrypt and decrypt a message in memory.
 func ExampleEncryptor_Encrypt() {
 	ctx := context.Background()
-	key := envelope.MasterKey{ARN: mainKey, Service: keyService()}
+	cloud := exampleCloud()
+	key := envelope.MasterKey{ARN: mainKey, Service: cloud.kms(cloud.app, "cn-hangzhou")}
 	encCtx := map[string]string{"tenant": "acme", "purpose": "invoice"}
 
 	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{key}}
@@ -69,7 +75,8 @@ func ExampleEncryptor_Encrypt() {
 // Stream a file through encryption and back, in constant memory.
 func ExampleEncryptor_NewWriter() {
 	ctx := context.Background()
-	key := envelope.MasterKey{ARN: mainKey, Service: keyService()}
+	cloud := exampleCloud()
+	key := envelope.MasterKey{ARN: mainKey, Service: cloud.kms(cloud.app, "cn-hangzhou")}
 	dir, err := os.MkdirTemp("", "envelope-example")
 	if err != nil {
 		log.Fatal(err)
@@ -120,11 +127,13 @@ func ExampleEncryptor_NewWriter() {
 // a key the recipient account owns. Any one of them decrypts.
 func Example_multiKey() {
 	ctx := context.Background()
-	svc := keyService() // in a program: one envelope.NewKMS(client) per region
+	cloud := exampleCloud()
+	hangzhou := cloud.kms(cloud.app, "cn-hangzhou") // one key service per region
+	shanghai := cloud.kms(cloud.app, "cn-shanghai")
 	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{
-		{ARN: mainKey, Service: svc}, // GenerateDataKey
-		{ARN: drKey, Service: svc},   // Encrypt of the same data key
-		{ARN: recipientKey, Service: svc},
+		{ARN: mainKey, Service: hangzhou},      // GenerateDataKey
+		{ARN: drKey, Service: shanghai},        // Encrypt of the same data key
+		{ARN: recipientKey, Service: hangzhou}, // the recipient's key, by ARN
 	}}
 	msg, err := enc.Encrypt(ctx, []byte("shared report"), nil)
 	if err != nil {
@@ -132,14 +141,16 @@ func Example_multiKey() {
 	}
 
 	// Hangzhou is down: decrypt with the Shanghai copy.
-	dr := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: drKey, Service: svc}}}
+	dr := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: drKey, Service: shanghai}}}
 	pt, err := dr.Decrypt(ctx, msg, nil)
 	fmt.Printf("%s %v\n", pt, err)
 
-	// The recipient allows any key of its own account in its region (a
-	// discovery filter); the Security account's keys are not trusted.
+	// The recipient, with its own credentials, allows any key of its own
+	// account in its region (a discovery filter); the Security account's
+	// keys are not trusted.
+	rcptKMS := cloud.kms(cloud.recipientRoot, "cn-hangzhou")
 	rcpt := &envelope.Decryptor{Discovery: []envelope.Discovery{
-		{Service: svc, Region: "cn-hangzhou", Accounts: []string{"2208745523640391"}},
+		{Service: rcptKMS, Region: "cn-hangzhou", Accounts: []string{"2208745523640391"}},
 	}}
 	r, err := rcpt.NewReader(ctx, bytes.NewReader(msg), nil)
 	if err != nil {
@@ -149,7 +160,7 @@ func Example_multiKey() {
 
 	// Someone who allows none of the three keys gets ErrNoKey.
 	other := &envelope.Decryptor{Discovery: []envelope.Discovery{
-		{Service: svc, Region: "cn-beijing", Accounts: []string{"1192853035118460"}},
+		{Service: hangzhou, Region: "cn-beijing", Accounts: []string{"1192853035118460"}},
 	}}
 	_, err = other.Decrypt(ctx, msg, nil)
 	fmt.Println(errors.Is(err, envelope.ErrNoKey))
@@ -162,7 +173,8 @@ func Example_multiKey() {
 // Share a data key between messages to save KMS round trips.
 func ExampleCache() {
 	ctx := context.Background()
-	svc := keyService()
+	cloud := exampleCloud()
+	svc := cloud.kms(cloud.app, "cn-hangzhou")
 	cache, err := envelope.NewCache(5*time.Minute, func(o *envelope.CacheOptions) {
 		o.MaxMessages = 1000   // then a new data key
 		o.MaxBytes = 100 << 20 // or after 100 MiB
@@ -172,13 +184,14 @@ func ExampleCache() {
 	}
 	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: svc}}, Cache: cache}
 	encCtx := map[string]string{"tenant": "acme"}
+	before := cloud.calls("GenerateDataKey")
 	for i := 0; i < 100; i++ {
 		if _, err := enc.Encrypt(ctx, []byte(fmt.Sprintf("event %d", i)), encCtx); err != nil {
 			log.Fatal(err)
 		}
 	}
-	// With an emulator or real KMS, count these in its request log instead.
-	fmt.Println("GenerateDataKey calls:", svc.Count(fakekeys.OpGenerateDataKey))
+	// Counted in the emulated KMS's request log.
+	fmt.Println("GenerateDataKey calls:", cloud.calls("GenerateDataKey")-before)
 	// Output: GenerateDataKey calls: 1
 }
 
@@ -186,8 +199,8 @@ func ExampleCache() {
 // body.
 func ExampleDecryptor_AddKeys() {
 	ctx := context.Background()
-	svc := keyService()
-	primary := envelope.MasterKey{ARN: mainKey, Service: svc}
+	cloud := exampleCloud()
+	primary := envelope.MasterKey{ARN: mainKey, Service: cloud.kms(cloud.app, "cn-hangzhou")}
 	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{primary}}
 	msg, err := enc.Encrypt(ctx, []byte("archived"), nil)
 	if err != nil {
@@ -196,10 +209,11 @@ func ExampleDecryptor_AddKeys() {
 
 	var rewrapped bytes.Buffer
 	dec := &envelope.Decryptor{Keys: []envelope.MasterKey{primary}}
-	if err := dec.AddKeys(ctx, &rewrapped, bytes.NewReader(msg), envelope.MasterKey{ARN: drKey, Service: svc}); err != nil {
+	shanghai := cloud.kms(cloud.app, "cn-shanghai")
+	if err := dec.AddKeys(ctx, &rewrapped, bytes.NewReader(msg), envelope.MasterKey{ARN: drKey, Service: shanghai}); err != nil {
 		log.Fatal(err)
 	}
-	dr := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: drKey, Service: svc}}}
+	dr := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: drKey, Service: shanghai}}}
 	pt, err := dr.Decrypt(ctx, rewrapped.Bytes(), nil)
 	fmt.Printf("%s %v\n", pt, err)
 	// Output: archived <nil>

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/dara"
@@ -38,11 +39,14 @@ type KMSOptions struct {
 }
 
 // KMS is a KeyService over the KMS API (version 2016-01-20) through a
-// *kms.Client.
+// *kms.Client. It is safe for concurrent use: the SDK client is not (it
+// writes its own fields on every call), so calls through one KMS take turns
+// on the client; waits between retries do not hold it.
 type KMS struct {
 	api     kmsAPI
 	retry   Retry
 	runtime dara.RuntimeOptions
+	mu      sync.Mutex // serialises calls on api
 }
 
 // NewKMS returns a KeyService over client. Point the client at the shared
@@ -92,7 +96,9 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[str
 	}
 	var body *kms.GenerateDataKeyResponseBody
 	err = k.retry.Do(ctx, func(ctx context.Context) error {
+		k.mu.Lock()
 		resp, err := k.api.GenerateDataKeyWithContext(ctx, req, k.rt())
+		k.mu.Unlock()
 		if err != nil {
 			return cloudapi.Classify("kms", "GenerateDataKey", err)
 		}
@@ -134,7 +140,9 @@ func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encC
 	}
 	var body *kms.EncryptResponseBody
 	err := k.retry.Do(ctx, func(ctx context.Context) error {
+		k.mu.Lock()
 		resp, err := k.api.EncryptWithContext(ctx, req, k.rt())
+		k.mu.Unlock()
 		if err != nil {
 			return cloudapi.Classify("kms", "Encrypt", err)
 		}
@@ -170,7 +178,9 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 	}
 	var body *kms.DecryptResponseBody
 	err := k.retry.Do(ctx, func(ctx context.Context) error {
+		k.mu.Lock()
 		resp, err := k.api.DecryptWithContext(ctx, req, k.rt())
+		k.mu.Unlock()
 		if err != nil {
 			return cloudapi.Classify("kms", "Decrypt", err)
 		}

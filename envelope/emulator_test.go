@@ -1,0 +1,306 @@
+package envelope_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/envelope"
+	"github.com/kmsshare/kmsshare/envelope/internal/format"
+	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/policy"
+)
+
+// world is an emulated Alibaba Cloud for the examples and the end-to-end
+// tests: the Security account owns mainKey (cn-hangzhou) and drKey
+// (cn-shanghai); the recipient account owns recipientKey and lets the
+// Security account's "app" user encrypt data keys to it.
+type world struct {
+	cloud         *fakecloud.Cloud
+	clock         *fakecloud.ManualClock
+	security      *fakecloud.Account
+	recipient     *fakecloud.Account
+	app           fakecloud.Credentials // RAM user "app" of the Security account
+	recipientRoot fakecloud.Credentials
+	main          *fakecloud.Key
+}
+
+func newWorld() (*world, error) {
+	w := &world{clock: fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}
+	w.cloud = fakecloud.New(fakecloud.Options{Clock: w.clock, Seed: 11})
+	var err error
+	if w.security, err = w.cloud.NewAccountWithID("1192853035118460", "security"); err != nil {
+		return nil, err
+	}
+	if w.recipient, err = w.cloud.NewAccountWithID("2208745523640391", "recipient"); err != nil {
+		return nil, err
+	}
+	inst := func(a *fakecloud.Account, region, id string) (*fakecloud.Key, error) {
+		return a.NewKMSInstance(region, fakecloud.InstanceOptions{Quota: 5}).NewKeyWithID(id, fakecloud.KeyOptions{})
+	}
+	if w.main, err = inst(w.security, "cn-hangzhou", arn.MustParse(mainKey).ResourceName()); err != nil {
+		return nil, err
+	}
+	if _, err = inst(w.security, "cn-shanghai", arn.MustParse(drKey).ResourceName()); err != nil {
+		return nil, err
+	}
+	if _, err = inst(w.recipient, "cn-hangzhou", arn.MustParse(recipientKey).ResourceName()); err != nil {
+		return nil, err
+	}
+	app, err := w.security.NewUser("app", "AliyunKMSFullAccess")
+	if err != nil {
+		return nil, err
+	}
+	w.app, w.recipientRoot = app.Credentials(), w.recipient.RootCredentials()
+	// The recipient grants the Security account's app user Encrypt on its key.
+	def, err := policy.DefaultKeyPolicy(w.recipient.ID)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := policy.SetCrossAccountUsers(def, w.recipient.ID, []string{"kms:Encrypt"}, arn.RAMUser(w.security.ID, "app"))
+	if err != nil {
+		return nil, err
+	}
+	client, err := kms.NewClient(w.cloud.Config(w.recipientRoot, "cn-hangzhou"))
+	if err != nil {
+		return nil, err
+	}
+	_, err = client.SetKeyPolicyWithContext(context.Background(), &kms.SetKeyPolicyRequest{
+		KeyId: tea.String(recipientKey), Policy: tea.String(doc.String()), PolicyName: tea.String("default")}, &dara.RuntimeOptions{})
+	return w, err
+}
+
+// kms returns a key service acting with creds in region, through the real
+// KMS SDK client and the emulator's in-process transport.
+func (w *world) kms(creds fakecloud.Credentials, region string) *envelope.KMS {
+	client, err := kms.NewClient(w.cloud.Config(creds, region))
+	if err != nil {
+		panic(err) // kms.NewClient fails only on a missing config
+	}
+	return envelope.NewKMS(client)
+}
+
+// calls counts successful requests of an action in the emulator's log.
+func (w *world) calls(action string) int {
+	return len(w.cloud.Log().Entries(fakecloud.Match{Action: action, Status: 200}))
+}
+
+func testWorld(t *testing.T) *world {
+	t.Helper()
+	w, err := newWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestKMSEndToEnd: one-shot and streaming messages through the real KMS SDK
+// client and the emulator, over both transports; the data key is bound to
+// the encryption context on the KMS side too.
+func TestKMSEndToEnd(t *testing.T) {
+	t.Parallel()
+	w := testWorld(t)
+	srv := w.cloud.Serve()
+	defer srv.Close()
+	httpClient, err := kms.NewClient(srv.Config(w.app, "cn-hangzhou"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []struct {
+		name string
+		svc  *envelope.KMS
+	}{{"in-process", w.kms(w.app, "cn-hangzhou")}, {"http", envelope.NewKMS(httpClient)}} {
+		t.Run(tr.name, func(t *testing.T) {
+			ctx := context.Background()
+			key := envelope.MasterKey{ARN: mainKey, Service: tr.svc}
+			encCtx := map[string]string{"tenant": "acme"}
+			enc := &envelope.Encryptor{Keys: []envelope.MasterKey{key}, SegmentSize: 4096}
+			dec := &envelope.Decryptor{Keys: []envelope.MasterKey{key}}
+			data := bytes.Repeat([]byte("0123456789abcdef"), 5000)
+
+			msg, err := enc.Encrypt(ctx, data, encCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := dec.Decrypt(ctx, msg, encCtx)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("one-shot: %v", err)
+			}
+			var buf bytes.Buffer
+			wr, err := enc.NewWriter(ctx, &buf, encCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(wr, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			if err := wr.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r, err := dec.NewReader(ctx, &buf, encCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("streaming: %v", err)
+			}
+			// KMS refuses to release the data key for another context: the
+			// emulator checks it as KMS does, independently of the header tag.
+			edk := firstEDK(t, msg)
+			var api *envelope.APIError
+			if _, err := tr.svc.Decrypt(ctx, mainKey, edk, map[string]string{"tenant": "other"}); !errors.As(err, &api) || api.Code != "InvalidParameter" {
+				t.Errorf("KMS Decrypt with another context: %v", err)
+			}
+		})
+	}
+}
+
+// TestKMSRoundTrips is item 10: exactly one GenerateDataKey per message
+// without a cache; with a cache, one per cache entry lifetime, counted in
+// the emulator's request log.
+func TestKMSRoundTrips(t *testing.T) {
+	t.Parallel()
+	w := testWorld(t)
+	ctx := context.Background()
+	svc := w.kms(w.app, "cn-hangzhou")
+	plain := &envelope.Encryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: svc}}}
+	before := w.calls("GenerateDataKey")
+	for i := 0; i < 7; i++ {
+		if _, err := plain.Encrypt(ctx, []byte(fmt.Sprint("message ", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.calls("GenerateDataKey") - before; n != 7 {
+		t.Errorf("without a cache: %d GenerateDataKey calls for 7 messages, want 7", n)
+	}
+
+	now := w.clock.Now()
+	cache, err := envelope.NewCache(time.Minute, func(o *envelope.CacheOptions) {
+		o.MaxMessages = 4
+		o.Now = func() time.Time { return now }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := &envelope.Encryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: svc}}, Cache: cache}
+	before = w.calls("GenerateDataKey")
+	for i := 0; i < 10; i++ { // 10 messages, 4 per data key: 3 entries
+		if _, err := cached.Encrypt(ctx, []byte(fmt.Sprint("event ", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.calls("GenerateDataKey") - before; n != 3 {
+		t.Errorf("with a cache of 4 messages per key: %d GenerateDataKey calls for 10 messages, want 3", n)
+	}
+	now = now.Add(2 * time.Minute) // the entry has aged out
+	before = w.calls("GenerateDataKey")
+	if _, err := cached.Encrypt(ctx, []byte("late"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.calls("GenerateDataKey") - before; n != 1 {
+		t.Errorf("after the cache entry's age: %d GenerateDataKey calls, want 1", n)
+	}
+	// Decrypting makes one Decrypt per message.
+	msg, _ := plain.Encrypt(ctx, []byte("x"), nil)
+	before = w.calls("Decrypt")
+	if _, err := (&envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: svc}}}).Decrypt(ctx, msg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.calls("Decrypt") - before; n != 1 {
+		t.Errorf("%d Decrypt calls for one message", n)
+	}
+}
+
+// TestKMSCrossAccountAndRegions: a message under the Security account's key,
+// its copy in another region and a key the recipient owns; each decrypts
+// with its own credentials, and the KMS refusals are typed.
+func TestKMSCrossAccountAndRegions(t *testing.T) {
+	t.Parallel()
+	w := testWorld(t)
+	ctx := context.Background()
+	hz, sh := w.kms(w.app, "cn-hangzhou"), w.kms(w.app, "cn-shanghai")
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: hz}, {ARN: drKey, Service: sh}, {ARN: recipientKey, Service: hz}}}
+	msg, err := enc.Encrypt(ctx, []byte("report"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.calls("GenerateDataKey") + w.calls("Encrypt"); n != 3 {
+		t.Errorf("%d KMS calls to encrypt under three keys, want 1 GenerateDataKey + 2 Encrypt", n)
+	}
+	rcpt := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: recipientKey, Service: w.kms(w.recipientRoot, "cn-hangzhou")}}}
+	if pt, err := rcpt.Decrypt(ctx, msg, nil); err != nil || string(pt) != "report" {
+		t.Fatalf("recipient: %q %v", pt, err)
+	}
+	// The recipient may not decrypt under the Security account's key: KMS
+	// refuses, and the error says which key and why.
+	wrong := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: w.kms(w.recipientRoot, "cn-hangzhou")}}}
+	_, err = wrong.Decrypt(ctx, msg, nil)
+	var nk *envelope.NoKeyError
+	if !errors.As(err, &nk) || !errors.Is(err, envelope.ErrNoKey) || !errors.Is(err, envelope.ErrAccessDenied) {
+		t.Errorf("recipient with the Security key: %v", err)
+	}
+	var api *envelope.APIError
+	if !errors.As(err, &api) || api.Code != "Forbidden.NoPermission" || api.RequestID == "" {
+		t.Errorf("API error %+v", api)
+	}
+	// A disabled key is a key-state error, not a failure to authenticate.
+	disable(t, w, mainKey)
+	dec := &envelope.Decryptor{Keys: []envelope.MasterKey{{ARN: mainKey, Service: hz}}}
+	if _, err := dec.Decrypt(ctx, msg, nil); !errors.Is(err, envelope.ErrKeyState) {
+		t.Errorf("disabled key: %v", err)
+	}
+	if _, err := enc.Encrypt(ctx, []byte("more"), nil); !errors.Is(err, envelope.ErrKeyState) {
+		t.Errorf("encrypting under a disabled key: %v", err)
+	}
+}
+
+// TestKMSErrorsHoldNoSecrets: a refused KMS call's error names the key and
+// the code, never the data key.
+func TestKMSErrorsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	w := testWorld(t)
+	ctx := context.Background()
+	dataKey := bytes.Repeat([]byte{0x42}, 32)
+	outsider := w.cloud.NewAccount("outsider")
+	svc := w.kms(outsider.RootCredentials(), "cn-hangzhou")
+	_, err := svc.Encrypt(ctx, mainKey, dataKey, nil)
+	if err == nil {
+		t.Fatal("an outsider encrypted under the Security key")
+	}
+	for _, leak := range []string{"QkJCQkJC", string(dataKey)} { // base64 and raw
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("error shows the data key: %v", err)
+		}
+	}
+}
+
+// firstEDK returns the first encrypted data key of a message.
+func firstEDK(t *testing.T, msg []byte) []byte {
+	t.Helper()
+	h, _, err := format.ParseBytes(msg, 16)
+	if err != nil || len(h.Keys) == 0 {
+		t.Fatalf("header: %v", err)
+	}
+	return h.Keys[0].Blob
+}
+
+func disable(t *testing.T, w *world, key string) {
+	t.Helper()
+	client, err := kms.NewClient(w.cloud.Config(w.security.RootCredentials(), "cn-hangzhou"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DisableKeyWithContext(context.Background(), &kms.DisableKeyRequest{KeyId: tea.String(key)}, &dara.RuntimeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
