@@ -205,21 +205,8 @@ func (c *Client) applyRecipients(ctx context.Context, p *Plan, res *Result) {
 			return
 		}
 		acct, err := c.account(ctx, rp.Recipient.Account, rp.Recipient.AccessRole)
-		failed := err
-		for _, st := range rp.Steps {
-			if failed != nil {
-				rr.Steps = append(rr.Steps, StepResult{Step: st, Status: StatusNotAttempted})
-				continue
-			}
-			status, err := c.runStep(ctx, acct, st)
-			sr := StepResult{Step: st, Status: status}
-			if err != nil {
-				sr.Error = err.Error()
-				failed = fmt.Errorf("%s: %w", st, err)
-			}
-			rr.Steps = append(rr.Steps, sr)
-			c.emit(ctx, Event{Phase: "apply", Account: st.Account, Principal: rp.Principal, Message: st.String() + ": " + string(status), Err: err})
-		}
+		var failed error
+		rr.Steps, failed = c.runSteps(ctx, acct, err, rp.Principal, rp.Steps)
 		if failed != nil {
 			rr.err = fmt.Errorf("recipient %s: %w", rp.Principal, failed)
 			rr.Error = failed.Error()
@@ -232,6 +219,29 @@ func (c *Client) applyRecipients(ctx context.Context, p *Plan, res *Result) {
 			}
 		}
 	}
+}
+
+// runSteps makes steps in order with acct (or fails them all with acctErr,
+// the error of entering their account), stopping at the first failure; the
+// steps after it are reported as not attempted.
+func (c *Client) runSteps(ctx context.Context, acct *alicloud.Clients, acctErr error, principal string, steps []Step) ([]StepResult, error) {
+	out := make([]StepResult, 0, len(steps))
+	failed := acctErr
+	for _, st := range steps {
+		if failed != nil {
+			out = append(out, StepResult{Step: st, Status: StatusNotAttempted})
+			continue
+		}
+		status, err := c.runStep(ctx, acct, st)
+		sr := StepResult{Step: st, Status: status}
+		if err != nil {
+			sr.Error = err.Error()
+			failed = fmt.Errorf("%s: %w", st, err)
+		}
+		out = append(out, sr)
+		c.emit(ctx, Event{Phase: "apply", Account: st.Account, Principal: principal, Message: st.String() + ": " + string(status), Err: err})
+	}
+	return out, failed
 }
 
 // consistencyRetry also retries "not found" for a short while: RAM entities

@@ -187,20 +187,7 @@ func (c *Client) ApplyRole(ctx context.Context, p *RolePlan) (*RoleResult, error
 		return res, &RoleError{Result: res, Err: err}
 	}
 	var failed error
-	for _, st := range p.Steps {
-		if failed != nil {
-			res.Steps = append(res.Steps, StepResult{Step: st, Status: StatusNotAttempted})
-			continue
-		}
-		status, err := c.runStep(ctx, acct, st)
-		sr := StepResult{Step: st, Status: status}
-		if err != nil {
-			sr.Error = err.Error()
-			failed = fmt.Errorf("%s: %w", st, err)
-		}
-		res.Steps = append(res.Steps, sr)
-		c.emit(ctx, Event{Phase: "apply", Account: p.Account, Principal: p.Role, Message: st.String() + ": " + string(status), Err: err})
-	}
+	res.Steps, failed = c.runSteps(ctx, acct, nil, p.Role, p.Steps)
 	if failed != nil {
 		return res, &RoleError{Result: res, Err: failed}
 	}
