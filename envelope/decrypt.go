@@ -23,7 +23,9 @@ type Decryptor struct {
 
 	// Discovery filters allow any key of the listed accounts and region. They
 	// are tried after Keys, in order, for the encrypted data keys Keys did not
-	// cover.
+	// cover. Each key ARN a message offers is first resolved with the
+	// filter's KeyResolver (KMS DescribeKey), so a discovery filter needs
+	// kms:DescribeKey as well as kms:Decrypt on the keys it finds.
 	Discovery []Discovery
 
 	// MaxEncryptedKeys rejects messages with more encrypted data keys
@@ -146,14 +148,52 @@ func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[strin
 	}
 	for _, f := range d.Discovery {
 		for i := range h.Keys {
-			if valid[i] && !tried[i] && f.allows(arns[i]) {
-				if o, err := try(f.Service, i); o != nil || err != nil {
-					return o, err
+			if !valid[i] || tried[i] || !f.allows(arns[i]) {
+				continue
+			}
+			// The message chose this ARN. Confirm that the account it names
+			// really holds the key before trusting Decrypt's answer, which
+			// names the key only by its bare ID.
+			if err := confirmKey(ctx, f.Service, arns[i]); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
 				}
+				tried[i] = true
+				errs = append(errs, &KeyError{KeyARN: h.Keys[i].ARN, Op: "DescribeKey", Err: err})
+				continue
+			}
+			if o, err := try(f.Service, i); o != nil || err != nil {
+				return o, err
 			}
 		}
 	}
 	return nil, &NoKeyError{KeyARNs: names, Errors: errs}
+}
+
+// errNoResolver refuses discovery through a key service that cannot resolve
+// key ARNs.
+var errNoResolver = fmt.Errorf("the key service cannot confirm which account holds a key (it does not implement KeyResolver), so it cannot be used for discovery: %w", ErrKeyMismatch)
+
+// confirmKey checks that the key ARN a message names exists as named: same
+// account, region and key ID. Decrypt's KeyId check alone does not suffice
+// here: it compares bare key IDs, and with discovery the attacker writes the
+// whole ARN, so a key of theirs relabelled with a trusted account would pass
+// it. With Keys the ARN is the caller's, and a forger would need a key of
+// their own with the trusted key's ID, which KMS assigns (we assume key IDs
+// are unique across accounts; not verified against Alibaba documentation).
+func confirmKey(ctx context.Context, svc KeyService, claimed arn.ARN) error {
+	r, ok := svc.(KeyResolver)
+	if !ok {
+		return errNoResolver
+	}
+	got, err := r.ResolveKey(ctx, claimed.String())
+	if err != nil {
+		return err
+	}
+	if a, err := parseKeyARN(got); err != nil || a != claimed {
+		return fmt.Errorf("the message names %s, but the key service knows it as %s: %w", claimed, got, ErrKeyMismatch)
+	}
+	return nil
 }
 
 // Decrypt decrypts a whole message. encCtx must equal the context the

@@ -304,3 +304,86 @@ func disable(t *testing.T, w *world, key string) {
 		t.Fatal(err)
 	}
 }
+
+// relabel encrypts under its real key while the message names another ARN.
+type relabel struct {
+	envelope.KeyService
+	real string
+}
+
+func (r relabel) GenerateDataKey(ctx context.Context, _ string, c map[string]string) ([]byte, []byte, error) {
+	return r.KeyService.GenerateDataKey(ctx, r.real, c)
+}
+
+// TestDiscoveryRefusesImpostorAccount: KMS Decrypt names the key it used
+// only by its bare ID, so an attacker's key whose ID is the same as a trusted
+// account's key would pass the KeyId check. An attacker who shares a key
+// with the reader makes a message under it but names it as a key of the
+// trusted Security account. Discovery must resolve the ARN first and refuse.
+func TestDiscoveryRefusesImpostorAccount(t *testing.T) {
+	t.Parallel()
+	w := testWorld(t)
+	ctx := context.Background()
+	mallory, err := w.cloud.NewAccountWithID("3318745523640399", "mallory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := "key-hzzmallory0000000000"
+	if _, err := mallory.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: 5}).NewKeyWithID(kid, fakecloud.KeyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	realARN := arn.KMSKey("cn-hangzhou", mallory.ID, kid).String()
+	reader, err := w.recipient.NewUser("reader", "AliyunKMSFullAccess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mallory lets the reader use her key, as a key owner sharing it would.
+	def, err := policy.DefaultKeyPolicy(mallory.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := policy.SetCrossAccountUsers(def, mallory.ID, policy.KeyUserActions(), arn.RAMUser(w.recipient.ID, "reader"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := kms.NewClient(w.cloud.Config(mallory.RootCredentials(), "cn-hangzhou"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mc.SetKeyPolicyWithContext(ctx, &kms.SetKeyPolicyRequest{
+		KeyId: tea.String(realARN), Policy: tea.String(doc.String()), PolicyName: tea.String("default")}, &dara.RuntimeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	forged := arn.KMSKey("cn-hangzhou", w.security.ID, kid).String()
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{{ARN: forged,
+		Service: relabel{w.kms(mallory.RootCredentials(), "cn-hangzhou"), realARN}}}}
+	msg, err := enc.Encrypt(ctx, []byte("wire the money to mallory"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readerKMS := w.kms(reader.Credentials(), "cn-hangzhou")
+	trusting := &envelope.Decryptor{Discovery: []envelope.Discovery{{
+		Service: readerKMS, Region: "cn-hangzhou", Accounts: []string{w.security.ID}}}}
+	before := w.calls("Decrypt")
+	got, err := trusting.Decrypt(ctx, msg, nil)
+	if err == nil {
+		t.Fatalf("message under %s accepted as from the Security account: %q", realARN, got)
+	}
+	if !errors.Is(err, envelope.ErrNoKey) {
+		t.Errorf("err = %v, want ErrNoKey", err)
+	}
+	if n := w.calls("Decrypt") - before; n != 0 {
+		t.Errorf("%d Decrypt calls for a key that is not where the message says", n)
+	}
+	// The same reader trusting Mallory's account, with the honest ARN, reads
+	// her messages: the check refuses the lie, not cross-account keys.
+	honest := &envelope.Encryptor{Keys: []envelope.MasterKey{{ARN: realARN, Service: w.kms(mallory.RootCredentials(), "cn-hangzhou")}}}
+	msg, err = honest.Encrypt(ctx, []byte("hello"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := &envelope.Decryptor{Discovery: []envelope.Discovery{{Service: readerKMS, Region: "cn-hangzhou", Accounts: []string{mallory.ID}}}}
+	if got, err := dec.Decrypt(ctx, msg, nil); err != nil || string(got) != "hello" {
+		t.Errorf("honest cross-account message: %q, %v", got, err)
+	}
+}

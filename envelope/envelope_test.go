@@ -218,7 +218,26 @@ func TestDecryptKeySelection(t *testing.T) {
 			dec: func(f *fixture) *Decryptor {
 				return &Decryptor{Discovery: []Discovery{{Service: f.svc, Region: "cn-shanghai", Accounts: []string{"1192853035118460"}}}}
 			},
-			wantCalls: []fakekeys.Call{{Op: "Decrypt", KeyARN: arnDR}},
+			wantCalls: []fakekeys.Call{{Op: "DescribeKey", KeyARN: arnDR}, {Op: "Decrypt", KeyARN: arnDR}},
+		},
+		{
+			name: "discovery key that does not exist: no Decrypt",
+			setup: func(f *fixture) {
+				f.svc.FailOn("DescribeKey", arnDR, fakekeys.NotFound("DescribeKey"))
+			},
+			dec: func(f *fixture) *Decryptor {
+				return &Decryptor{Discovery: []Discovery{{Service: f.svc, Region: "cn-shanghai", Accounts: []string{"1192853035118460"}}}}
+			},
+			wantErr:   []error{ErrNoKey, ErrKeyNotFound},
+			wantCalls: []fakekeys.Call{{Op: "DescribeKey", KeyARN: arnDR}},
+		},
+		{
+			name: "discovery through a service that cannot resolve keys: refused",
+			dec: func(f *fixture) *Decryptor {
+				return &Decryptor{Discovery: []Discovery{{Service: noResolver{f.svc}, Region: "cn-shanghai", Accounts: []string{"1192853035118460"}}}}
+			},
+			wantErr:   []error{ErrNoKey, ErrKeyMismatch},
+			wantCalls: nil,
 		},
 		{
 			name: "discovery of another account",
@@ -273,6 +292,9 @@ func TestDecryptKeySelection(t *testing.T) {
 		})
 	}
 }
+
+// noResolver hides the fake's ResolveKey.
+type noResolver struct{ KeyService }
 
 // TestForeignBlobUnderTrustedARN is the attack the KeyId check stops: the
 // attacker makes a message under a key of their own (which the victim may

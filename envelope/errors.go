@@ -41,7 +41,7 @@ var (
 	// under a different master key than the one the message names. This
 	// guards the allowlist: an attacker could otherwise put a blob made under
 	// their own key next to a trusted ARN.
-	ErrKeyMismatch = errors.New("envelope: data key was encrypted under a different master key than the message names")
+	ErrKeyMismatch = format.ErrKeyMismatch
 
 	// ErrClosed is returned by a Writer used after Close.
 	ErrClosed = errors.New("envelope: writer is closed")

@@ -33,6 +33,19 @@ type KeyService interface {
 	Decrypt(ctx context.Context, keyARN string, ciphertext []byte, encCtx map[string]string) (plaintext []byte, err error)
 }
 
+// KeyResolver is implemented by key services that can say which key an ARN
+// really names. Discovery needs it: there the ARN comes from the message,
+// not from the caller, and KMS's Decrypt names the key that decrypted a blob
+// only by its bare key ID, which does not say whose account the key is in.
+// Before a discovery filter lets a message's key ARN be used, the ARN is
+// resolved; a key service that cannot resolve ARNs cannot be used for
+// discovery. NewKMS's key service resolves with DescribeKey.
+type KeyResolver interface {
+	// ResolveKey returns the ARN of the key keyARN names, as the key service
+	// knows it, or an error if there is no such key.
+	ResolveKey(ctx context.Context, keyARN string) (string, error)
+}
+
 // MasterKey is a KMS key, named by its ARN, and the key service that reaches
 // it: a client for the key's region, with credentials that may use the key.
 // A key shared from another account is named by its ARN, which is what the
@@ -47,7 +60,7 @@ type MasterKey struct {
 // Encryption SDK. The accounts must be listed: there is no "any account"
 // mode, because that would let any account's key vouch for a message.
 type Discovery struct {
-	Service  KeyService // a client for Region
+	Service  KeyService // a client for Region; must also be a KeyResolver
 	Region   string     // e.g. "cn-hangzhou"
 	Accounts []string   // account UIDs, e.g. "1192853035118460"; at least one
 }

@@ -19,6 +19,7 @@ type kmsAPI interface {
 	GenerateDataKeyWithContext(ctx context.Context, req *kms.GenerateDataKeyRequest, rt *dara.RuntimeOptions) (*kms.GenerateDataKeyResponse, error)
 	EncryptWithContext(ctx context.Context, req *kms.EncryptRequest, rt *dara.RuntimeOptions) (*kms.EncryptResponse, error)
 	DecryptWithContext(ctx context.Context, req *kms.DecryptRequest, rt *dara.RuntimeOptions) (*kms.DecryptResponse, error)
+	DescribeKeyWithContext(ctx context.Context, req *kms.DescribeKeyRequest, rt *dara.RuntimeOptions) (*kms.DescribeKeyResponse, error)
 }
 
 // Retry is the retry policy of the KMS key service: which failures are
@@ -47,6 +48,9 @@ type KMS struct {
 	retry   Retry
 	runtime dara.RuntimeOptions
 	mu      sync.Mutex // serialises calls on api
+
+	resolvedMu sync.Mutex
+	resolved   map[string]string // ResolveKey's answers: key ARNs do not change
 }
 
 // NewKMS returns a KeyService over client. Point the client at the shared
@@ -201,6 +205,46 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 		return nil, errors.New("kms Decrypt: Plaintext is not base64")
 	}
 	return plaintext, nil
+}
+
+// ResolveKey asks KMS DescribeKey which key keyARN names and returns its
+// ARN (KeyMetadata.Arn). A key of another account can be described only by
+// its ARN and only if its key policy grants kms:DescribeKey, which the key
+// user actions include. Answers are cached for the life of the KMS value.
+func (k *KMS) ResolveKey(ctx context.Context, keyARN string) (string, error) {
+	if k.api == nil {
+		return "", errNoClient
+	}
+	k.resolvedMu.Lock()
+	got, ok := k.resolved[keyARN]
+	k.resolvedMu.Unlock()
+	if ok {
+		return got, nil
+	}
+	req := &kms.DescribeKeyRequest{KeyId: tea.String(keyARN)}
+	err := k.retry.Do(ctx, func(ctx context.Context) error {
+		k.mu.Lock()
+		resp, err := k.api.DescribeKeyWithContext(ctx, req, k.rt())
+		k.mu.Unlock()
+		if err != nil {
+			return cloudapi.Classify("kms", "DescribeKey", err)
+		}
+		if resp == nil || resp.Body == nil || resp.Body.KeyMetadata == nil {
+			return errors.New("kms DescribeKey: empty response")
+		}
+		got = tea.StringValue(resp.Body.KeyMetadata.Arn)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	k.resolvedMu.Lock()
+	if k.resolved == nil {
+		k.resolved = map[string]string{}
+	}
+	k.resolved[keyARN] = got
+	k.resolvedMu.Unlock()
+	return got, nil
 }
 
 // kmsContext converts the context to the SDK's map type; nil when empty, so

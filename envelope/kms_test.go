@@ -18,6 +18,7 @@ import (
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
 )
 
@@ -192,6 +193,69 @@ func TestKMSErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "secret-never-shown") {
 				t.Error("error shows the access key secret")
+			}
+		})
+	}
+}
+
+// TestKMSTransportErrorsHoldNoSecrets: a request that dies in transport
+// (connection dropped, read timeout, caller's deadline) fails with an error
+// that shows neither the data key Encrypt was sending nor the access key
+// secret, though the SDK's own error quotes the request URL.
+func TestKMSTransportErrorsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	dataKey := bytes.Repeat([]byte{0x42}, 32)
+	b64 := base64.StdEncoding.EncodeToString(dataKey)
+	leaks := []string{b64, url.QueryEscape(b64), "QkJCQkJC", "secret-never-shown"}
+	dropped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			c.Close()
+		}
+	})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	})
+	short := func(o *KMSOptions) {
+		o.Retry.MaxAttempts = 1
+		o.Runtime = &dara.RuntimeOptions{ReadTimeout: tea.Int(50), ConnectTimeout: tea.Int(50)}
+	}
+	tests := []struct {
+		name    string
+		handler http.Handler
+		timeout time.Duration // the caller's deadline; 0 for none
+		want    []error
+	}{
+		{"connection dropped", dropped, 0, []error{ErrUnavailable}},
+		{"read timeout", slow, 0, []error{ErrUnavailable}},
+		{"caller's deadline", slow, 20 * time.Millisecond, []error{context.DeadlineExceeded}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := NewKMS(newKMSClient(t, tt.handler), short)
+			ctx := context.Background()
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			_, err := k.Encrypt(ctx, arnMain, dataKey, nil)
+			if err == nil {
+				t.Fatal("Encrypt succeeded")
+			}
+			for _, want := range tt.want {
+				if !errors.Is(err, want) {
+					t.Errorf("err = %v, does not match %v", err, want)
+				}
+			}
+			for _, leak := range leaks {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("error shows a secret (%q): %v", leak, err)
+				}
 			}
 		})
 	}

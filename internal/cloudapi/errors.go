@@ -81,13 +81,17 @@ func Classify(service, action string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if err == context.Canceled || err == context.DeadlineExceeded {
+		return err // the caller's context, before any request was sent
 	}
 	var already *Error
 	if errors.As(err, &already) {
 		return err
 	}
+	// Redact before anything else looks at it: a timed-out request's URL
+	// holds every parameter, a data key among them for Encrypt. A timeout
+	// stays matchable with errors.Is(err, context.DeadlineExceeded) through
+	// the wrapped *url.Error, and is classified as ErrUnavailable.
 	err = redactURL(err)
 	e := &Error{Service: service, Action: action, Err: err}
 	var te *tea.SDKError

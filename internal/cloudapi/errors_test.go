@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,13 @@ func TestClassifyTransportAndContext(t *testing.T) {
 	}
 	if got := Classify("kms", "DescribeKey", context.Canceled); got != context.Canceled {
 		t.Errorf("context.Canceled became %v", got)
+	}
+	// A transport timeout: classified, retryable, still a deadline error,
+	// and its URL (which holds the request's parameters) redacted.
+	timeout := &url.Error{Op: "Post", URL: "http://127.0.0.1:1/?KeyId=k&Plaintext=U0VDUkVU", Err: context.DeadlineExceeded}
+	got := Classify("kms", "Encrypt", timeout)
+	if !errors.Is(got, ErrUnavailable) || !IsRetryable(got) || !errors.Is(got, context.DeadlineExceeded) || strings.Contains(got.Error(), "U0VDUkVU") {
+		t.Errorf("timeout classified as %v", got)
 	}
 	if Classify("kms", "DescribeKey", nil) != nil {
 		t.Error("nil became an error")

@@ -23,6 +23,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/kmsshare/kmsshare/envelope/internal/format"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
 )
 
@@ -31,6 +32,7 @@ const (
 	OpGenerateDataKey = "GenerateDataKey"
 	OpEncrypt         = "Encrypt"
 	OpDecrypt         = "Decrypt"
+	OpDescribeKey     = "DescribeKey"
 )
 
 // MaxEncryptPlaintext is KMS Encrypt's documented plaintext limit (6 KB).
@@ -217,7 +219,7 @@ func (s *Service) Decrypt(ctx context.Context, keyARN string, blob []byte, encCt
 		return nil, invalid(OpDecrypt, "blob under an unknown key")
 	}
 	if inner != keyARN {
-		return nil, fmt.Errorf("fakekeys: blob is under %s, not %s", inner, keyARN)
+		return nil, fmt.Errorf("fakekeys: blob is under %s, not %s: %w", inner, keyARN, ErrKeyMismatch)
 	}
 	nonce, ct := rest[:12], rest[12:]
 	pt, err := aead.Open(nil, nonce, ct, aad(inner, encCtx))
@@ -225,6 +227,19 @@ func (s *Service) Decrypt(ctx context.Context, keyARN string, blob []byte, encCt
 		return nil, invalid(OpDecrypt, "blob or encryption context does not authenticate")
 	}
 	return pt, nil
+}
+
+// ErrKeyMismatch is what Decrypt wraps when a blob is under another key
+// than the one asked for; it is envelope.ErrKeyMismatch.
+var ErrKeyMismatch = format.ErrKeyMismatch
+
+// ResolveKey returns keyARN if the service holds that key (envelope's
+// KeyResolver, for discovery).
+func (s *Service) ResolveKey(ctx context.Context, keyARN string) (string, error) {
+	if _, _, err := s.begin(ctx, OpDescribeKey, keyARN); err != nil {
+		return "", err
+	}
+	return keyARN, nil
 }
 
 const blobMagic = "fk1:"

@@ -20,6 +20,9 @@ var (
 	ErrFormat      = errors.New("envelope: malformed message")
 	ErrUnsupported = errors.New("envelope: unsupported message version or suite")
 	ErrLimit       = errors.New("envelope: limit exceeded")
+	// ErrKeyMismatch is envelope.ErrKeyMismatch; it lives here so that the
+	// test key service can wrap it too.
+	ErrKeyMismatch = errors.New("envelope: data key was encrypted under a different master key than the message names")
 )
 
 // Constants of format version 1 (FORMAT.md §2–§5).
