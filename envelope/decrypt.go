@@ -124,9 +124,11 @@ func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[strin
 		// Commitment first: a data key that does not match it says nothing
 		// about the header, and no other EDK is tried (FORMAT.md §5.2).
 		if !keys.CheckCommitment(h.Commitment[:]) {
+			keys.WipeHeaderKey()
 			return nil, notAuthentic("key commitment does not match the data key")
 		}
 		if !keys.CheckHeaderTag(h.Authd, h.Tag[:]) {
+			keys.WipeHeaderKey()
 			return nil, notAuthentic("header tag does not verify")
 		}
 		o := &opened{keys: keys, keyARN: k.ARN}

@@ -41,7 +41,8 @@
 // rewriting its header only. The body is copied byte for byte.
 //
 // KMS requires GenerateDataKey and Decrypt here, plus Encrypt with more than
-// one key. kms:GenerateDataKeyWithoutPlaintext is not used: it cannot be
+// one key, and DescribeKey for keys found by a discovery filter (the
+// console's key-user actions include it). kms:GenerateDataKeyWithoutPlaintext is not used: it cannot be
 // granted to another account.
 //
 // # Caching

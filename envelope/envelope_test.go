@@ -527,6 +527,9 @@ func TestWriterLifecycle(t *testing.T) {
 	if err := w.Close(); !errors.Is(err, boom) {
 		t.Errorf("Close after a failed write: %v", err)
 	}
+	if w.ring != nil || w.keys != nil {
+		t.Error("a failed Writer keeps its plaintext buffer and keys after Close")
+	}
 	if _, err := f.enc.NewWriter(context.Background(), &failingWriter{err: boom}, nil); !errors.Is(err, boom) {
 		t.Errorf("header write failure: %v", err)
 	}
@@ -628,6 +631,39 @@ func TestSegmentCounterLimit(t *testing.T) {
 
 	if _, err := segments(int64(format.MaxSegments)*64+1, 64); !errors.Is(err, ErrLimit) {
 		t.Errorf("segments over 2^32: %v", err)
+	}
+
+	// A message of exactly 2^32 segments whose last is full reads back: the
+	// Reader learns it is final from the end of the source. One more byte
+	// after it is a 2^32+1st segment.
+	var buf bytes.Buffer
+	w, _ = f.enc.NewWriter(context.Background(), &buf, nil)
+	w.next = format.MaxSegments - 2
+	pt := bytes.Repeat([]byte("0123456789abcdef"), 8) // two full segments
+	if _, err := w.Write(pt); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dec := &Decryptor{Keys: []MasterKey{f.key(arnMain)}}
+	for _, tt := range []struct {
+		name  string
+		extra []byte
+		want  error
+	}{{"exactly 2^32 segments", nil, nil}, {"one byte more", []byte{0}, ErrLimit}} {
+		r, err := dec.NewReader(context.Background(), io.MultiReader(bytes.NewReader(buf.Bytes()), bytes.NewReader(tt.extra)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.rd, r.sub, r.dl = format.MaxSegments-2, format.MaxSegments-2, format.MaxSegments-2
+		got, err := io.ReadAll(r)
+		if tt.want == nil && (err != nil || !bytes.Equal(got, pt)) {
+			t.Errorf("%s: read %d bytes, %v", tt.name, len(got), err)
+		}
+		if tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
 	}
 }
 

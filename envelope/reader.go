@@ -206,7 +206,18 @@ func (r *Reader) readOne() error {
 		return r.rerr
 	}
 	if r.rd >= format.MaxSegments {
-		r.rerr = fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
+		// Segment 2^32-1 may be a full final segment, so the source must
+		// end here; one more byte is a 2^32+1st segment.
+		var b [1]byte
+		switch n, err := io.ReadFull(r.src, b[:]); {
+		case n == 0 && err == io.EOF:
+			r.eof = true
+			return nil
+		case n == 0:
+			r.rerr = err
+		default:
+			r.rerr = fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
+		}
 		return r.rerr
 	}
 	s := r.slot(r.rd)

@@ -307,6 +307,12 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	w.closed = true
+	// The ring holds plaintext waiting to be sealed: wipe it on every path,
+	// a failed Writer's included.
+	defer func() {
+		clear(w.ring)
+		w.ring, w.keys = nil, nil
+	}()
 	if w.err != nil {
 		return w.err
 	}
@@ -315,8 +321,5 @@ func (w *Writer) Close() error {
 		// segment; an empty final segment after data is not a valid encoding.
 		return w.fail(errors.New("envelope: internal error: nothing held back for the final segment"))
 	}
-	err := w.seal(nil, w.filled, true)
-	clear(w.ring)
-	w.ring, w.keys = nil, nil
-	return err
+	return w.seal(nil, w.filled, true)
 }

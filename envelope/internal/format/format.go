@@ -301,12 +301,18 @@ type parser struct {
 	chunked bool
 	buf     []byte
 	extra   []byte
+	chunk   []byte // the read buffer in chunked mode, reused for every Read
 }
 
 const readChunk = 4096
 
+// maxEmptyReads is how many Reads in a row may return no bytes and no error
+// before the parser gives up with io.ErrNoProgress, as bufio does.
+const maxEmptyReads = 100
+
 // next returns the next n header bytes.
 func (p *parser) next(n int) ([]byte, error) {
+	empty := 0
 	for len(p.extra) < n {
 		if !p.chunked {
 			b := make([]byte, n-len(p.extra))
@@ -317,11 +323,20 @@ func (p *parser) next(n int) ([]byte, error) {
 			}
 			continue
 		}
-		chunk := make([]byte, readChunk)
-		m, err := p.src.Read(chunk)
-		p.extra = append(p.extra, chunk[:m]...)
+		if p.chunk == nil {
+			p.chunk = make([]byte, readChunk)
+		}
+		m, err := p.src.Read(p.chunk)
+		p.extra = append(p.extra, p.chunk[:m]...)
 		if err != nil && len(p.extra) < n {
 			return nil, truncated(err)
+		}
+		if m == 0 && err == nil {
+			if empty++; empty >= maxEmptyReads {
+				return nil, io.ErrNoProgress
+			}
+		} else {
+			empty = 0
 		}
 	}
 	start := len(p.buf)

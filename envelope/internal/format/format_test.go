@@ -310,6 +310,36 @@ func TestReadPassesOnReaderErrors(t *testing.T) {
 	}
 }
 
+// stalled returns no bytes and no error forever.
+type stalled struct{}
+
+func (stalled) Read([]byte) (int, error) { return 0, nil }
+
+// TestReadSlowSources: a source that trickles one byte per Read costs no
+// more allocations than a fast one (the parser reuses its read buffer), and
+// one that never makes progress ends with io.ErrNoProgress, not a hang.
+func TestReadSlowSources(t *testing.T) {
+	raw := marshal(sampleHeader())
+	fast := testing.AllocsPerRun(20, func() {
+		if _, _, err := Read(bytes.NewReader(raw), 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	slow := testing.AllocsPerRun(20, func() {
+		if _, _, err := Read(iotest.OneByteReader(bytes.NewReader(raw)), 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Appending one byte at a time regrows the byte slices a few times more
+	// (logarithmically); a buffer per Read would cost len(raw) allocations.
+	if slow > fast+40 || slow >= float64(len(raw)) {
+		t.Errorf("%v allocations per header read one byte at a time, %v in one go (header of %d bytes)", slow, fast, len(raw))
+	}
+	if _, _, err := Read(io.MultiReader(bytes.NewReader(raw[:10]), stalled{}), 0); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("stalled source: err = %v, want io.ErrNoProgress", err)
+	}
+}
+
 func TestContextMap(t *testing.T) {
 	t.Parallel()
 	if ContextMap(nil) != nil {
