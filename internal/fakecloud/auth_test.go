@@ -109,6 +109,21 @@ func TestTamperedInTransit(t *testing.T) {
 	kc := must(kms.NewClient(cfg))
 	_, err := kc.DescribeKeyWithContext(ctxb(), &kms.DescribeKeyRequest{KeyId: tea.String(w.key.ID)}, rt)
 	wantCode(t, err, "SignatureDoesNotMatch")
+
+	// The legacy signature covers the query only: the operation is the
+	// signed Action, and an x-acs-action header swapped on the way (here
+	// turning a DescribeKey into a DisableKey) is refused, not obeyed.
+	for _, tr := range transports {
+		cfg := configFor(t, w.c, tr)(w.secAdmin.Credentials())
+		cfg.SignatureAlgorithm = tea.String("v2")
+		cfg.HttpClient = tamper{next: cfg.HttpClient, edit: func(r *http.Request) { r.Header.Set("x-acs-action", "DisableKey") }}
+		kc := must(kms.NewClient(cfg))
+		_, err := kc.DescribeKeyWithContext(ctxb(), &kms.DescribeKeyRequest{KeyId: tea.String(w.key.ID)}, rt)
+		wantCode(t, err, "SignatureDoesNotMatch")
+		if got := w.key.State(); got != "Enabled" {
+			t.Errorf("%s: key is %s after a tampered legacy request", tr, got)
+		}
+	}
 }
 
 type tamper struct {

@@ -106,7 +106,8 @@
 //	Wrong secret, unknown key, expired/mismatched/missing STS token        TestAuthentication
 //	  rejected; legacy HMAC-SHA1 signature accepted
 //	Unknown action or version: InvalidAction.NotFound                      TestUnknownAction
-//	A request changed after signing: SignatureDoesNotMatch                 TestTamperedInTransit
+//	A request changed after signing: SignatureDoesNotMatch; with the       TestTamperedInTransit
+//	  legacy signature the signed Action decides, a swapped header is refused
 //	Malformed requests refused with JSON errors                            TestMalformedRequests
 //	SetKeyPolicy validates size (32768), Version, Resource "*", kms:       TestSetKeyPolicyValidation
 //	  actions, and principals of other accounts (W2); a refused write

@@ -93,7 +93,21 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 	k.params = params
 	k.action = r.Header.Get("x-acs-action")
 	version := r.Header.Get("x-acs-version")
-	if k.action == "" { // legacy RPC signature: Action and Version in the query
+	if r.Header.Get("Authorization") == "" && params["Signature"] != "" {
+		// Legacy RPC signature: it covers the query, not the headers, so the
+		// operation is the signed Action and Version. The SDK sends the
+		// x-acs-* headers too; one that disagrees was changed on the way.
+		// (The code for that refusal is assumed; see doc.go.)
+		ha, hv := k.action, version
+		k.action, version = params["Action"], params["Version"]
+		if (ha != "" && ha != k.action) || (hv != "" && hv != version) {
+			k.service = serviceOf(version)
+			entry.Service, entry.Action = k.service, k.action
+			c.respondError(w, r, k, &entry, k.fail("SignatureDoesNotMatch",
+				fmt.Sprintf("x-acs-action %q / x-acs-version %q disagree with the signed Action %q / Version %q", ha, hv, k.action, version)))
+			return
+		}
+	} else if k.action == "" {
 		k.action, version = params["Action"], params["Version"]
 	}
 	k.service = serviceOf(version)
