@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 
@@ -49,16 +50,18 @@ func (s Statement) canonical() Statement {
 		}
 	}
 	if len(s.Condition) > 0 {
+		// When two spellings of one operator are present (Validate refuses
+		// that), the result must not depend on map order: the first in
+		// claimOrder takes the canonical name, the other keeps its own and
+		// stays a separate test, as Evaluate treats it.
 		c.Condition = Condition{}
-		for op, keys := range s.Condition {
+		for _, op := range claimOrder(s.Condition, operatorName) {
 			name := op
-			if o := conditionOperator(op); o != nil {
-				name = o.name
+			if o := operatorName(op); c.Condition[o] == nil {
+				name = o
 			}
-			if c.Condition[name] == nil {
-				c.Condition[name] = map[string]Strings{}
-			}
-			for k, v := range keys {
+			c.Condition[name] = map[string]Strings{}
+			for k, v := range s.Condition[op] {
 				c.Condition[name][k] = canonicalList(v, keep)
 			}
 		}
@@ -90,25 +93,21 @@ func canonicalResource(s string) string {
 
 // canonicalList returns the values as a sorted list without duplicates, where
 // two values are duplicates when key maps them to the same string; the
-// first spelling is kept.
+// least spelling is kept.
 func canonicalList(s Strings, key func(string) string) Strings {
 	if !s.IsSet() {
 		return Strings{}
 	}
-	seen := make(map[string]bool, len(s.Values))
-	out := make([]string, 0, len(s.Values))
-	for _, v := range s.Values {
-		if k := key(v); !seen[k] {
-			seen[k] = true
-			out = append(out, v)
-		}
-	}
+	out := slices.Clone(s.Values)
 	slices.SortFunc(out, func(a, b string) int {
 		if c := strings.Compare(key(a), key(b)); c != 0 {
 			return c
 		}
 		return strings.Compare(a, b)
 	})
+	// Sorted first, so the spelling kept of duplicates is always the same
+	// (the least), whatever the order they were written in.
+	out = slices.CompactFunc(out, func(a, b string) bool { return key(a) == key(b) })
 	return List(out...)
 }
 
@@ -143,17 +142,26 @@ func (d *Document) normal() []byte {
 
 // foldCondition lower-cases operator names and condition keys (both
 // case-insensitive) and sorts and deduplicates the values.
+//
+// Names that collide when folded (Validate refuses them) are separate tests
+// that must all hold, so they are not merged: in sorted order, the first
+// takes the folded name and the others keep their spelling. Such documents
+// may compare unequal to an equivalent spelling, never equal to a document
+// that decides differently.
 func foldCondition(c Condition) Condition {
 	folded := Condition{}
-	for op, keys := range c {
+	for _, op := range claimOrder(c, strings.ToLower) {
 		lop := strings.ToLower(op)
-		if folded[lop] == nil {
-			folded[lop] = map[string]Strings{}
+		if folded[lop] != nil {
+			lop = op
 		}
-		for k, v := range keys {
+		folded[lop] = map[string]Strings{}
+		for _, k := range claimOrder(c[op], strings.ToLower) {
 			lk := strings.ToLower(k)
-			merged := append(append([]string{}, folded[lop][lk].Values...), v.Values...)
-			folded[lop][lk] = canonicalList(List(merged...), keep)
+			if _, taken := folded[lop][lk]; taken {
+				lk = k
+			}
+			folded[lop][lk] = canonicalList(c[op][k], keep)
 		}
 	}
 	return folded
@@ -168,4 +176,33 @@ func foldList(s Strings) Strings {
 		out[i] = strings.ToLower(v)
 	}
 	return canonicalList(List(out...), keep)
+}
+
+// operatorName is the canonical spelling of a condition operator, or name
+// itself if it is not one.
+func operatorName(name string) string {
+	if o := conditionOperator(name); o != nil {
+		return o.name
+	}
+	return name
+}
+
+// claimOrder returns m's keys in the order in which they claim their
+// normalised names: names already in normal form first, then the rest, each
+// group sorted. A name that finds its normal form taken keeps its own
+// spelling, which then cannot collide: it is not in normal form, and the
+// name in normal form, if any, came first.
+func claimOrder[V any](m map[string]V, norm func(string) string) []string {
+	names := slices.Collect(maps.Keys(m))
+	slices.SortFunc(names, func(a, b string) int {
+		an, bn := a == norm(a), b == norm(b)
+		if an != bn {
+			if an {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return names
 }

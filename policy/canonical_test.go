@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +82,65 @@ func TestCanonical(t *testing.T) {
 	}
 	if c.Canonical().String() != c.String() {
 		t.Error("Canonical is not idempotent")
+	}
+}
+
+// TestConditionNameCollisions: operators or keys that differ only in case are
+// separate tests that must all hold. Validate refuses them; Canonical and
+// Equivalent stay deterministic and never call two documents equivalent
+// when Evaluate decides them differently.
+func TestConditionNameCollisions(t *testing.T) {
+	t.Parallel()
+	doc := func(cond string) *Document {
+		return MustParse(`{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Condition":` + cond + `}]}`)
+	}
+	tests := []struct {
+		name      string
+		collides  string // has a collision
+		merged    string // the collision's values as one list: decides differently
+		sameTests string // the same tests spelt otherwise
+	}{
+		{"keys", `{"StringEquals":{"k":"a","K":"b"}}`, `{"StringEquals":{"k":["a","b"]}}`, `{"StringEquals":{"K":"b","k":"a"}}`},
+		{"operators", `{"StringEquals":{"k":"a"},"stringequals":{"k":"b"}}`, `{"StringEquals":{"k":["a","b"]}}`, `{"stringequals":{"k":"b"},"StringEquals":{"k":"a"}}`},
+		{"canonical spelling second", `{"STRINGEQUALS":{"k":"a"},"StringEquals":{"k":"b"}}`, `{"StringEquals":{"k":["a","b"]}}`, `{"StringEquals":{"k":"b"},"STRINGEQUALS":{"k":"a"}}`},
+	}
+	req := Request{Caller: ownerUser, Action: "kms:Decrypt", Resource: keyARN, ResourceAccount: owner,
+		Context: map[string][]string{"k": {"a"}}}
+	for _, tt := range tests {
+		a, m, same := doc(tt.collides), doc(tt.merged), doc(tt.sameTests)
+		if Evaluate(req, a).Decision == Evaluate(req, m).Decision {
+			t.Fatalf("%s: test premise: the merged form should decide differently", tt.name)
+		}
+		if Equivalent(a, m) || len(Diff(a, m)) == 0 {
+			t.Errorf("%s: a collision is Equivalent to its values merged", tt.name)
+		}
+		if !Equivalent(a, same) {
+			t.Errorf("%s: the same document written in another order is not Equivalent", tt.name)
+		}
+		first := a.Canonical().String()
+		for range 50 {
+			if got := a.Canonical().String(); got != first {
+				t.Fatalf("%s: Canonical depends on map order:\n%s\n%s", tt.name, first, got)
+			}
+		}
+		if c := a.Canonical(); Evaluate(req, c).Decision != Evaluate(req, a).Decision {
+			t.Errorf("%s: Canonical decides differently: %s", tt.name, c)
+		}
+		err := a.Validate(Permission)
+		var pe *Error
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "case-insensitive") {
+			t.Errorf("%s: Validate = %v, want a condition-duplicate problem", tt.name, err)
+		}
+	}
+}
+
+// TestCanonicalListOrder: which spelling of values equal but for case is
+// kept does not depend on the order they were written in.
+func TestCanonicalListOrder(t *testing.T) {
+	t.Parallel()
+	a := MustParse(`{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:decrypt"],"Resource":"*"}]}`)
+	b := MustParse(`{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:decrypt","kms:Decrypt"],"Resource":"*"}]}`)
+	if ca, cb := a.Canonical().String(), b.Canonical().String(); ca != cb {
+		t.Errorf("Canonical depends on list order:\n%s\n%s", ca, cb)
 	}
 }

@@ -9,7 +9,9 @@ import (
 // Caller is who makes a request.
 type Caller struct {
 	// Account is the UID of the caller's account (for a service caller, the
-	// account the service acts for).
+	// account the service acts for). It may be left empty for a RAM
+	// identity: the account in ARN is used. If both are set and disagree,
+	// the caller is no identity of either account and no Principal admits it.
 	Account string
 	// ARN is the caller's RAM identity: a user (acs:ram::<uid>:user/<name>),
 	// a role session (acs:ram::<uid>:assumed-role/<role>/<session>, or the
@@ -118,7 +120,7 @@ func EvaluateAccess(req Request, resourcePolicy *Document, identityPolicies ...*
 	r, i := a.Resource.Decision, a.Identity.Decision
 	switch {
 	case r == ExplicitDeny || i == ExplicitDeny:
-	case req.Caller.Account == req.ResourceAccount:
+	case req.Caller.account() != "" && req.Caller.account() == req.ResourceAccount:
 		a.Allowed = r == Allowed || i == Allowed
 	default:
 		a.Allowed = r == Allowed && i == Allowed
@@ -181,10 +183,23 @@ type identity struct {
 	user        string // user name, for a RAM user
 }
 
-func identityOf(c *Caller) identity {
-	id := identity{account: c.Account}
+// account is the caller's account: Account, or for a RAM identity the
+// account in its ARN; "" when the two disagree.
+func (c *Caller) account() string {
 	a := c.ARN
-	if a.Service != "ram" && a.Service != "sts" {
+	if c.Service != "" || (a.Service != "ram" && a.Service != "sts") || a.AccountID == "" {
+		return c.Account
+	}
+	if c.Account != "" && c.Account != a.AccountID {
+		return ""
+	}
+	return a.AccountID
+}
+
+func identityOf(c *Caller) identity {
+	id := identity{account: c.account()}
+	a := c.ARN
+	if id.account == "" || (a.Service != "ram" && a.Service != "sts") {
 		return id
 	}
 	typ, name, _ := strings.Cut(a.Resource, "/")

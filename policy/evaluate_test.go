@@ -253,6 +253,9 @@ func TestEvaluateAccess(t *testing.T) {
 		{"cross account: action outside key grant", kmsReq(otherRole, "kms:Encrypt"), keyPolicy, []*Document{ramDeny}, false, ImplicitDeny, Allowed},
 		{"cross account: RAM Deny", kmsReq(otherRole, "kms:Decrypt"), keyPolicy, []*Document{ramDeny}, false, Allowed, ExplicitDeny},
 		{"cross account: other account's RAM user not granted", kmsReq(otherUser, "kms:Decrypt"), keyPolicy, []*Document{ramAllow}, false, ImplicitDeny, Allowed},
+		{"account taken from the ARN when not given", kmsReq(Caller{ARN: ownerUser.ARN}, "kms:Decrypt"), keyPolicy, nil, true, Allowed, ImplicitDeny},
+		{"cross account from the ARN alone", kmsReq(Caller{ARN: otherRole.ARN}, "kms:Decrypt"), keyPolicy, nil, false, Allowed, ImplicitDeny},
+		{"Account and ARN disagree: no principal admits it", kmsReq(Caller{Account: owner, ARN: otherUser.ARN}, "kms:Decrypt"), keyPolicy, []*Document{ramAllow}, false, ImplicitDeny, Allowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

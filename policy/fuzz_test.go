@@ -72,6 +72,10 @@ func FuzzEvaluate(f *testing.F) {
 		if r.Decision != ImplicitDeny && d.Statement[r.Statement].Effect != map[Decision]Effect{Allowed: Allow, ExplicitDeny: Deny}[r.Decision] {
 			t.Fatalf("decision %v made by a statement with effect %s", r.Decision, d.Statement[r.Statement].Effect)
 		}
+		// Canonical, and so Equivalent, must not change a decision.
+		if c := d.Canonical(); Evaluate(req, c, nil, c).Decision != r.Decision {
+			t.Fatalf("Canonical decides %v, the document %v:\n%s\n%s", Evaluate(req, c, nil, c).Decision, r.Decision, d, c)
+		}
 		a := EvaluateAccess(req, d, d)
 		if a.Allowed && (a.Resource.Decision == ExplicitDeny || a.Identity.Decision == ExplicitDeny) {
 			t.Fatalf("allowed despite an explicit deny: %+v", a)

@@ -210,10 +210,20 @@ func lintPrincipals(s *Statement, k Kind, opts LintOptions, path string, add add
 		if pasted(v) {
 			continue
 		}
-		account, _, hasAccount := strings.Cut(v, "@")
+		account, service, hasAccount := strings.Cut(v, "@")
+		if !hasAccount {
+			service = v
+		}
+		if strings.ContainsAny(service, "*?") {
+			add(SeverityError, "wildcard-principal", p, "%s admits any service", v)
+			continue
+		}
 		if hasAccount && account == arn.AnyAccount {
-			if len(s.Condition) == 0 {
-				add(SeverityError, "wildcard-principal", p, "%s without a Resource Directory condition admits the service acting for any account", v)
+			// The condition keys are unverified (ram-sts.md §11.3); they are
+			// the ones Alibaba's share-role templates use.
+			if !hasConditionKey(s.Condition, "sts:ServiceOwnerRDId", "sts:ServiceOwnerRDPath") {
+				add(SeverityError, "wildcard-principal", p,
+					"%s without a Resource Directory condition (sts:ServiceOwnerRDId or sts:ServiceOwnerRDPath) admits the service acting for any account", v)
 			}
 			continue
 		}
@@ -221,6 +231,21 @@ func lintPrincipals(s *Statement, k Kind, opts LintOptions, path string, add add
 			add(SeverityError, "invalid-arn", p, "%v", err)
 		}
 	}
+}
+
+// hasConditionKey reports whether any operator of c tests one of keys
+// (compared case-insensitively).
+func hasConditionKey(c Condition, keys ...string) bool {
+	for _, tests := range c {
+		for k := range tests {
+			for _, want := range keys {
+				if strings.EqualFold(k, want) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func pasted(v string) bool {

@@ -74,15 +74,42 @@ func (s *Statement) check(k Kind, path string, ps *problems) {
 			}
 			ps.addCode(code, pointer(path, f.name), "empty %s list matches nothing", f.name)
 		}
+		for i, v := range f.v.Values {
+			if v == "" {
+				code := "empty-action"
+				if f.name == "Resource" || f.name == "NotResource" {
+					code = "empty-resource"
+				}
+				ps.addCode(code, pointer(pointer(path, f.name), i), "an empty string in %s matches nothing", f.name)
+			}
+		}
 	}
+	// Operator names and condition keys are case-insensitive, so two that
+	// differ only in case are two tests of one thing that must both hold.
+	// Whether RAM refuses such a document is not documented (unverified);
+	// it is refused here because it almost always means a typo.
+	ops := make(map[string]string, len(s.Condition)) // operator, by folded name
 	for op, keys := range s.Condition {
 		if conditionOperator(op) == nil {
 			ps.addCode("condition-operator", pointer(pointer(path, "Condition"), op), "unknown condition operator %q", op)
 		}
+		if other, dup := ops[strings.ToLower(op)]; dup {
+			a, b := min(op, other), max(op, other)
+			ps.addCode("condition-duplicate", pointer(pointer(path, "Condition"), b),
+				"operators %q and %q are the same operator (names are case-insensitive); merge them", a, b)
+		}
+		ops[strings.ToLower(op)] = op
+		names := make(map[string]string, len(keys))
 		for key, v := range keys {
 			if len(v.Values) == 0 {
 				ps.addCode("empty-condition", pointer(pointer(pointer(path, "Condition"), op), key), "no values")
 			}
+			if other, dup := names[strings.ToLower(key)]; dup {
+				a, b := min(key, other), max(key, other)
+				ps.addCode("condition-duplicate", pointer(pointer(pointer(path, "Condition"), op), b),
+					"condition keys %q and %q are the same key (keys are case-insensitive); both must hold, which is rarely meant: merge them", a, b)
+			}
+			names[strings.ToLower(key)] = key
 		}
 	}
 	switch k {
