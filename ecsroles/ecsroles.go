@@ -105,7 +105,9 @@ func DiskEncrypt(keys ...arn.ARN) (policy.RoleSpec, error) {
 // "ECSShareEncryptImageDefaultRolePolicy-<region>-<key-id>", with kms:List* on
 // the key's collection and DescribeKey, TagResource, UntagResource, Encrypt,
 // Decrypt and GenerateDataKey on the key. Every key must belong to owner: the
-// role lives in the key owner's account.
+// role lives in the key owner's account. Keys may be in any region (one
+// role serves all of them; the policy names carry the region), so a key's
+// region is checked for form only, not against the region of the images.
 //
 // The spec is the role's whole desired state: pass every key and every
 // recipient of every encrypted image the account shares.

@@ -55,16 +55,16 @@ func TestValidation(t *testing.T) {
 
 		// resource directory and folder
 		{"RD ID without prefix", image(gOwner, ResourceDirectory("k3a9Zx"), key), "resource directory ID", nil, `does not start with "rd-"`},
-		{"RD ID masked", image(gOwner, ResourceDirectory("rd-k3****"), key), "resource directory ID", nil, "masked"},
-		{"RD ID placeholder", image(gOwner, ResourceDirectory("<resource-directory-id>"), key), "resource directory ID", nil, "placeholder"},
+		{"RD ID masked", image(gOwner, ResourceDirectory("rd-k3****"), key), "resource directory ID", []error{arn.ErrMasked}, "masked"},
+		{"RD ID placeholder", image(gOwner, ResourceDirectory("<resource-directory-id>"), key), "resource directory ID", []error{arn.ErrPlaceholder}, "placeholder"},
 		{"RD ID empty", snapshot(gOwner, ResourceDirectory(""), key), "resource directory ID", nil, "rd-"},
 		{"RD ID is a folder path", image(gOwner, ResourceDirectory(gFolder), key), "resource directory ID", nil, "other than letters and digits"},
 		{"folder path: RD ID only", image(gOwner, Folder(gRD), key), "folder path", nil, "too short"},
 		{"folder path: no root", image(gOwner, Folder("rd-k3a9Zx/fd-bVaRIG01"), key), "folder path", nil, `"r-"`},
 		{"folder path: wrong order", image(gOwner, Folder("r-Wm81Qa/rd-k3a9Zx/fd-bVaRIG01"), key), "folder path", nil, `"rd-"`},
 		{"folder path: member account at the end", image(gOwner, Folder(gFolder+"/"+gUID1), key), "folder path", nil, `"fd-"`},
-		{"folder path: masked", snapshot(gOwner, Folder("rd-k3****/r-Wm****/fd-Jyl5U7****"), key), "folder path", nil, "masked"},
-		{"folder path: placeholder", image(gOwner, Folder("<resource-directory-id>/<root-folder-id>"), key), "folder path", nil, "placeholder"},
+		{"folder path: masked", snapshot(gOwner, Folder("rd-k3****/r-Wm****/fd-Jyl5U7****"), key), "folder path", []error{arn.ErrMasked}, "masked"},
+		{"folder path: placeholder", image(gOwner, Folder("<resource-directory-id>/<root-folder-id>"), key), "folder path", []error{arn.ErrPlaceholder}, "placeholder"},
 		{"folder path: empty segment", image(gOwner, Folder("rd-k3a9Zx/r-Wm81Qa//fd-Jyl5U7q2"), key), "folder path", nil, `"fd-"`},
 		{"folder path: wildcard", image(gOwner, Folder("rd-k3a9Zx/r-Wm81Qa/*"), key), "folder path", nil, `"fd-"`},
 

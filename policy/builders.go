@@ -217,7 +217,7 @@ func ValidateExternalID(id string) error {
 // letters and digits.
 func ValidateResourceDirectoryID(id string) error {
 	if err := checkRDSegment(id, "rd-"); err != nil {
-		return &GrantError{Principal: id, Reason: "invalid resource directory ID: " + err.Error()}
+		return &GrantError{Reason: "invalid resource directory ID", Err: err}
 	}
 	return nil
 }
@@ -227,45 +227,51 @@ func ValidateResourceDirectoryID(id string) error {
 // "/<folder-id>" ("rd-xxx/r-xxx/fd-xxx/...").
 func ValidateResourceDirectoryPath(path string) error {
 	parts := strings.Split(strings.TrimSuffix(path, "/"), "/")
-	bad := func(reason string) error {
-		return &GrantError{Principal: path, Reason: "invalid resource directory folder path: " + reason +
-			` (want "rd-xxx/r-xxx/fd-xxx/...")`}
+	bad := func(err error) error {
+		return &GrantError{Reason: `invalid resource directory folder path "` + path + `" (want "rd-xxx/r-xxx/fd-xxx/...")`, Err: err}
 	}
 	if len(parts) < 2 {
-		return bad("too short")
+		return bad(&segmentError{msg: "too short"})
 	}
 	if err := checkRDSegment(parts[0], "rd-"); err != nil {
-		return bad(err.Error())
+		return bad(err)
 	}
 	if err := checkRDSegment(parts[1], "r-"); err != nil {
-		return bad(err.Error())
+		return bad(err)
 	}
 	for _, p := range parts[2:] {
 		if err := checkRDSegment(p, "fd-"); err != nil {
-			return bad(err.Error())
+			return bad(err)
 		}
 	}
 	return nil
 }
 
-type segmentError string
+// segmentError is a malformed Resource Directory ID. Like *arn.Error, it
+// matches arn.ErrMasked or arn.ErrPlaceholder when the ID was copied from
+// documentation unfilled.
+type segmentError struct {
+	msg  string
+	kind error
+}
 
-func (e segmentError) Error() string { return string(e) }
+func (e *segmentError) Error() string { return e.msg }
+func (e *segmentError) Unwrap() error { return e.kind }
 
 func checkRDSegment(s, prefix string) error {
 	if strings.Contains(s, "****") {
-		return segmentError(`"` + s + `" is masked; documentation masks IDs with "****"`)
+		return &segmentError{`"` + s + `" is masked; documentation masks IDs with "****"`, arn.ErrMasked}
 	}
-	if strings.ContainsAny(s, "<>") {
-		return segmentError(`"` + s + `" is an unfilled placeholder`)
+	if strings.ContainsAny(s, "<>") || strings.Contains(s, "${") {
+		return &segmentError{`"` + s + `" is an unfilled placeholder`, arn.ErrPlaceholder}
 	}
 	rest, ok := strings.CutPrefix(s, prefix)
 	if !ok || rest == "" {
-		return segmentError(`"` + s + `" does not start with "` + prefix + `"`)
+		return &segmentError{msg: `"` + s + `" does not start with "` + prefix + `"`}
 	}
 	for i := 0; i < len(rest); i++ {
 		if c := rest[i]; !isWordByte(c) || c == '_' {
-			return segmentError(`"` + s + `" has characters other than letters and digits after "` + prefix + `"`)
+			return &segmentError{msg: `"` + s + `" has characters other than letters and digits after "` + prefix + `"`}
 		}
 	}
 	return nil
