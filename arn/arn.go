@@ -63,12 +63,15 @@ func parse(s string, pattern bool) (ARN, error) {
 		}
 		return ARN{}, newError(s, "prefix", "", reason)
 	}
-	// Find the three colons after the prefix in one pass; the resource keeps
-	// any further colons.
+	// One pass finds the three colons after the prefix (the resource keeps
+	// any further colons) and notes any byte that needs the slow checks.
 	var cut [3]int
 	n := 0
-	for i := len(prefix); i < len(s) && n < 3; i++ {
-		if s[i] == ':' {
+	var special byte
+	for i := len(prefix); i < len(s); i++ {
+		c := s[i]
+		special |= specialByte[c]
+		if c == ':' && n < 3 {
 			cut[n] = i
 			n++
 		}
@@ -82,7 +85,13 @@ func parse(s string, pattern bool) (ARN, error) {
 		AccountID: s[cut[1]+1 : cut[2]],
 		Resource:  s[cut[2]+1:],
 	}
-	if err := a.check(s, pattern); err != nil {
+	if special == 0 {
+		if err := a.checkPlain(s); err != nil {
+			return ARN{}, err
+		}
+		return a, nil
+	}
+	if err := a.checkSpecial(s, pattern); err != nil {
 		return ARN{}, err
 	}
 	return a, nil

@@ -368,3 +368,16 @@ func TestValidateNames(t *testing.T) {
 		t.Error("ValidateAccountID returned a typed nil")
 	}
 }
+
+// TestSpecialBytes: Parse's one-pass table and hasSpecial (used on parts)
+// agree on every byte, alone and inside a word.
+func TestSpecialBytes(t *testing.T) {
+	t.Parallel()
+	for c := 0; c < 256; c++ {
+		alone := string([]byte{byte(c)})
+		inWord := "abcdefgh" + alone + "ijklmnop"
+		if got := hasSpecial(alone); got != (specialByte[c] == 1) || hasSpecial(inWord) != got {
+			t.Errorf("byte %#x: hasSpecial %v, table %v", c, got, specialByte[c])
+		}
+	}
+}

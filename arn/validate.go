@@ -13,6 +13,11 @@ func (a ARN) check(input string, pattern bool) *Error {
 	if !hasSpecial(input) {
 		return a.checkPlain(input)
 	}
+	return a.checkSpecial(input, pattern)
+}
+
+// checkSpecial is the slow path of check, for input with special bytes.
+func (a ARN) checkSpecial(input string, pattern bool) *Error {
 	if err := checkService(input, a.Service, pattern); err != nil {
 		return err
 	}
@@ -27,6 +32,16 @@ func (a ARN) check(input string, pattern bool) *Error {
 	}
 	return checkResource(input, a.Service, a.Resource, pattern)
 }
+
+// specialByte is 1 for the bytes hasSpecial looks for.
+var specialByte = func() (t [256]byte) {
+	for c := range t {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("*?<>$", byte(c)) >= 0 {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // hasSpecial reports any byte that needs the slow path: wildcards, placeholder
 // brackets, spaces, control characters and non-ASCII. Identifiers almost
@@ -74,7 +89,7 @@ func (a ARN) checkPlain(input string) *Error {
 	case isGlobalService(a.Service) || !isRegionID(a.Region):
 		return checkRegion(input, a.Service, a.Region, false)
 	}
-	if err := checkAccountID(a.AccountID); err != nil {
+	if err := checkPlainAccountID(a.AccountID); err != nil {
 		err.Input = input
 		return err
 	}
@@ -154,6 +169,19 @@ func isRegionID(r string) bool {
 func ValidateAccountID(id string) error {
 	if err := checkAccountID(id); err != nil {
 		return err
+	}
+	return nil
+}
+
+// checkPlainAccountID is checkAccountID for an ID without special bytes.
+func checkPlainAccountID(id string) *Error {
+	if id == "" || len(id) > 20 {
+		return checkAccountID(id)
+	}
+	for i := 0; i < len(id); i++ {
+		if !isDigit(id[i]) {
+			return checkAccountID(id)
+		}
 	}
 	return nil
 }
