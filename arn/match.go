@@ -11,10 +11,11 @@ import (
 // one character. Matching is case-sensitive; see MatchFold, MatchAction and
 // MatchResource for RAM's case rules.
 //
-// Match does not allocate and never backtracks more than one "*": its time is
-// linear in len(value) for patterns whose literal runs occur only where they
-// match, and at worst O(len(pattern)·len(value)), never exponential, whatever
-// the input.
+// Match does not allocate and never backtracks more than one "*". Its time is
+// linear in len(pattern)+len(value) when the runs between stars are plain
+// ASCII without "?" (each is found with one substring search), and at worst
+// O(len(pattern)·len(value)) otherwise (a run with "?" or non-ASCII, and
+// the case-folding matchers), never exponential, whatever the input.
 func Match(pattern, value string) bool {
 	return match(pattern, value, false)
 }
@@ -86,6 +87,28 @@ func match(p, v string, fold bool) bool {
 			}
 		}
 		if starPx >= 0 && starVx < len(v) {
+			if !fold {
+				// A literal ASCII run after the star: find it with one
+				// substring search (or, at the end of the pattern, as the
+				// suffix of value) instead of retrying position by position.
+				// Then each star costs one search over the part of value it
+				// skips, and matching is linear.
+				if seg, tail, ok := plainSegment(p[starPx+1:]); ok {
+					next := starVx + runeLen(v, starVx)
+					if tail {
+						return len(v)-len(seg) >= next && strings.HasSuffix(v, seg)
+					}
+					j := strings.Index(v[next:], seg)
+					if j < 0 {
+						return false
+					}
+					px, vx, starVx = starPx+1, next+j, next+j
+					continue
+				}
+			}
+			if starPx+1 == len(p) {
+				return true // a final "*" absorbs the rest
+			}
 			starVx += runeLen(v, starVx)
 			// When a plain byte follows the star, jump straight to its next
 			// occurrence instead of retrying every position in between.
@@ -104,6 +127,20 @@ func match(p, v string, fold bool) bool {
 		return false
 	}
 	return true
+}
+
+// plainSegment returns the run of p before its first "*" if that run is not
+// empty and holds only ASCII bytes other than "?"; tail says p has no "*".
+func plainSegment(p string) (seg string, tail, ok bool) {
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '*':
+			return p[:i], false, i > 0
+		case c == '?' || c >= utf8.RuneSelf:
+			return "", false, false
+		}
+	}
+	return p, true, len(p) > 0
 }
 
 func runeLen(s string, i int) int {
