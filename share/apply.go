@@ -116,7 +116,10 @@ func (e *ApplyError) Is(target error) bool { return target == ErrIncomplete }
 func (e *ApplyError) Unwrap() []error { return e.errs }
 
 // Apply makes the changes of a plan. A plan with problems is refused with
-// its *PreflightError before any API call.
+// its *PreflightError before any API call, and so is, with a *SpecError, a
+// plan that Plan or PlanRevoke could not have made for its own Spec (say,
+// one edited after it was stored as JSON): the spec must validate and the
+// recipients and their steps must follow from it.
 //
 // Sharing works recipient side first, because a key policy may only name
 // principals that exist (SetKeyPolicy refuses others with InvalidParameter):
@@ -132,13 +135,13 @@ func (e *ApplyError) Unwrap() []error { return e.errs }
 // not, and the error is an *ApplyError; running Apply (or Plan and Apply)
 // again is safe.
 func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	if err := c.checkPlan(p); err != nil {
+		return nil, err
+	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	key, err := arn.Parse(p.Key.ARN)
-	if err != nil {
-		return nil, fmt.Errorf("share: plan has no key: %w", err)
-	}
+	key := p.Spec.KeyARN()
 	res := &Result{Operation: p.Operation, Key: p.Key.ARN, Recipients: make([]RecipientResult, len(p.Recipients))}
 	for i, rp := range p.Recipients {
 		res.Recipients[i] = RecipientResult{Principal: rp.Principal, Account: rp.Recipient.Account}
@@ -159,15 +162,8 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			}
 		}
 		if len(ready) > 0 {
-			groups := groupByActions(ready)
 			res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, func(d *policy.Document) (*policy.Document, error) {
-				for _, g := range groups {
-					var err error
-					if d, err = policy.SetCrossAccountUsers(d, key.AccountID, g.actions, g.principals...); err != nil {
-						return nil, err
-					}
-				}
-				return d, nil
+				return grantAll(d, key.AccountID, ready)
 			})
 			for _, i := range idx {
 				res.Recipients[i].Granted = res.KeyPolicy.err == nil

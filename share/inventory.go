@@ -232,8 +232,8 @@ func (c *Client) inventoryRAMSide(ctx context.Context, key arn.ARN, aa *AccountA
 func drift(kp *policy.Document, spec *Spec) *Drift {
 	key := spec.KeyARN()
 	want, _ := policy.DefaultKeyPolicy(key.AccountID)
-	for _, g := range groupByActions(spec.Recipients) {
-		want, _ = policy.SetCrossAccountUsers(want, key.AccountID, g.actions, g.principals...)
+	if w, err := grantAll(want, key.AccountID, spec.Recipients); err == nil { // Inventory validated the spec
+		want = w
 	}
 	d := &Drift{}
 	for _, ch := range policy.Diff(kp, want) {

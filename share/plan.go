@@ -269,7 +269,7 @@ func (c *Client) Plan(ctx context.Context, spec *Spec) (*Plan, error) {
 	if err := spec.Validate(c.Region()); err != nil {
 		return nil, err
 	}
-	p := &Plan{Operation: OpShare, Spec: *spec}
+	p := &Plan{Operation: OpShare, Spec: spec.clone()}
 	key := spec.KeyARN()
 	owner, err := c.account(ctx, key.AccountID, "")
 	if err != nil {
@@ -280,8 +280,9 @@ func (c *Client) Plan(ctx context.Context, spec *Spec) (*Plan, error) {
 		return nil, err
 	}
 	p.Recipients = make([]RecipientPlan, len(spec.Recipients))
+	own := spec.clone() // the recipient plans share nothing with p.Spec either
 	parallel(ctx, c.opts.Concurrency, len(spec.Recipients), func(i int) {
-		p.Recipients[i] = c.planRecipient(ctx, key, spec.Recipients[i])
+		p.Recipients[i] = c.planRecipient(ctx, key, own.Recipients[i])
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -289,11 +290,9 @@ func (c *Client) Plan(ctx context.Context, spec *Spec) (*Plan, error) {
 	if p.KeyPolicy.Current == nil {
 		return p, nil // the key cannot be read; its problems are in the plan
 	}
-	desired := p.KeyPolicy.Current
-	for _, g := range groupByActions(spec.Recipients) {
-		if desired, err = policy.SetCrossAccountUsers(desired, key.AccountID, g.actions, g.principals...); err != nil {
-			return nil, fmt.Errorf("share: %w", err) // Validate accepted the spec, so this is a bug
-		}
+	desired, err := grantAll(p.KeyPolicy.Current, key.AccountID, spec.Recipients)
+	if err != nil {
+		return nil, fmt.Errorf("share: %w", err) // Validate accepted the spec, so this is a bug
 	}
 	c.finishKeyPolicyPlan(ctx, owner, key, p, desired)
 	return p, nil
@@ -413,10 +412,13 @@ type actionGroup struct {
 }
 
 // groupByActions groups recipients by their granted action set, in spec order.
-func groupByActions(rs []Recipient) []actionGroup {
+func groupByActions(rs []Recipient) ([]actionGroup, error) {
 	var out []actionGroup
 	for _, r := range rs {
-		acts := r.actions()
+		acts, err := r.actions()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.PrincipalARN(), err)
+		}
 		i := slices.IndexFunc(out, func(g actionGroup) bool { return slices.Equal(g.actions, acts) })
 		if i < 0 {
 			out = append(out, actionGroup{actions: acts})
@@ -424,7 +426,22 @@ func groupByActions(rs []Recipient) []actionGroup {
 		}
 		out[i].principals = append(out[i].principals, r.PrincipalARN())
 	}
-	return out
+	return out, nil
+}
+
+// grantAll returns d with every recipient granted its actions in the
+// statements this library owns.
+func grantAll(d *policy.Document, owner string, rs []Recipient) (*policy.Document, error) {
+	groups, err := groupByActions(rs)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		if d, err = policy.SetCrossAccountUsers(d, owner, g.actions, g.principals...); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // RecipientPolicyName is the name of the custom policy this library creates
@@ -498,7 +515,7 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 				trust, _ = policy.TrustRAM(arn.AccountRoot(r.Account))
 			}
 			rp.Steps = append(rp.Steps, Step{Action: StepCreateRole, Account: r.Account, Role: name, Document: trust,
-				Description: "created by kmsshare to use " + key.String()})
+				Description: createdRoleDescription(key)})
 		}
 	} else if r.kind() != PrincipalUser {
 		if step, ok := c.trustStep(r, pp.role); ok {
@@ -512,8 +529,12 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 		}
 		docs = append(docs, pp.docs[i])
 	}
+	acts, err := r.actions()
+	if err != nil {
+		return problem(ProblemRecipientReadFail, "cannot build the recipient policy", err)
+	}
 	req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}
-	for _, a := range r.actions() {
+	for _, a := range acts {
 		req.Action = a
 		if policy.Evaluate(req, docs...).Decision != policy.Allowed {
 			rp.MissingActions = append(rp.MissingActions, a)
@@ -522,7 +543,7 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 	if len(rp.MissingActions) == 0 {
 		return rp
 	}
-	want, err := policy.KeyPermission(r.actions(), key)
+	want, err := policy.KeyPermission(acts, key)
 	if err != nil {
 		return problem(ProblemRecipientReadFail, "cannot build the recipient policy", err)
 	}

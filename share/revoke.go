@@ -28,7 +28,7 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 	if err := spec.Validate(c.Region()); err != nil {
 		return nil, err
 	}
-	p := &Plan{Operation: OpRevoke, Spec: *spec, revoke: opts}
+	p := &Plan{Operation: OpRevoke, Spec: spec.clone(), revoke: opts}
 	key := spec.KeyARN()
 	owner, err := c.account(ctx, key.AccountID, "")
 	if err != nil {
@@ -40,8 +40,9 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 	// A disabled key can still lose its grants.
 	p.Problems = dropProblems(p.Problems, ProblemKeyNotEnabled, ProblemKeyUsage)
 	p.Recipients = make([]RecipientPlan, len(spec.Recipients))
+	own := spec.clone() // the recipient plans share nothing with p.Spec either
 	parallel(ctx, c.opts.Concurrency, len(spec.Recipients), func(i int) {
-		r := spec.Recipients[i]
+		r := own.Recipients[i]
 		rp := RecipientPlan{Recipient: r, Principal: r.PrincipalARN().String()}
 		if opts.RemoveRecipientPolicies {
 			rp = c.planRecipientCleanup(ctx, key, rp)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kmsshare/kmsshare/arn"
@@ -102,14 +103,13 @@ func (r Recipient) PrincipalARN() arn.ARN {
 	return arn.RAMRole(r.Account, r.roleOrUserName())
 }
 
-// actions returns the granted action set in documented order.
-func (r Recipient) actions() []string {
+// actions returns the granted action set in documented order, or why
+// Actions cannot be granted (nil is the default set, never "everything").
+func (r Recipient) actions() ([]string, error) {
 	if r.Actions == nil && r.kind() == PrincipalECSDiskRole {
-		acts, _ := policy.CrossAccountActionSet(EcsDiskActions())
-		return acts
+		return policy.CrossAccountActionSet(EcsDiskActions())
 	}
-	acts, _ := policy.CrossAccountActionSet(r.Actions)
-	return acts
+	return policy.CrossAccountActionSet(r.Actions)
 }
 
 // key identifies a recipient within a spec.
@@ -296,6 +296,19 @@ func ParseSpec(data []byte, region string) (*Spec, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// clone returns a copy of s that shares no slices with it, so that a plan
+// and the spec it was made from can change independently.
+func (s *Spec) clone() Spec {
+	out := Spec{Key: s.Key, Recipients: slices.Clone(s.Recipients)}
+	for i := range out.Recipients {
+		out.Recipients[i].Actions = slices.Clone(out.Recipients[i].Actions)
+		if t := out.Recipients[i].Trust; t != nil {
+			out.Recipients[i].Trust = t.Clone()
+		}
+	}
+	return out
 }
 
 // principalARNs returns the recipients' principals.
