@@ -707,3 +707,46 @@ func TestCancelledContext(t *testing.T) {
 		t.Errorf("Decrypt: %v", err)
 	}
 }
+
+// stalled returns no bytes and no error forever, which the io.Reader
+// contract discourages but does not forbid.
+type stalled struct{}
+
+func (stalled) Read([]byte) (int, error) { return 0, nil }
+
+// TestStalledSources: a source that stops making progress ends a read,
+// a ReadFrom or a Rewrap with io.ErrNoProgress instead of spinning forever.
+func TestStalledSources(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.enc.Keys = []MasterKey{f.key(arnMain)}
+	f.enc.SegmentSize = 64
+	msg := mustEncrypt(t, f.enc, bytes.Repeat([]byte("x"), 1000), nil)
+	_, n, err := format.ParseBytes(msg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := func() io.Reader { return io.MultiReader(bytes.NewReader(msg[:n+10]), stalled{}) }
+	dec := &Decryptor{Keys: []MasterKey{f.key(arnMain)}}
+
+	r, err := dec.NewReader(context.Background(), cut(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(r); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("Reader on a stalled body: %v", err)
+	}
+	if err := dec.Rewrap(context.Background(), io.Discard, cut(), f.key(arnDR)); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("Rewrap of a stalled body: %v", err)
+	}
+	for _, c := range []int{1, 3} {
+		f.enc.Concurrency = c
+		w, err := f.enc.NewWriter(context.Background(), io.Discard, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.ReadFrom(io.MultiReader(bytes.NewReader(make([]byte, 300)), stalled{})); !errors.Is(err, io.ErrNoProgress) {
+			t.Errorf("ReadFrom a stalled source (concurrency %d): %v", c, err)
+		}
+	}
+}

@@ -42,7 +42,9 @@ type KMSOptions struct {
 // KMS is a KeyService over the KMS API (version 2016-01-20) through a
 // *kms.Client. It is safe for concurrent use: the SDK client is not (it
 // writes its own fields on every call), so calls through one KMS take turns
-// on the client; waits between retries do not hold it.
+// on the client; waits between retries do not hold it. Many goroutines
+// making KMS calls at once (without a Cache) should each have their own
+// client and KMS, or they wait for each other's round trips.
 type KMS struct {
 	api     kmsAPI
 	retry   Retry

@@ -30,6 +30,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 		return nil, err
 	}
 	o.keys.WipeHeaderKey()
+	src = format.NoStall(src)
 	if len(rest) > 0 {
 		src = io.MultiReader(bytes.NewReader(rest), src)
 	}

@@ -60,7 +60,7 @@ func (d *Decryptor) rewrap(ctx context.Context, dst io.Writer, src io.Reader, ke
 	if _, err := dst.Write(rest); err != nil {
 		return err
 	}
-	_, err = io.Copy(dst, src)
+	_, err = io.Copy(dst, format.NoStall(src))
 	return err
 }
 

@@ -210,6 +210,25 @@ var vectorErrors = map[string]error{
 	"ErrNoKey":        ErrNoKey,
 }
 
+// TestCommitmentCheckAlone: the vector only the key commitment check can
+// refuse is refused for that reason.
+func TestCommitmentCheckAlone(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(vectorDir, "invalid-commitment-only.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &vector{}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+	dec := &Decryptor{Keys: v.masterKeys(t, v.Keys)}
+	_, err = dec.Decrypt(context.Background(), mustHex(t, v.Message), nil)
+	if !errors.Is(err, ErrNotAuthentic) || !strings.Contains(err.Error(), "key commitment") {
+		t.Errorf("Decrypt: %v, want the key commitment refused", err)
+	}
+}
+
 func checkInvalidVector(t *testing.T, v *vector, msg []byte, dec *Decryptor) {
 	want := vectorErrors[v.Error]
 	if want == nil {
@@ -352,6 +371,32 @@ func writeVectors(t *testing.T) {
 		c = bytes.Clone(msg)
 		c[len(hdr)+5] ^= 0x01
 		invalid(v, "invalid-segment-byte", "ErrNotAuthentic", "partial-final with a ciphertext byte of segment 0 flipped", c, nil)
+	}
+	{
+		// The commitment changed and everything that covers it recomputed
+		// with the real data key: header tag and every segment verify, and
+		// only the commitment check can refuse the message.
+		v := made["partial-final"]
+		msg := mustHex(t, v.Message)
+		h, n, _ := format.ParseBytes(msg, 0)
+		hdr := bytes.Clone(msg[:n])
+		hdr[len(h.Fixed)-1] ^= 0x01
+		h2, _, err := format.ParseBytes(hdr, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := stream.Derive(format.Suite1, mustHex(t, v.DataKey), h2.Salt[:], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := keys.HeaderTag(h2.Authd)
+		copy(hdr[n-len(tag):], tag[:])
+		aad := format.Digest(h2.Fixed)
+		pt := mustHex(t, v.Plaintext)
+		c := keys.Seal(0, hdr, pt[:v.SegmentSize], 0, false, aad[:])
+		c = keys.Seal(0, c, pt[v.SegmentSize:], 1, true, aad[:])
+		invalid(v, "invalid-commitment-only", "ErrNotAuthentic",
+			"partial-final with a key commitment byte flipped and the header tag and segments recomputed with the real data key: only the commitment check refuses it", c, nil)
 	}
 	{
 		v := made["multi-key-context"]

@@ -160,6 +160,7 @@ func (w *Writer) ReadFrom(r io.Reader) (read int64, err error) {
 	if w.closed {
 		return 0, ErrClosed
 	}
+	r = format.NoStall(r)
 	if w.lanes > 1 {
 		w.startCrew()
 		defer func() {

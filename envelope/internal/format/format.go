@@ -310,6 +310,33 @@ const readChunk = 4096
 // before the parser gives up with io.ErrNoProgress, as bufio does.
 const maxEmptyReads = 100
 
+// NoStall wraps r so that maxEmptyReads Reads in a row returning no bytes and
+// no error end with io.ErrNoProgress, instead of io.ReadFull or io.Copy
+// spinning on them forever.
+func NoStall(r io.Reader) io.Reader {
+	if _, ok := r.(*noStall); ok {
+		return r
+	}
+	return &noStall{r: r}
+}
+
+type noStall struct {
+	r     io.Reader
+	empty int
+}
+
+func (s *noStall) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 || err != nil || len(p) == 0 {
+		s.empty = 0
+		return n, err
+	}
+	if s.empty++; s.empty >= maxEmptyReads {
+		return 0, io.ErrNoProgress
+	}
+	return 0, nil
+}
+
 // next returns the next n header bytes.
 func (p *parser) next(n int) ([]byte, error) {
 	empty := 0
