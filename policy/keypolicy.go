@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 
 	"fmt"
 	"slices"
@@ -233,21 +234,19 @@ func isCrossAccountSid(sid string) bool {
 // when it already says what it should. Anything else in it (other actions, a
 // Condition, other resources) is put back into the library's shape, so an
 // owned statement can never grant more than its Sid says.
+//
+// One exception keeps a repair from widening a grant: in a cross-account
+// statement narrowed by hand (it grants only some of its Sid's actions), the
+// principals keep what they had, moved to the statement for that narrower
+// set, unless this edit adds or removes them.
 func editOwned(d *Document, sid string, actions, add, remove []string) *Document {
 	out := d.Clone()
 	var idx []int
-	set := newPrincipalSet()
 	for i, s := range out.Statement {
-		if s.Sid != sid {
-			continue
-		}
-		idx = append(idx, i)
-		if s.Principal != nil {
-			set.add(s.Principal.RAM.Values...)
+		if s.Sid == sid {
+			idx = append(idx, i)
 		}
 	}
-	set.add(add...)
-	set.remove(remove...)
 	if actions == nil {
 		var existing []string
 		if len(idx) > 0 {
@@ -255,6 +254,38 @@ func editOwned(d *Document, sid string, actions, add, remove []string) *Document
 		}
 		actions = ownedActions(sid, existing)
 	}
+	set := newPrincipalSet()
+	narrowed := map[string][]string{} // narrower Sid: principals that move there
+	narrowSets := map[string][]string{}
+	for _, i := range idx {
+		s := &out.Statement[i]
+		if s.Principal == nil {
+			continue
+		}
+		if !isCrossAccountSid(sid) {
+			set.add(s.Principal.RAM.Values...)
+			continue
+		}
+		var kept []string // the Sid's actions this statement still grants
+		if s.Action.IsSet() {
+			for _, a := range actions {
+				if anyMatch(s.Action.Values, a, arn.MatchAction) {
+					kept = append(kept, a)
+				}
+			}
+		}
+		switch {
+		case len(kept) == len(actions):
+			set.add(s.Principal.RAM.Values...)
+		case len(kept) > 0:
+			n := CrossAccountSid(kept)
+			narrowed[n] = append(narrowed[n], s.Principal.RAM.Values...)
+			narrowSets[n] = kept
+		}
+		// kept empty: none of the Sid's actions; nothing to keep.
+	}
+	set.add(add...)
+	set.remove(remove...)
 	principals := set.sorted()
 	want := Statement{Sid: sid, Effect: Allow, Principal: &Principal{RAM: List(principals...)},
 		Action: List(slices.Clone(actions)...), Resource: List("*")}
@@ -280,6 +311,16 @@ func editOwned(d *Document, sid string, actions, add, remove []string) *Document
 	out.Statement = stmts
 	if out.Version == "" {
 		out.Version = Version
+	}
+	for _, n := range slices.Sorted(maps.Keys(narrowed)) {
+		move := newPrincipalSet()
+		move.add(narrowed[n]...)
+		move.remove(add...)
+		move.remove(remove...)
+		move.remove(principals...)
+		if m := move.sorted(); len(m) > 0 {
+			out = editOwned(out, n, narrowSets[n], m, nil)
+		}
 	}
 	return out
 }

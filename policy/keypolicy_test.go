@@ -109,10 +109,22 @@ func TestForeignStatementsUntouched(t *testing.T) {
 	if !strings.HasPrefix(b, `{"Version":"1","Statement":[`+foreign0+","+foreign1+",") {
 		t.Errorf("statement order or document form changed:\n%s", b)
 	}
-	// The owned statement was rewritten into the library's form, keeping
-	// the principal that was already there.
-	if got := out.Statement[2]; !got.Principal.RAM.Contains("acs:ram::"+other+":role/old") || !got.Principal.RAM.Contains("acs:ram::"+other+":role/app") {
+	// The owned statement was rewritten into the library's form. The
+	// principal already there had been narrowed to kms:Decrypt by hand: it
+	// keeps exactly that, moved to the statement for that set, and is not
+	// widened to the full set the new principal gets.
+	if got := out.Statement[2]; !got.Principal.RAM.Contains("acs:ram::"+other+":role/app") || got.Principal.RAM.Contains("acs:ram::"+other+":role/old") {
 		t.Errorf("owned statement %s", got.appendCanonical(nil))
+	}
+	old := Caller{ARN: arn.MustParse("acs:ram::" + other + ":assumed-role/Old/s1")}
+	for action, want := range map[string]Decision{"kms:Decrypt": Allowed, "kms:Encrypt": ImplicitDeny, "kms:GenerateDataKey": ImplicitDeny} {
+		req := Request{Caller: old, Action: action, Resource: keyARN, ResourceAccount: owner}
+		if got := Evaluate(req, out).Decision; got != want {
+			t.Errorf("role/Old %s: %v, want %v\n%s", action, got, want, out)
+		}
+	}
+	if !strings.Contains(b, `"Sid":"kmsshare/cross-account-users/Decrypt"`) {
+		t.Errorf("narrowed principal not moved to its own statement:\n%s", b)
 	}
 	if err := out.Validate(KeyPolicy); err != nil {
 		t.Error(err)
@@ -263,8 +275,20 @@ func TestOwnedStatementsRepaired(t *testing.T) {
 	if got := Evaluate(req, d).Decision; got != ImplicitDeny {
 		t.Errorf("revoked principal still %v through a duplicate Sid: %s", got, d)
 	}
-	if n := strings.Count(d.String(), `"Sid":"kmsshare/cross-account-users"`); n != 1 {
-		t.Errorf("%d statements with the owned Sid after the edit", n)
+	// app, narrowed to Decrypt by hand in a duplicate, keeps just that.
+	appReq := Request{Caller: Caller{ARN: arn.MustParse("acs:ram::" + other + ":assumed-role/app/s1")},
+		Action: "kms:Decrypt", Resource: keyARN, ResourceAccount: owner}
+	if got := Evaluate(appReq, d).Decision; got != Allowed {
+		t.Errorf("app lost kms:Decrypt: %s", d)
+	}
+	appReq.Action = "kms:Encrypt"
+	if got := Evaluate(appReq, d).Decision; got != ImplicitDeny {
+		t.Errorf("app widened to kms:Encrypt: %s", d)
+	}
+	for _, sid := range []string{"kmsshare/cross-account-users", "kmsshare/cross-account-users/Decrypt"} {
+		if n := strings.Count(d.String(), `"Sid":"`+sid+`"`); n > 1 {
+			t.Errorf("%d statements with Sid %s after the edit", n, sid)
+		}
 	}
 	if !strings.Contains(d.String(), `"Sid":"legacy"`) {
 		t.Error("a foreign statement was lost")
