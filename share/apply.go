@@ -346,13 +346,7 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 	// read, so the settle wait stretches with it (latency, throttling, a
 	// busy machine).
 	var maxRMW time.Duration
-	settle := func() time.Duration {
-		d := c.opts.SettleDelay
-		if m := 3 * maxRMW; m > d {
-			d = m
-		}
-		return d + jitter(d)/2 // at least d, so the window never shrinks below it
-	}
+	settle := func() time.Duration { return settleDelay(c.opts.SettleDelay, maxRMW, jitter) }
 	read := func() (cur, next *policy.Document, err error) {
 		raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
 		if err != nil {
@@ -364,45 +358,51 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 		next, err = edit(cur)
 		return cur, next, err
 	}
-	failures := 0 // consecutive retryable failures of SetKeyPolicy
+	failures := 0   // consecutive retryable failures of SetKeyPolicy
+	overwrites := 0 // confirmations that found the policy overwritten
 	for {
 		start := time.Now()
 		cur, next, err := read()
 		if err != nil {
 			return fail(err)
 		}
-		if policy.Equivalent(cur, next) {
+		switch {
+		case !policy.Equivalent(cur, next):
+			if res.Rounds == c.opts.KeyPolicyAttempts {
+				return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, res.Rounds))
+			}
+			doc, _ := next.Marshal()
+			res.Writes++
+			err = owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc))
+			if d := time.Since(start); d > maxRMW {
+				maxRMW = d
+			}
+			if err != nil {
+				failures++
+				if c.opts.Retry.Check == nil || !c.opts.Retry.Check(err) || failures >= c.opts.Retry.MaxAttempts {
+					return fail(err)
+				}
+				// Back off, then read and merge again: what was merged a moment ago
+				// may be stale by now, and the write may even have been applied.
+				c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy write failed; reading and merging again", Err: err})
+				if serr := c.opts.Clock.Sleep(ctx, c.opts.Retry.Backoff(failures)); serr != nil {
+					return fail(err)
+				}
+				continue
+			}
+			failures = 0
+			res.Rounds++
+			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy written (%s)", summarize(policy.Diff(cur, next)))})
+		case res.Writes == 0:
 			res.Status = StatusAlreadyDone
-			if res.Writes > 0 {
-				res.Status = StatusDone
-			}
 			return res
+		default:
+			// A write whose answer was an error took effect after all (a lost
+			// response), or another writer merged our grants back in. Either
+			// way it is as fresh as a write just made, and as exposed to a
+			// writer that read before it: confirm it the same way.
+			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy already has the changes after a write; confirming"})
 		}
-		if res.Rounds == c.opts.KeyPolicyAttempts {
-			return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, res.Rounds))
-		}
-		doc, _ := next.Marshal()
-		res.Writes++
-		err = owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc))
-		if d := time.Since(start); d > maxRMW {
-			maxRMW = d
-		}
-		if err != nil {
-			failures++
-			if c.opts.Retry.Check == nil || !c.opts.Retry.Check(err) || failures >= c.opts.Retry.MaxAttempts {
-				return fail(err)
-			}
-			// Back off, then read and merge again: what was merged a moment ago
-			// may be stale by now, and the write may even have been applied.
-			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy write failed; reading and merging again", Err: err})
-			if serr := c.opts.Clock.Sleep(ctx, c.opts.Retry.Backoff(failures)); serr != nil {
-				return fail(err)
-			}
-			continue
-		}
-		failures = 0
-		res.Rounds++
-		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy written (%s)", summarize(policy.Diff(cur, next)))})
 		// Confirm twice, a settle delay apart: a writer that read the policy
 		// before this write and saves after it shows up in one of the reads.
 		held := true
@@ -421,8 +421,33 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 			c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: fmt.Sprintf("key policy confirmed after %d write(s)", res.Writes)})
 			return res
 		}
+		overwrites++
+		if overwrites >= c.opts.KeyPolicyAttempts {
+			return fail(fmt.Errorf("%w (%d rounds)", ErrLostUpdate, res.Rounds))
+		}
+		// Back off before merging again, longer each time: writing straight
+		// back races the other writer's next round in lock step.
 		c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy was overwritten by another writer; merging again"})
+		if err := c.opts.Clock.Sleep(ctx, c.opts.Retry.Backoff(overwrites)); err != nil {
+			return fail(err)
+		}
 	}
+}
+
+// settleRoundTrips is how many of the longest read-modify-write round trips
+// seen the settle delay stretches to (Options.SettleDelay).
+const settleRoundTrips = 4
+
+// settleDelay is the wait before a confirming re-read: base, or
+// settleRoundTrips times the longest round trip if that is longer, plus a
+// quarter to three quarters of it again from jitter, so that the window is
+// never shorter than promised and racing writers do not wake in lock step.
+func settleDelay(base, longestRoundTrip time.Duration, jitter func(time.Duration) time.Duration) time.Duration {
+	d := base
+	if m := settleRoundTrips * longestRoundTrip; m > d {
+		d = m
+	}
+	return d + jitter(d)/2
 }
 
 // summarize counts added and removed grants.

@@ -65,9 +65,12 @@ type Options struct {
 	// SettleDelay is how long Apply waits, at least, before each of the two
 	// confirming re-reads of a key policy it wrote, to catch a concurrent
 	// writer that read before the write and saved after it (default
-	// 200 ms; stretched to 4 times the longest round trip observed). The
-	// KMS API has no revision check, so these reads are the only defence
-	// against lost updates.
+	// 200 ms; stretched to 4 times the longest read-modify-write round
+	// trip observed, plus jitter). The KMS API has no revision check, so
+	// these reads are the only defence against lost updates. A write whose
+	// answer was lost but which took effect is confirmed the same way, and
+	// after an overwrite Apply waits Retry.Backoff (growing) before merging
+	// again.
 	SettleDelay time.Duration
 	// VerifyTimeout bounds Verify's polling (default 30 minutes, the
 	// longest propagation delay practitioners report).
