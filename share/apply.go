@@ -155,14 +155,18 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		c.applyRecipients(ctx, p, res)
 		var ready []Recipient
 		var idx []int
+		fresh := false // a role the key policy will name was created just now
 		for i, rr := range res.Recipients {
 			if rr.err == nil {
 				ready = append(ready, p.Recipients[i].Recipient)
 				idx = append(idx, i)
+				for _, sr := range rr.Steps {
+					fresh = fresh || sr.Step.Action == StepCreateRole && (sr.Status == StatusDone || sr.Status == StatusAlreadyDone)
+				}
 			}
 		}
 		if len(ready) > 0 {
-			res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, func(d *policy.Document) (*policy.Document, error) {
+			res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, fresh, func(d *policy.Document) (*policy.Document, error) {
 				return grantAll(d, key.AccountID, ready)
 			})
 			for _, i := range idx {
@@ -174,7 +178,7 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		}
 	case OpRevoke:
 		principals := p.Spec.principalARNs()
-		res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, func(d *policy.Document) (*policy.Document, error) {
+		res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, false, func(d *policy.Document) (*policy.Document, error) {
 			return policy.RemoveCrossAccountUsers(d, key.AccountID, principals...)
 		})
 		for i := range res.Recipients {
@@ -327,8 +331,10 @@ func (c *Client) runStep(ctx context.Context, acct *alicloud.Clients, st Step) (
 // writeKeyPolicy applies edit to the key policy with read-modify-write, and
 // confirms it stuck. The edit must be idempotent: the changes are in place
 // exactly when editing the policy again changes nothing, which is how
-// overwrites by other writers are detected.
-func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, key arn.ARN,
+// overwrites by other writers are detected. fresh says that a principal the
+// edit names was created moments ago: KMS may not see it yet and refuse it
+// with InvalidParameter, which is then retried once after a short wait.
+func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, key arn.ARN, fresh bool,
 	edit func(*policy.Document) (*policy.Document, error)) KeyPolicyResult {
 	l := c.keyLock(key.String())
 	l.Lock()
@@ -376,6 +382,15 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 			err = owner.KMS.SetKeyPolicy(ctx, key.String(), string(doc))
 			if d := time.Since(start); d > maxRMW {
 				maxRMW = d
+			}
+			if err != nil && fresh && errors.Is(err, cloudapi.ErrInvalidParameter) {
+				fresh = false // once: a principal still refused after that is really wrong
+				c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Err: err,
+					Message: "the key policy refused a principal created moments ago, which KMS may not see yet; retrying once"})
+				if serr := c.opts.Clock.Sleep(ctx, jitter(time.Second)); serr != nil {
+					return fail(err)
+				}
+				continue
 			}
 			if err != nil {
 				failures++

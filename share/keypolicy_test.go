@@ -134,3 +134,39 @@ func TestLostUpdateBound(t *testing.T) {
 		t.Errorf("result text:\n%s", res)
 	}
 }
+
+// TestFreshRoleInvalidParameterRetried: right after Apply created a
+// recipient role, KMS may not see it yet and refuse the key policy with
+// InvalidParameter (W2); Apply retries that once. (The emulator sees new
+// roles at once, so the test hides the role until the retry.)
+func TestFreshRoleInvalidParameterRetried(t *testing.T) {
+	t.Parallel()
+	lz := newLandingZone(t, lzOptions{members: 1})
+	m := lz.members[0]
+	ram := ramSDK(t, lz, m)
+	policyName := share.RecipientPolicyName(arn.MustParse(lz.key.ARN), arn.RAMRole(m.ID, "app"))
+	var retried bool
+	c := lz.client(t, func(o *share.Options) {
+		o.Progress = func(e share.Event) {
+			switch {
+			case strings.HasPrefix(e.Message, "attach custom policy") && strings.HasSuffix(e.Message, ": done"):
+				detachFromRole(t, ram, "Custom", policyName, "app")
+				deleteRole(t, ram, "app")
+			case strings.Contains(e.Message, "retrying once"):
+				retried = true
+				if _, err := m.NewRole("app", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::`+m.ID+`:root"}}]}`); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: m.ID, Principal: share.PrincipalRole, Name: "app"}}}
+	res, err := c.Share(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	refused := lz.cloud.Log().Entries(fakecloud.Match{Action: "SetKeyPolicy", Code: "InvalidParameter"})
+	if !retried || len(refused) != 1 || res.KeyPolicy.Writes != 2 {
+		t.Errorf("retried %v, %d refusals, result %+v", retried, len(refused), res.KeyPolicy)
+	}
+}

@@ -248,7 +248,7 @@ func TestWrongOrderInvalidParameter(t *testing.T) {
 	if !errors.As(err, &api) || api.Code != "InvalidParameter" || api.Action != "SetKeyPolicy" || api.RequestID == "" {
 		t.Errorf("API error %+v", api)
 	}
-	if res.Recipients[0].Granted || res.KeyPolicy.Status != share.StatusFailed {
+	if res.Recipients[0].Granted || res.KeyPolicy.Status != share.StatusFailed || res.KeyPolicy.Writes != 1 {
 		t.Errorf("result %+v", res)
 	}
 	if lz.key.PolicyDocument() != before {
