@@ -34,6 +34,10 @@ type Client struct {
 	sessions map[string]*session         // by canonical role ARN
 	keyLocks map[string]*sync.Mutex      // by key ARN: serialises this Client's writes
 	system   map[string]*policy.Document // system policy documents, which never change
+
+	// listKeys, if set, lists the key owner's keys instead of the KMS
+	// adapter (tests).
+	listKeys func(ctx context.Context) ([]string, error)
 }
 
 type session struct {
@@ -72,6 +76,10 @@ type Options struct {
 	// after an overwrite Apply waits Retry.Backoff (growing) before merging
 	// again.
 	SettleDelay time.Duration
+	// SkipQuotaCheck turns off Plan's check of the KMS instance's access
+	// management quota. SetKeyPolicy still enforces the quota: a share that
+	// does not fit fails with ErrQuotaExceeded and changes nothing.
+	SkipQuotaCheck bool
 	// VerifyTimeout bounds Verify's polling (default 30 minutes, the
 	// longest propagation delay practitioners report).
 	VerifyTimeout time.Duration

@@ -27,7 +27,12 @@
 // policy diff, and per recipient the role, policy, version and attachment
 // steps, with lint findings and preflight problems (key missing, not
 // Enabled, not in a KMS instance, wrong usage, instance quota too small,
-// recipient role missing). A plan prints for people and marshals to JSON.
+// recipient role missing). The quota counts distinct accounts across all
+// keys of the instance: when it looks too small, Plan counts the accounts
+// the instance's other keys already share with, and only warns if it
+// cannot (Options.SkipQuotaCheck turns the check off; SetKeyPolicy
+// enforces the quota anyway). A plan prints for people and marshals to
+// JSON.
 //
 // Apply works recipient side first, because a key policy may only name
 // principals that exist; the steps are idempotent, run a few recipients at

@@ -37,6 +37,9 @@ type Plan struct {
 	Quota      *QuotaInfo       `json:"quota,omitempty"`
 	Findings   []policy.Finding `json:"findings,omitempty"` // lint findings on the new key policy
 	Problems   []Problem        `json:"problems,omitempty"` // preflight failures: Apply refuses the plan
+	// Warnings are checks that could not be made; Apply goes ahead, and
+	// the cloud decides.
+	Warnings []Problem `json:"warnings,omitempty"`
 
 	revoke RevokeOptions
 }
@@ -68,11 +71,17 @@ func (k KeyPolicyPlan) NeedsWrite() bool {
 }
 
 // QuotaInfo is the key's KMS instance's access management quota: one unit
-// per distinct other account its keys are shared with (and per bound VPC).
+// per distinct other account any key of the instance is shared with (and
+// per bound VPC), so an account another key already shares with costs
+// nothing more (kms.md §9).
 type QuotaInfo struct {
 	Limit       int64    `json:"limit"`
 	Used        int64    `json:"used"`
 	NewAccounts []string `json:"newAccounts,omitempty"` // accounts this plan adds to the key policy
+	// AlreadyCounted are the new accounts that other keys of the instance
+	// already share with; filled in only when Used plus NewAccounts would
+	// exceed Limit and the instance's keys could be listed.
+	AlreadyCounted []string `json:"alreadyCounted,omitempty"`
 }
 
 // RecipientPlan is the recipient side for one recipient.
@@ -172,6 +181,10 @@ const (
 	ProblemUserMissing       = "recipient-user-missing"
 	ProblemNewLintError      = "key-policy-lint"
 	ProblemRecipientReadFail = "recipient-unreadable"
+	// WarningQuotaUnchecked is a warning, not a problem: the quota looks
+	// too small, but the accounts other keys of the instance already share
+	// with could not be counted, so SetKeyPolicy will decide.
+	WarningQuotaUnchecked = "quota-unchecked"
 )
 
 // PreflightError lists the problems that keep a plan from being applied.
@@ -361,8 +374,18 @@ func (c *Client) finishKeyPolicyPlan(ctx context.Context, owner *alicloud.Client
 				Message: "the new key policy would be wrong: " + f.String()})
 		}
 	}
-	newAccounts := newForeignAccounts(p.KeyPolicy.Current, desired, key.AccountID)
-	if len(newAccounts) == 0 || p.Key.InstanceID == "" {
+	c.checkQuota(ctx, owner, key, p)
+}
+
+// checkQuota checks that the instance's access management quota has room
+// for the accounts the plan adds. The quota counts distinct accounts across
+// all keys of the instance, so when the simple sum (used plus new) is too
+// high, the accounts the instance's other keys already share with are
+// counted: only a true excess is a problem, and if they cannot be counted
+// the plan only warns, since SetKeyPolicy enforces the quota anyway.
+func (c *Client) checkQuota(ctx context.Context, owner *alicloud.Clients, key arn.ARN, p *Plan) {
+	newAccounts := newForeignAccounts(p.KeyPolicy.Current, p.KeyPolicy.Desired, key.AccountID)
+	if len(newAccounts) == 0 || p.Key.InstanceID == "" || c.opts.SkipQuotaCheck {
 		return
 	}
 	q, err := owner.KMS.AccessQuota(ctx, p.Key.InstanceID)
@@ -371,12 +394,111 @@ func (c *Client) finishKeyPolicyPlan(ctx context.Context, owner *alicloud.Client
 		return
 	}
 	p.Quota = &QuotaInfo{Limit: q.Limit, Used: q.Used, NewAccounts: newAccounts}
-	if q.Used+int64(len(newAccounts)) > q.Limit {
-		p.Problems = append(p.Problems, Problem{Code: ProblemQuota, Account: key.AccountID, Message: fmt.Sprintf(
-			"instance %s's access management quota is %d and %d is used; sharing with %d more account(s) would exceed it "+
-				"(an account already shared through another key of the instance is counted once: skip this check if so)",
-			p.Key.InstanceID, q.Limit, q.Used, len(newAccounts))})
+	n := int64(len(newAccounts))
+	if q.Used+n <= q.Limit {
+		return
 	}
+	exceeded := func(cost int64, why string) {
+		p.Problems = append(p.Problems, Problem{Code: ProblemQuota, Account: key.AccountID, Message: fmt.Sprintf(
+			"instance %s's access management quota is %d and %d is used; sharing with %d more account(s) would exceed it (%s)",
+			p.Key.InstanceID, q.Limit, q.Used, cost, why)})
+	}
+	// At most the units that this key's own accounts do not explain can
+	// belong to accounts of other keys (or to VPCs, or to accounts released
+	// moments ago): if even that many new accounts cost nothing, and the
+	// rest is still too much, no listing can change the answer.
+	free := max(0, q.Used-int64(len(foreignAccounts(p.KeyPolicy.Current, key.AccountID))))
+	if least := max(0, n-free); q.Used+least > q.Limit {
+		exceeded(least, "even if other keys of the instance already share with some of them")
+		return
+	}
+	counted, err := c.sharedByOtherKeys(ctx, owner, key, p.Key.InstanceID)
+	if err != nil {
+		msg := fmt.Sprintf("instance %s's access management quota is %d and %d is used, which leaves room for %d new account(s) only if "+
+			"other keys of the instance already share with the rest; they could not be counted, so SetKeyPolicy will decide "+
+			"(Rejected.ShareQuotaExceedLimit leaves the key policy unchanged)", p.Key.InstanceID, q.Limit, q.Used, n)
+		p.Warnings = append(p.Warnings, Problem{Code: WarningQuotaUnchecked, Account: key.AccountID, Message: msg, Err: err})
+		c.emit(ctx, Event{Phase: "plan", Account: key.AccountID, Message: msg, Err: err})
+		return
+	}
+	for _, a := range newAccounts {
+		if counted[a] {
+			p.Quota.AlreadyCounted = append(p.Quota.AlreadyCounted, a)
+		}
+	}
+	if cost := n - int64(len(p.Quota.AlreadyCounted)); q.Used+cost > q.Limit {
+		exceeded(cost, fmt.Sprintf("%d of the %d are already counted through other keys of the instance", len(p.Quota.AlreadyCounted), n))
+	}
+}
+
+// keyLister lists the keys (IDs or ARNs) of the caller's account in the
+// client's region. The KMS adapter provides it once it wraps ListKeys.
+type keyLister interface {
+	ListKeys(ctx context.Context) ([]string, error)
+}
+
+// errNoListKeys says the KMS adapter cannot list keys.
+var errNoListKeys = errors.New("share: this build's KMS adapter cannot call ListKeys")
+
+// sharedByOtherKeys returns the other accounts that the keys of instance,
+// other than key, share with: ListKeys, then DescribeKey and GetKeyPolicy
+// of each key.
+func (c *Client) sharedByOtherKeys(ctx context.Context, owner *alicloud.Clients, key arn.ARN, instance string) (map[string]bool, error) {
+	list := c.listKeys
+	if list == nil {
+		l, ok := any(owner.KMS).(keyLister)
+		if !ok {
+			return nil, errNoListKeys
+		}
+		list = l.ListKeys
+	}
+	ids, err := list(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("share: list the keys of account %s: %w", key.AccountID, err)
+	}
+	var mu sync.Mutex
+	out := map[string]bool{}
+	var firstErr error
+	parallel(ctx, c.opts.Concurrency, len(ids), func(i int) {
+		id := ids[i]
+		if a, err := arn.Parse(id); err == nil {
+			id = a.ResourceName()
+		}
+		if id == key.ResourceName() {
+			return
+		}
+		accounts, err := c.keyAccounts(ctx, owner, id, instance, key.AccountID)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("share: read key %s: %w", id, err)
+		}
+		for a := range accounts {
+			out[a] = true
+		}
+	})
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return out, firstErr
+}
+
+// keyAccounts returns the other accounts a key's policy names, if the key
+// is in instance (none otherwise).
+func (c *Client) keyAccounts(ctx context.Context, owner *alicloud.Clients, id, instance, ownerID string) (map[string]bool, error) {
+	meta, err := owner.KMS.DescribeKey(ctx, id)
+	if err != nil || meta.InstanceID != instance {
+		return nil, err
+	}
+	raw, err := owner.KMS.GetKeyPolicy(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := policy.Parse([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	return foreignAccounts(d, ownerID), nil
 }
 
 // newForeignAccounts lists the accounts other than owner that desired names

@@ -38,7 +38,11 @@ func (p *Plan) String() string {
 		}
 	}
 	if q := p.Quota; q != nil {
-		fmt.Fprintf(&b, "  access management quota of %s: %d of %d used, %d new account(s)\n", p.Key.InstanceID, q.Used, q.Limit, len(q.NewAccounts))
+		fmt.Fprintf(&b, "  access management quota of %s: %d of %d used, %d new account(s)", p.Key.InstanceID, q.Used, q.Limit, len(q.NewAccounts))
+		if len(q.AlreadyCounted) > 0 {
+			fmt.Fprintf(&b, ", %d of them already counted through other keys of the instance", len(q.AlreadyCounted))
+		}
+		b.WriteString("\n")
 	}
 	for _, r := range p.Recipients {
 		fmt.Fprintf(&b, "Recipient %s (%s):\n", r.Principal, r.Recipient.kind())
@@ -61,6 +65,9 @@ func (p *Plan) String() string {
 	}
 	for _, pr := range p.Problems {
 		fmt.Fprintf(&b, "PROBLEM %s\n", pr)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "WARNING %s\n", w)
 	}
 	if err := p.Err(); err != nil {
 		b.WriteString("This plan cannot be applied until the problems above are fixed.\n")
