@@ -205,6 +205,9 @@ func (c *Client) applyRecipients(ctx context.Context, p *Plan, res *Result) {
 			return
 		}
 		acct, err := c.account(ctx, rp.Recipient.Account, rp.Recipient.AccessRole)
+		if err == nil && p.Operation == OpRevoke {
+			err = c.checkCreatedRoles(ctx, acct, rp.Steps)
+		}
 		var failed error
 		rr.Steps, failed = c.runSteps(ctx, acct, err, rp.Principal, rp.Steps)
 		if failed != nil {
@@ -222,8 +225,8 @@ func (c *Client) applyRecipients(ctx context.Context, p *Plan, res *Result) {
 }
 
 // runSteps makes steps in order with acct (or fails them all with acctErr,
-// the error of entering their account), stopping at the first failure; the
-// steps after it are reported as not attempted.
+// the error of entering their account or of a check before them), stopping
+// at the first failure; the steps after it are reported as not attempted.
 func (c *Client) runSteps(ctx context.Context, acct *alicloud.Clients, acctErr error, principal string, steps []Step) ([]StepResult, error) {
 	out := make([]StepResult, 0, len(steps))
 	failed := acctErr

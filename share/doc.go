@@ -66,8 +66,10 @@
 // yet propagated. Progress is reported as Events and to a log/slog logger.
 //
 // Revoke removes the recipients from the key policy (and optionally the
-// policies this library created in their accounts) with the same plan and
-// apply discipline; VerifyRevoked polls until the refusal has propagated.
+// policies, and the application roles, this library created in their
+// accounts; never a role it did not create, the RD access role or the ECS
+// disk role) with the same plan and apply discipline; VerifyRevoked polls
+// until the refusal has propagated.
 // Inventory lists who can use a key today, grouped by account, with each
 // other account's RAM side where the caller can look, and drift against a
 // spec.

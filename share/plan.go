@@ -95,6 +95,9 @@ type RecipientPlan struct {
 	MissingActions []string  `json:"missingActions,omitempty"`
 	Steps          []Step    `json:"steps,omitempty"`
 	Problems       []Problem `json:"problems,omitempty"`
+	// Notes say what the plan leaves in place on purpose, e.g. a role a
+	// revoke does not delete, and why.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // StepAction is one kind of change on the recipient side.

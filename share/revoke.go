@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/policy"
 )
@@ -14,14 +16,23 @@ import (
 type RevokeOptions struct {
 	// RemoveRecipientPolicies also detaches and deletes, in each recipient
 	// account, the policy this library created to allow the key
-	// (RecipientPolicyName). Roles are never deleted.
+	// (RecipientPolicyName).
 	RemoveRecipientPolicies bool
+	// DeleteCreatedRoles also deletes each application role (PrincipalRole)
+	// that this library created, with its kmsshare policy for the key: a
+	// role whose description starts "created by kmsshare" and that has no
+	// other policy attached. Any other role is kept and the plan says why:
+	// roles someone else created, roles something else still uses, the
+	// Resource Directory access role, and the ECS disk role (ECS uses it
+	// for every key of the account, and nothing marks it as kmsshare's).
+	// RAM users are never deleted.
+	DeleteCreatedRoles bool
 }
 
 // PlanRevoke returns the plan that removes the spec's recipients from the
 // key policy (only from the statements this library owns; grants others
-// made are reported by Inventory, not removed) and, with
-// RemoveRecipientPolicies, the recipients' kmsshare policies. The
+// made are reported by Inventory, not removed) and, as opts say, the
+// recipients' kmsshare policies and the roles this library created. The
 // instance's access quota for an account is released about five minutes
 // after its last grant is removed (kms.md §9).
 func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions) (*Plan, error) {
@@ -44,8 +55,8 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 	parallel(ctx, c.opts.Concurrency, len(spec.Recipients), func(i int) {
 		r := own.Recipients[i]
 		rp := RecipientPlan{Recipient: r, Principal: r.PrincipalARN().String()}
-		if opts.RemoveRecipientPolicies {
-			rp = c.planRecipientCleanup(ctx, key, rp)
+		if opts.RemoveRecipientPolicies || opts.DeleteCreatedRoles {
+			rp = c.planRecipientCleanup(ctx, key, rp, opts)
 		}
 		p.Recipients[i] = rp
 	})
@@ -64,25 +75,51 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 	return p, nil
 }
 
-// planRecipientCleanup lists the steps that remove the recipient's kmsshare
-// policy, if it has one.
-func (c *Client) planRecipientCleanup(ctx context.Context, key arn.ARN, rp RecipientPlan) RecipientPlan {
+// planRecipientCleanup lists the recipient-side steps of a revoke: delete
+// the role if this library created it (DeleteCreatedRoles), else remove
+// the recipient's kmsshare policy (RemoveRecipientPolicies).
+func (c *Client) planRecipientCleanup(ctx context.Context, key arn.ARN, rp RecipientPlan, opts RevokeOptions) RecipientPlan {
 	r := rp.Recipient
-	acct, err := c.account(ctx, r.Account, r.AccessRole)
-	if err != nil {
-		rp.Problems = append(rp.Problems, Problem{Code: ProblemUnreachable, Account: r.Account, Principal: rp.Principal,
-			Message: "cannot act in the recipient account to remove its policy", Err: err})
+	problem := func(code, msg string, err error) RecipientPlan {
+		rp.Problems = append(rp.Problems, Problem{Code: code, Account: r.Account, Principal: rp.Principal, Message: msg, Err: err})
 		return rp
 	}
+	acct, err := c.account(ctx, r.Account, r.AccessRole)
+	if err != nil {
+		return problem(ProblemUnreachable, "cannot act in the recipient account to remove its policy", err)
+	}
 	name := RecipientPolicyName(key, r.PrincipalARN())
+	if opts.DeleteCreatedRoles {
+		switch r.kind() {
+		case PrincipalRDAccessRole:
+			rp.Notes = append(rp.Notes, r.roleOrUserName()+" is kept: it belongs to the resource directory, and kmsshare never deletes it")
+		case PrincipalECSDiskRole:
+			rp.Notes = append(rp.Notes, r.roleOrUserName()+" is kept: ECS uses it for every key of the account, and nothing marks it as created by kmsshare")
+		case PrincipalUser:
+			rp.Notes = append(rp.Notes, "RAM user "+r.Name+" is kept: kmsshare never deletes users")
+		case PrincipalRole:
+			steps, note, err := c.planDeleteCreatedRole(ctx, acct, r, name)
+			if err != nil {
+				return problem(ProblemRecipientReadFail, "cannot read role "+r.Name+" and its policies", err)
+			}
+			if note != "" {
+				rp.Notes = append(rp.Notes, note)
+			}
+			if steps != nil {
+				rp.Exists, rp.Steps = true, steps
+				return rp
+			}
+		}
+	}
+	if !opts.RemoveRecipientPolicies {
+		return rp
+	}
 	_, err = acct.RAM.GetPolicy(ctx, name, "Custom")
 	if errors.Is(err, cloudapi.ErrNotFound) {
 		return rp
 	}
 	if err != nil {
-		rp.Problems = append(rp.Problems, Problem{Code: ProblemRecipientReadFail, Account: r.Account, Principal: rp.Principal,
-			Message: "cannot read policy " + name, Err: err})
-		return rp
+		return problem(ProblemRecipientReadFail, "cannot read policy "+name, err)
 	}
 	rp.Exists = true
 	rp.Steps = []Step{
@@ -90,6 +127,62 @@ func (c *Client) planRecipientCleanup(ctx context.Context, key arn.ARN, rp Recip
 		{Action: StepDeletePolicy, Account: r.Account, Policy: name},
 	}
 	return rp
+}
+
+// planDeleteCreatedRole returns the steps that delete an application role
+// this library created, with its kmsshare policy (ours), or nil steps and
+// a note saying why the role is kept.
+func (c *Client) planDeleteCreatedRole(ctx context.Context, acct *alicloud.Clients, r Recipient, ours string) ([]Step, string, error) {
+	role, err := acct.RAM.GetRole(ctx, r.Name)
+	switch {
+	case errors.Is(err, cloudapi.ErrNotFound):
+		// Gone already; its policy may be left over from a revoke that failed midway.
+		steps, err := c.deleteRoleSteps(ctx, acct, r.Account, r.Name, false, nil, []string{ours}, nil)
+		if len(steps) == 0 {
+			steps = nil
+		}
+		return steps, "", err
+	case err != nil:
+		return nil, "", err
+	case !strings.HasPrefix(role.Description, createdRolePrefix):
+		return nil, fmt.Sprintf("role %s is kept: kmsshare did not create it (its description does not start with %q)", role.Name, createdRolePrefix), nil
+	}
+	attached, err := acct.RAM.ListPoliciesForRole(ctx, role.Name)
+	if err != nil {
+		return nil, "", err
+	}
+	var others []string
+	for _, a := range attached {
+		if a.Type != "Custom" || !strings.EqualFold(a.Name, ours) {
+			others = append(others, strings.ToLower(a.Type)+" policy "+a.Name)
+		}
+	}
+	if len(others) > 0 {
+		return nil, fmt.Sprintf("role %s is kept: kmsshare created it, but it also has %s attached, so something else may still use it",
+			role.Name, strings.Join(others, ", ")), nil
+	}
+	steps, err := c.deleteRoleSteps(ctx, acct, r.Account, role.Name, true, attached, []string{ours}, nil)
+	return steps, "", err
+}
+
+// checkCreatedRoles refuses, before a revoke's recipient steps run, to
+// delete a role that this library did not create: the plan may have been
+// edited, or the role replaced, since it was made.
+func (c *Client) checkCreatedRoles(ctx context.Context, acct *alicloud.Clients, steps []Step) error {
+	for _, st := range steps {
+		if st.Action != StepDeleteRole {
+			continue
+		}
+		role, err := acct.RAM.GetRole(ctx, st.Role)
+		switch {
+		case errors.Is(err, cloudapi.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("read role %s before deleting it: %w", st.Role, err)
+		case !strings.HasPrefix(role.Description, createdRolePrefix):
+			return fmt.Errorf("role %s was not created by kmsshare (its description is %q); not deleting it", st.Role, role.Description)
+		}
+	}
+	return nil
 }
 
 func dropProblems(ps []Problem, codes ...string) []Problem {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/policy"
 )
@@ -148,34 +149,53 @@ func (c *Client) PlanDeleteRole(ctx context.Context, account string, spec policy
 		return nil, fmt.Errorf("share: read the policies of role %s: %w", spec.Name, err)
 	default:
 		p.Exists = true
-		attached := map[string]string{}
-		for _, a := range list {
-			attached[strings.ToLower(a.Type+":"+a.Name)] = a.Name
+	}
+	custom := make([]string, len(spec.Policies))
+	for i, cp := range spec.Policies {
+		custom[i] = cp.Name
+	}
+	if p.Steps, err = c.deleteRoleSteps(ctx, acct, account, spec.Name, p.Exists, list, custom, spec.SystemPolicies); err != nil {
+		return nil, fmt.Errorf("share: %w", err)
+	}
+	return p, nil
+}
+
+// deleteRoleSteps returns the steps that remove role from account: detach
+// the named custom and system policies that are attached (attached is what
+// ListPoliciesForRole reported; exists says whether the role exists),
+// delete the role, then delete the named custom policies that exist.
+func (c *Client) deleteRoleSteps(ctx context.Context, acct *alicloud.Clients, account, role string, exists bool,
+	attached []alicloud.Attached, custom, system []string) ([]Step, error) {
+	var steps []Step
+	if exists {
+		byName := map[string]string{}
+		for _, a := range attached {
+			byName[strings.ToLower(a.Type+":"+a.Name)] = a.Name
 		}
 		detach := func(typ, name string) {
-			if shown, ok := attached[strings.ToLower(typ+":"+name)]; ok {
-				p.Steps = append(p.Steps, Step{Action: StepDetachPolicy, Account: account, Role: spec.Name, Policy: shown, PolicyType: typ})
+			if shown, ok := byName[strings.ToLower(typ+":"+name)]; ok {
+				steps = append(steps, Step{Action: StepDetachPolicy, Account: account, Role: role, Policy: shown, PolicyType: typ})
 			}
 		}
-		for _, cp := range spec.Policies {
-			detach("Custom", cp.Name)
+		for _, name := range custom {
+			detach("Custom", name)
 		}
-		for _, name := range spec.SystemPolicies {
+		for _, name := range system {
 			detach("System", name)
 		}
-		p.Steps = append(p.Steps, Step{Action: StepDeleteRole, Account: account, Role: spec.Name})
+		steps = append(steps, Step{Action: StepDeleteRole, Account: account, Role: role})
 	}
-	for _, cp := range spec.Policies {
-		_, err := acct.RAM.GetPolicy(ctx, cp.Name, "Custom")
+	for _, name := range custom {
+		_, err := acct.RAM.GetPolicy(ctx, name, "Custom")
 		switch {
 		case errors.Is(err, cloudapi.ErrNotFound):
 		case err != nil:
-			return nil, fmt.Errorf("share: read policy %s: %w", cp.Name, err)
+			return nil, fmt.Errorf("read policy %s: %w", name, err)
 		default:
-			p.Steps = append(p.Steps, Step{Action: StepDeletePolicy, Account: account, Policy: cp.Name})
+			steps = append(steps, Step{Action: StepDeletePolicy, Account: account, Policy: name})
 		}
 	}
-	return p, nil
+	return steps, nil
 }
 
 // ApplyRole makes the changes of a role plan, in order, stopping at the

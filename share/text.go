@@ -59,6 +59,9 @@ func (p *Plan) String() string {
 		for _, s := range r.Steps {
 			fmt.Fprintf(&b, "  %s\n", s)
 		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "  note: %s\n", n)
+		}
 	}
 	for _, f := range p.Findings {
 		fmt.Fprintf(&b, "Finding: %s\n", f)

@@ -252,6 +252,11 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 	}
 	sess, err := c.recipientSession(ctx, r)
 	switch {
+	case errors.Is(err, cloudapi.ErrNotFound) && revoked:
+		// A deleted role uses nothing; what is left to check is that the key
+		// policy no longer names it, should a role of that name come back.
+		o, detail, err := c.explain(ctx, key, r, firstAction(r), true, true)
+		return o, nil, detail, err
 	case errors.Is(err, cloudapi.ErrNotFound):
 		return OutcomeRecipientRoleMissing, nil, "cannot assume " + r.PrincipalARN().String() + ": it does not exist", err
 	case err != nil:
