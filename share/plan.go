@@ -98,6 +98,10 @@ type RecipientPlan struct {
 	// Notes say what the plan leaves in place on purpose, e.g. a role a
 	// revoke does not delete, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Kept, in a revoke, are the key policy statements this library does
+	// not own that will still allow the principal actions after the revoke:
+	// they must be removed by hand.
+	Kept []KeptGrant `json:"kept,omitempty"`
 }
 
 // StepAction is one kind of change on the recipient side.

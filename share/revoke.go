@@ -30,8 +30,9 @@ type RevokeOptions struct {
 }
 
 // PlanRevoke returns the plan that removes the spec's recipients from the
-// key policy (only from the statements this library owns; grants others
-// made are reported by Inventory, not removed) and, as opts say, the
+// key policy (only from the statements this library owns; statements others
+// made that still allow a recipient something are listed in its
+// RecipientPlan.Kept, not removed) and, as opts say, the
 // recipients' kmsshare policies and the roles this library created. The
 // instance's access quota for an account is released about five minutes
 // after its last grant is removed (kms.md §9).
@@ -71,6 +72,9 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 		return nil, fmt.Errorf("share: %w", err)
 	}
 	c.finishKeyPolicyPlan(ctx, owner, key, p, desired)
+	for i := range p.Recipients {
+		p.Recipients[i].Kept = keptGrants(desired, key, p.Recipients[i].Recipient)
+	}
 	c.emit(ctx, Event{Phase: "plan", Account: key.AccountID, Message: fmt.Sprintf("revoke %d principal(s): %d grant(s) to remove", len(spec.Recipients), len(p.KeyPolicy.Changes))})
 	return p, nil
 }

@@ -62,6 +62,9 @@ func (p *Plan) String() string {
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}
+		for _, k := range r.Kept {
+			fmt.Fprintf(&b, "  KEPT: %s: not kmsshare's statement, so the revoke leaves it; remove it by hand\n", k)
+		}
 	}
 	for _, f := range p.Findings {
 		fmt.Fprintf(&b, "Finding: %s\n", f)
@@ -128,6 +131,9 @@ func (r *VerifyReport) String() string {
 			b.WriteString(": " + v.Detail)
 		}
 		b.WriteString("\n")
+		if len(v.Static) > 0 {
+			fmt.Fprintf(&b, "  checked against the policies only, not proof of propagation: %s\n", strings.Join(v.Static, ", "))
+		}
 	}
 	return b.String()
 }

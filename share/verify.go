@@ -21,14 +21,21 @@ type Outcome string
 // Verification outcomes. OK, Revoked and VerifiedStatically are successes;
 // NotYetPropagated keeps Verify polling until its deadline; the others end
 // polling for that recipient, because waiting will not change them.
+//
+// Only OK proves that the share is in effect: the recipient made calls with
+// the key. VerifiedStatically means both policies, as they read, allow every
+// granted action, but no call could be made as the recipient (the ECS disk
+// role only ECS can assume, a RAM user, or granted actions without a
+// harmless call such as kms:Encrypt alone), so the change may not have
+// propagated yet: the first use may still be refused for a while.
 const (
-	OutcomeOK                      Outcome = "ok"                         // the recipient used the key
-	OutcomeVerifiedStatically      Outcome = "verified-statically"        // both policies allow it; the principal cannot be acted as (a service role or a user)
+	OutcomeOK                      Outcome = "ok"                         // the recipient used the key (and the policies allow the granted actions no call exercises)
+	OutcomeVerifiedStatically      Outcome = "verified-statically"        // both policies allow it, but no call was made as the recipient: not proof of propagation
 	OutcomeRevoked                 Outcome = "revoked"                    // the recipient is refused, as a revoke intends
 	OutcomeNotYetPropagated        Outcome = "not-yet-propagated"         // both policies say yes (or no, after a revoke) but the cloud does not agree yet
 	OutcomeDeniedByKeyPolicy       Outcome = "denied-by-key-policy"       // the key policy does not grant the action
 	OutcomeDeniedByRecipientPolicy Outcome = "denied-by-recipient-policy" // the recipient's own RAM policies do not allow the action
-	OutcomeStillGranted            Outcome = "still-granted"              // after a revoke, the key policy still grants the recipient
+	OutcomeStillGranted            Outcome = "still-granted"              // after a revoke, the key policy still grants the recipient (Detail names the statements)
 	OutcomeKeyDisabled             Outcome = "key-disabled"               // the key is not Enabled
 	OutcomeKeyNotInInstance        Outcome = "key-not-in-instance"        // the key has no key policy
 	OutcomeQuotaExceeded           Outcome = "quota-exceeded"             // the key policy lacks the recipient and the instance's quota is full
@@ -95,8 +102,13 @@ type VerifyResult struct {
 	// Checked lists the operations performed as the recipient, e.g.
 	// "DescribeKey", "GenerateDataKey", "Decrypt".
 	Checked []string `json:"checked,omitempty"`
-	Detail  string   `json:"detail,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	// Static lists the granted actions that were only checked against the
+	// key policy and the recipient's RAM policies, because no harmless call
+	// exercises them or the principal cannot be acted as. That they are
+	// allowed does not prove the change has propagated.
+	Static []string `json:"static,omitempty"`
+	Detail string   `json:"detail,omitempty"`
+	Error  string   `json:"error,omitempty"`
 }
 
 // VerifyReport is the verification of a spec.
@@ -106,7 +118,9 @@ type VerifyReport struct {
 	Results []VerifyResult `json:"results"`
 }
 
-// OK reports whether every recipient verified.
+// OK reports whether every recipient verified. A recipient verified
+// statically counts (nothing more can be checked for it), though only an
+// OK outcome proves the share is in effect; see Outcome.
 func (r *VerifyReport) OK() bool {
 	for _, v := range r.Results {
 		if !v.Outcome.success() {
@@ -156,22 +170,29 @@ func (e *VerifyError) Is(target error) bool {
 
 // Verify checks, from each recipient's own identity, that the share works:
 // it assumes the recipient's role (through the account's access role) and
-// calls DescribeKey with the key ARN and GenerateDataKey, then Decrypt of
-// the result, as far as the granted actions allow. Until a check passes it
-// polls with backoff (Options.VerifyInterval doubling to a minute) up to
-// Options.VerifyTimeout, because changes take a while to propagate. When
-// the cloud refuses, it reads both policies to say why: denied by the key
-// policy, denied by the recipient's RAM policy, or (both allow) not yet
-// propagated. Roles only a service can assume (the ECS disk role) and RAM
-// users cannot be acted as; they are verified statically from both
-// policies. Progress is reported through Options.Progress and
-// Options.Logger.
+// makes a harmless call for each granted action that has one: DescribeKey
+// with the key ARN, GenerateDataKey, and Decrypt of the result. Until they
+// pass it polls with backoff (Options.VerifyInterval doubling to a minute)
+// up to Options.VerifyTimeout, because changes take a while to propagate.
+// When the cloud refuses, it reads both policies to say why: denied by the
+// key policy, denied by the recipient's RAM policy, or (both allow) not yet
+// propagated. The granted actions no call exercises are checked against
+// both policies (VerifyResult.Static). A recipient is OK only if a call was
+// made: one without any such action, and the principals that cannot be
+// acted as (the ECS disk role, RAM users), are verified statically, at the
+// first attempt, which does not prove the change has propagated. Progress
+// is reported through Options.Progress and Options.Logger.
 func (c *Client) Verify(ctx context.Context, spec *Spec) (*VerifyReport, error) {
 	return c.verify(ctx, spec, false)
 }
 
 // VerifyRevoked checks that the spec's recipients can no longer use the key,
-// polling like Verify until the refusal has propagated.
+// polling like Verify until the refusal has propagated. Every harmless call
+// is tried, whatever the spec granted, and every key user action is checked
+// against the key policy as it reads now: a recipient that any statement
+// still allows anything, including one this library does not own (which a
+// revoke leaves in place), is OutcomeStillGranted, and Detail names the
+// statements.
 func (c *Client) VerifyRevoked(ctx context.Context, spec *Spec) (*VerifyReport, error) {
 	return c.verify(ctx, spec, true)
 }
@@ -199,9 +220,9 @@ func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, 
 	errorsInARow := 0
 	for {
 		res.Attempts++
-		var err error
-		res.Outcome, res.Checked, res.Detail, err = c.checkOnce(ctx, key, r, revoked)
-		res.Error = ""
+		ck := c.checkOnce(ctx, key, r, revoked)
+		err := ck.err
+		res.Outcome, res.Checked, res.Static, res.Detail, res.Error = ck.outcome, ck.checked, ck.static, ck.detail, ""
 		if err != nil {
 			res.Error = err.Error()
 		}
@@ -244,51 +265,206 @@ func verifyMessage(r VerifyResult) string {
 	return msg
 }
 
+// check is the result of one verification attempt.
+type check struct {
+	outcome Outcome
+	checked []string // operations called as the recipient
+	static  []string // granted actions checked against the policies only
+	detail  string
+	err     error
+}
+
 // checkOnce makes one verification attempt.
-func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoked bool) (Outcome, []string, string, error) {
+func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoked bool) check {
+	acts, err := r.actions()
+	if err != nil {
+		return check{outcome: OutcomeError, detail: "invalid actions", err: err}
+	}
 	if r.kind() == PrincipalECSDiskRole || r.kind() == PrincipalUser {
-		o, detail, err := c.explain(ctx, key, r, firstAction(r), revoked, true)
-		return o, nil, detail, err
+		// No call can be made as these principals: a service role, a user.
+		if revoked {
+			return c.explainRevoked(ctx, key, r)
+		}
+		o, detail, err := c.explain(ctx, key, r, acts, true)
+		return check{outcome: o, static: acts, detail: detail, err: err}
 	}
 	sess, err := c.recipientSession(ctx, r)
 	switch {
 	case errors.Is(err, cloudapi.ErrNotFound) && revoked:
 		// A deleted role uses nothing; what is left to check is that the key
 		// policy no longer names it, should a role of that name come back.
-		o, detail, err := c.explain(ctx, key, r, firstAction(r), true, true)
-		return o, nil, detail, err
+		return c.explainRevoked(ctx, key, r)
 	case errors.Is(err, cloudapi.ErrNotFound):
-		return OutcomeRecipientRoleMissing, nil, "cannot assume " + r.PrincipalARN().String() + ": it does not exist", err
+		return check{outcome: OutcomeRecipientRoleMissing, detail: "cannot assume " + r.PrincipalARN().String() + ": it does not exist", err: err}
 	case err != nil:
-		return OutcomeError, nil, "cannot assume " + r.PrincipalARN().String(), err
+		return check{outcome: OutcomeError, detail: "cannot assume " + r.PrincipalARN().String(), err: err}
 	}
-	var checked []string
-	action, opErr := c.exercise(ctx, sess, key, r, &checked)
+	if revoked {
+		return c.checkRevoked(ctx, sess, key, r)
+	}
+	ck := check{}
+	done, action, opErr := c.exercise(ctx, sess, key, acts, &ck.checked)
 	if opErr == nil {
-		if !revoked {
-			return OutcomeOK, checked, "", nil
+		rest := slices.DeleteFunc(slices.Clone(acts), func(a string) bool { return slices.Contains(done, a) })
+		if len(done) == 0 {
+			// Nothing granted has a harmless call: never "ok" without one.
+			ck.outcome, ck.detail, ck.err = c.explain(ctx, key, r, acts, true)
+			ck.static = acts
+			return ck
 		}
-		o, detail, err := c.explain(ctx, key, r, action, true, false)
-		if o == OutcomeRevoked { // the policies no longer allow it; the cloud has not caught up
-			o, detail = OutcomeNotYetPropagated, "the recipient can still "+action+"; the revoke has not taken effect yet"
+		ck.outcome = OutcomeOK
+		if len(rest) == 0 {
+			return ck
 		}
-		return o, checked, detail, err
+		// The calls show the share in effect; the actions no call exercises
+		// are checked against both policies, which may still refuse them.
+		switch o, detail, err := c.explain(ctx, key, r, rest, true); {
+		case o == OutcomeVerifiedStatically:
+			ck.static = rest
+			ck.detail = fmt.Sprintf("%d more granted action(s) checked against both policies only (no harmless call exercises them)", len(rest))
+		case o == OutcomeError:
+			ck.detail = "the granted actions no call exercises could not be checked: " + detail
+			if err != nil {
+				ck.detail += ": " + err.Error()
+			}
+		default:
+			ck.outcome, ck.detail, ck.err = o, detail, err
+		}
+		return ck
 	}
+	ck.err = opErr
 	switch {
 	case errors.Is(opErr, cloudapi.ErrAccessDenied), errors.Is(opErr, cloudapi.ErrNotFound):
-		o, detail, err := c.explain(ctx, key, r, action, revoked, false)
-		if err == nil {
-			err = opErr
+		var err error
+		ck.outcome, ck.detail, err = c.explain(ctx, key, r, []string{action}, false)
+		if err != nil {
+			ck.err = err
 		}
-		return o, checked, detail, err
+		return ck
 	case errors.Is(opErr, cloudapi.ErrKeyState):
-		return OutcomeKeyDisabled, checked, "the key is not enabled", opErr
+		ck.outcome, ck.detail = OutcomeKeyDisabled, "the key is not enabled"
+		return ck
 	case errors.Is(opErr, cloudapi.ErrKeyPolicyUnsupported):
-		return OutcomeKeyNotInInstance, checked, "", opErr
+		ck.outcome = OutcomeKeyNotInInstance
+		return ck
 	case errors.Is(opErr, cloudapi.ErrAuthentication):
 		c.forget(r.PrincipalARN()) // e.g. expired credentials; assume again next time
 	}
-	return OutcomeError, checked, action + " failed", opErr
+	ck.outcome, ck.detail = OutcomeError, action+" failed"
+	return ck
+}
+
+// checkRevoked makes one attempt of VerifyRevoked for a principal Verify
+// can act as: every harmless call is tried, whatever the spec granted (a
+// grant made by hand may allow what the spec did not), and every key user
+// action is checked against the key policy as it reads now.
+func (c *Client) checkRevoked(ctx context.Context, sess *alicloud.Clients, key arn.ARN, r Recipient) check {
+	var checked []string
+	usable, refusal, err := c.tryAll(ctx, sess, key, &checked)
+	if err != nil {
+		if errors.Is(err, cloudapi.ErrAuthentication) {
+			c.forget(r.PrincipalARN())
+		}
+		return check{outcome: OutcomeError, checked: checked, detail: "cannot tell whether the recipient is refused", err: err}
+	}
+	ck := c.explainRevoked(ctx, key, r)
+	ck.checked = checked
+	switch {
+	case ck.outcome == OutcomeRevoked && len(usable) > 0:
+		// The policies no longer allow it; the cloud has not caught up.
+		ck.outcome, ck.detail = OutcomeNotYetPropagated, "the recipient can still "+usable[0]+"; the revoke has not taken effect yet"
+	case ck.outcome == OutcomeRevoked && ck.err == nil:
+		ck.err = refusal
+	}
+	return ck
+}
+
+// explainRevoked checks every key user action for r against the key policy
+// as it reads now: still granted (naming the statements), or revoked.
+func (c *Client) explainRevoked(ctx context.Context, key arn.ARN, r Recipient) check {
+	kp, meta, ck := c.readKeyPolicy(ctx, key)
+	if kp == nil {
+		return ck
+	}
+	if meta.InstanceID == "" {
+		return check{outcome: OutcomeKeyNotInInstance}
+	}
+	if kept := keptGrants(kp, key, r); len(kept) > 0 {
+		parts := make([]string, len(kept))
+		for i, k := range kept {
+			parts[i] = k.String()
+		}
+		return check{outcome: OutcomeStillGranted, detail: "the key policy still grants the recipient: " + strings.Join(parts, "; ")}
+	}
+	return check{outcome: OutcomeRevoked}
+}
+
+// readKeyPolicy reads the key's metadata and policy as the owner, or says
+// (in a check) why it could not.
+func (c *Client) readKeyPolicy(ctx context.Context, key arn.ARN) (*policy.Document, alicloud.KeyMetadata, check) {
+	owner, err := c.account(ctx, key.AccountID, "")
+	if err != nil {
+		return nil, alicloud.KeyMetadata{}, check{outcome: OutcomeError, detail: "cannot read the key", err: err}
+	}
+	meta, err := owner.KMS.DescribeKey(ctx, key.String())
+	if err != nil {
+		return nil, meta, check{outcome: OutcomeError, detail: "cannot read the key", err: err}
+	}
+	if meta.InstanceID == "" {
+		return &policy.Document{}, meta, check{}
+	}
+	raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
+	if err != nil {
+		return nil, meta, check{outcome: OutcomeError, detail: "cannot read the key policy", err: err}
+	}
+	kp, err := policy.Parse([]byte(raw))
+	if err != nil {
+		return nil, meta, check{outcome: OutcomeError, detail: "cannot parse the key policy", err: err}
+	}
+	return kp, meta, check{}
+}
+
+// KeptGrant is a statement of a key policy that allows a recipient actions
+// after a revoke: one this library does not own (a grant made by hand, or
+// by another tool), which a revoke leaves in place.
+type KeptGrant struct {
+	Sid       string   `json:"sid,omitempty"`
+	Statement int      `json:"statement"` // index in the key policy's statements
+	Actions   []string `json:"actions"`
+}
+
+func (k KeptGrant) String() string {
+	name := fmt.Sprintf("statement %q", k.Sid)
+	if k.Sid == "" {
+		name = fmt.Sprintf("statement #%d (no Sid)", k.Statement)
+	}
+	return name + " allows " + strings.Join(k.Actions, ", ")
+}
+
+// keptGrants lists the statements of kp that allow r any key user action.
+func keptGrants(kp *policy.Document, key arn.ARN, r Recipient) []KeptGrant {
+	req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}
+	var out []KeptGrant
+	for _, a := range policy.CrossAccountUserActions() {
+		req.Action = a
+		if policy.Evaluate(req, kp).Decision != policy.Allowed {
+			continue
+		}
+		for i, st := range kp.Statement {
+			one := &policy.Document{Version: kp.Version, Statement: []policy.Statement{st}}
+			if st.Effect != policy.Allow || policy.Evaluate(req, one).Decision != policy.Allowed {
+				continue
+			}
+			j := slices.IndexFunc(out, func(k KeptGrant) bool { return k.Statement == i })
+			if j < 0 {
+				out = append(out, KeptGrant{Sid: st.Sid, Statement: i})
+				j = len(out) - 1
+			}
+			out[j].Actions = append(out[j].Actions, a)
+		}
+	}
+	slices.SortFunc(out, func(x, y KeptGrant) int { return x.Statement - y.Statement })
+	return out
 }
 
 // recipientSession returns a session acting as the recipient's principal.
@@ -316,116 +492,161 @@ func (c *Client) recipientSession(ctx context.Context, r Recipient) (*alicloud.C
 	return s.clients, nil
 }
 
-// exercise calls the granted operations as the recipient and returns the
-// last action tried.
-func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.ARN, r Recipient, checked *[]string) (string, error) {
-	acts, err := r.actions()
-	if err != nil {
-		return "", err
-	}
-	has := func(a string) bool {
-		return slices.ContainsFunc(acts, func(x string) bool { return strings.EqualFold(x, a) })
-	}
+// verifyContext is the encryption context of Verify's data keys.
+func verifyContext() map[string]string { return map[string]string{"purpose": "kmsshare-verify"} }
+
+// exercise makes, as the recipient, a harmless call for each granted action
+// that has one: DescribeKey by ARN, GenerateDataKey, and Decrypt of that
+// data key (or of one the owner makes, if the recipient may only decrypt).
+// kms:Encrypt has none yet: the KMS adapter does not wrap Encrypt. It stops
+// at the first failure and returns the actions exercised, and the one that
+// failed.
+func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.ARN, acts []string, checked *[]string) (done []string, failed string, err error) {
+	has := func(a string) bool { return slices.Contains(acts, a) }
 	if has("kms:DescribeKey") {
 		*checked = append(*checked, "DescribeKey")
 		if _, err := sess.KMS.DescribeKey(ctx, key.String()); err != nil {
-			return "kms:DescribeKey", err
+			return done, "kms:DescribeKey", err
 		}
+		done = append(done, "kms:DescribeKey")
 	}
-	ec := map[string]string{"purpose": "kmsshare-verify"}
-	switch {
-	case has("kms:GenerateDataKey"):
+	ec := verifyContext()
+	var dk alicloud.DataKey
+	if has("kms:GenerateDataKey") {
 		*checked = append(*checked, "GenerateDataKey")
-		dk, err := sess.KMS.GenerateDataKey(ctx, key.String(), ec)
-		if err != nil {
-			return "kms:GenerateDataKey", err
+		if dk, err = sess.KMS.GenerateDataKey(ctx, key.String(), ec); err != nil {
+			return done, "kms:GenerateDataKey", err
 		}
 		defer clear(dk.Plaintext)
-		if has("kms:Decrypt") {
-			*checked = append(*checked, "Decrypt")
-			_, pt, err := sess.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
-			defer clear(pt)
+		done = append(done, "kms:GenerateDataKey")
+	}
+	if has("kms:Decrypt") {
+		if dk.CiphertextBlob == "" {
+			// The recipient may only decrypt: let the owner make a data key.
+			owner, err := c.account(ctx, key.AccountID, "")
 			if err != nil {
-				return "kms:Decrypt", err
+				return done, "kms:Decrypt", err
 			}
-			if !bytes.Equal(pt, dk.Plaintext) {
-				return "kms:Decrypt", fmt.Errorf("the data key from Decrypt differs from the one GenerateDataKey returned")
+			if dk, err = owner.KMS.GenerateDataKey(ctx, key.String(), ec); err != nil {
+				return done, "kms:Decrypt", err
 			}
+			defer clear(dk.Plaintext)
 		}
-		return "kms:GenerateDataKey", nil
-	case has("kms:Decrypt"):
-		// The recipient may only decrypt: let the owner make a data key.
-		owner, err := c.account(ctx, key.AccountID, "")
-		if err != nil {
-			return "kms:Decrypt", err
-		}
-		dk, err := owner.KMS.GenerateDataKey(ctx, key.String(), ec)
-		if err != nil {
-			return "kms:Decrypt", err
-		}
-		defer clear(dk.Plaintext)
 		*checked = append(*checked, "Decrypt")
 		_, pt, err := sess.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
-		clear(pt)
-		return "kms:Decrypt", err
+		defer clear(pt)
+		if err != nil {
+			return done, "kms:Decrypt", err
+		}
+		if !bytes.Equal(pt, dk.Plaintext) {
+			return done, "kms:Decrypt", fmt.Errorf("the data key from Decrypt differs from the one GenerateDataKey returned")
+		}
+		done = append(done, "kms:Decrypt")
 	}
-	return firstAction(r), nil
+	return done, "", nil
 }
 
-func firstAction(r Recipient) string {
-	acts, err := r.actions()
-	if err != nil {
-		return "" // Verify validated the spec
+// tryAll makes every harmless call as the recipient, whatever was granted,
+// and returns the actions that still work and the first refusal. A failure
+// that is not a refusal (throttling, bad credentials) is returned as err.
+func (c *Client) tryAll(ctx context.Context, sess *alicloud.Clients, key arn.ARN, checked *[]string) (usable []string, refusal, err error) {
+	refused := func(err error) bool {
+		if !errors.Is(err, cloudapi.ErrAccessDenied) && !errors.Is(err, cloudapi.ErrNotFound) && !errors.Is(err, cloudapi.ErrKeyState) {
+			return false
+		}
+		if refusal == nil {
+			refusal = err
+		}
+		return true
 	}
+	*checked = append(*checked, "DescribeKey")
+	switch _, err := sess.KMS.DescribeKey(ctx, key.String()); {
+	case err == nil:
+		usable = append(usable, "kms:DescribeKey")
+	case !refused(err):
+		return usable, refusal, err
+	}
+	ec := verifyContext()
+	*checked = append(*checked, "GenerateDataKey")
+	dk, err := sess.KMS.GenerateDataKey(ctx, key.String(), ec)
+	switch {
+	case err == nil:
+		usable = append(usable, "kms:GenerateDataKey")
+	case !refused(err):
+		return usable, refusal, err
+	default:
+		// Refused: decrypt a data key the owner makes instead.
+		owner, oerr := c.account(ctx, key.AccountID, "")
+		if oerr != nil {
+			return usable, refusal, oerr
+		}
+		if dk, oerr = owner.KMS.GenerateDataKey(ctx, key.String(), ec); oerr != nil {
+			// The owner cannot make one either (say, the key is disabled):
+			// nobody can decrypt anything new, so there is nothing to try.
+			return usable, refusal, nil
+		}
+	}
+	defer clear(dk.Plaintext)
+	*checked = append(*checked, "Decrypt")
+	_, pt, err := sess.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
+	clear(pt)
+	switch {
+	case err == nil:
+		usable = append(usable, "kms:Decrypt")
+	case !refused(err):
+		return usable, refusal, err
+	}
+	return usable, refusal, nil
+}
+
+// firstAction is the action a one-line explanation names for a set.
+func firstAction(acts []string) string {
 	for _, pref := range []string{"kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"} {
 		if slices.Contains(acts, pref) {
 			return pref
 		}
 	}
+	if len(acts) == 0 {
+		return ""
+	}
 	return acts[0]
 }
 
 // explain decides, from both policies as they read now, why the cloud
-// answered as it did for action (or, statically, what it should answer).
-func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, action string, revoked, static bool) (Outcome, string, error) {
-	owner, err := c.account(ctx, key.AccountID, "")
-	if err != nil {
-		return OutcomeError, "cannot read the key", err
-	}
-	meta, err := owner.KMS.DescribeKey(ctx, key.String())
-	if err != nil {
-		return OutcomeError, "cannot read the key", err
-	}
-	if meta.State != "Enabled" && !revoked {
+// refused actions (or, with static, whether it should allow them all).
+func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, actions []string, static bool) (Outcome, string, error) {
+	kp, meta, ck := c.readKeyPolicy(ctx, key)
+	switch {
+	case kp == nil:
+		return ck.outcome, ck.detail, ck.err
+	case meta.State != "Enabled":
 		return OutcomeKeyDisabled, "the key is " + meta.State, nil
-	}
-	if meta.InstanceID == "" {
+	case meta.InstanceID == "":
 		return OutcomeKeyNotInInstance, "", nil
 	}
-	raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
-	if err != nil {
-		return OutcomeError, "cannot read the key policy", err
-	}
-	kp, err := policy.Parse([]byte(raw))
-	if err != nil {
-		return OutcomeError, "cannot parse the key policy", err
-	}
-	req := policy.Request{Caller: principalCaller(r), Action: action, Resource: key.String(), ResourceAccount: key.AccountID}
-	keySide := policy.Evaluate(req, kp).Decision == policy.Allowed
-	if revoked {
-		if keySide {
-			return OutcomeStillGranted, "the key policy still grants " + action, nil
+	req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}
+	denied := func(docs ...*policy.Document) []string {
+		var out []string
+		for _, a := range actions {
+			req.Action = a
+			if policy.Evaluate(req, docs...).Decision != policy.Allowed {
+				out = append(out, a)
+			}
 		}
-		return OutcomeRevoked, "", nil
+		return out
 	}
-	if !keySide {
+	if no := denied(kp); len(no) > 0 {
 		if !foreignAccounts(kp, key.AccountID)[r.Account] {
+			owner, err := c.account(ctx, key.AccountID, "")
+			if err != nil {
+				return OutcomeError, "cannot read the key's instance", err
+			}
 			if q, qerr := owner.KMS.AccessQuota(ctx, meta.InstanceID); qerr == nil && q.Used >= q.Limit {
 				return OutcomeQuotaExceeded, fmt.Sprintf("the key policy does not name account %s and instance %s's access quota is full (%d of %d)",
 					r.Account, meta.InstanceID, q.Used, q.Limit), nil
 			}
 		}
-		return OutcomeDeniedByKeyPolicy, "the key policy does not grant " + action + " to " + r.PrincipalARN().String(), nil
+		return OutcomeDeniedByKeyPolicy, "the key policy does not grant " + strings.Join(no, ", ") + " to " + r.PrincipalARN().String(), nil
 	}
 	acct, err := c.account(ctx, r.Account, r.AccessRole)
 	if err != nil {
@@ -438,13 +659,13 @@ func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, action s
 	case !pp.exists:
 		return OutcomeRecipientRoleMissing, r.PrincipalARN().String() + " does not exist", nil
 	}
-	if policy.Evaluate(req, pp.docs...).Decision != policy.Allowed {
-		return OutcomeDeniedByRecipientPolicy, "no RAM policy of " + r.PrincipalARN().String() + " allows " + action + " on the key", nil
+	if no := denied(pp.docs...); len(no) > 0 {
+		return OutcomeDeniedByRecipientPolicy, "no RAM policy of " + r.PrincipalARN().String() + " allows " + strings.Join(no, ", ") + " on the key", nil
 	}
 	if static {
-		return OutcomeVerifiedStatically, "both the key policy and the recipient's RAM policies allow " + action, nil
+		return OutcomeVerifiedStatically, "both the key policy and the recipient's RAM policies allow " + firstAction(actions), nil
 	}
-	return OutcomeNotYetPropagated, "both policies allow " + action + "; waiting for the change to take effect", nil
+	return OutcomeNotYetPropagated, "both policies allow " + strings.Join(actions, ", ") + "; waiting for the change to take effect", nil
 }
 
 // principalPolicies are a recipient principal's attached policies.

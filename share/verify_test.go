@@ -2,6 +2,7 @@ package share_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -332,5 +333,111 @@ func TestOverHTTP(t *testing.T) {
 	rep, err := c.Verify(context.Background(), spec)
 	if err != nil || !rep.OK() {
 		t.Fatalf("%v\n%s", err, rep)
+	}
+}
+
+// TestVerifyNeverOKWithoutACall: a granted action without a harmless call
+// (kms:Encrypt alone) is checked against both policies and reported as
+// verified statically, never OK: no call was made, and with a day of
+// propagation delay nothing is in effect yet. (It used to be "ok" with no
+// call at all.) Actions that have a call are exercised; the rest are
+// checked statically and may still be refused.
+func TestVerifyNeverOKWithoutACall(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		actions []string
+		delay   time.Duration
+		deny    string // an action a statement of the key policy denies the role
+		want    share.Outcome
+		checked string
+		static  string
+	}{
+		{"encrypt only, not propagated", []string{"kms:Encrypt"}, 24 * time.Hour, "", share.OutcomeVerifiedStatically, "", "kms:Encrypt"},
+		{"encrypt and describe", []string{"kms:Encrypt", "kms:DescribeKey"}, 0, "", share.OutcomeOK, "DescribeKey", "kms:Encrypt"},
+		{"encrypt denied", []string{"kms:Encrypt", "kms:DescribeKey"}, 0, "kms:Encrypt", share.OutcomeDeniedByKeyPolicy, "DescribeKey", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			lz := newLandingZone(t, lzOptions{members: 1})
+			m := lz.members[0]
+			c := lz.client(t, func(o *share.Options) { o.VerifyTimeout = 10 * time.Minute })
+			spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: m.ID, Principal: share.PrincipalRole, Name: "enc", Actions: tt.actions}}}
+			lz.cloud.SetPropagationDelay(tt.delay)
+			if _, err := c.Share(context.Background(), spec); err != nil {
+				t.Fatal(err)
+			}
+			if tt.deny != "" {
+				sdk := securitySDK(t, lz)
+				setPolicy(t, sdk, lz.key.ARN, strings.Replace(getPolicy(t, sdk, lz.key.ARN), `],"Version"`,
+					`,{"Sid":"no-encrypt","Effect":"Deny","Principal":{"RAM":["acs:ram::`+m.ID+`:role/enc"]},"Action":["`+tt.deny+`"],"Resource":["*"]}],"Version"`, 1))
+			}
+			rep, err := c.Verify(context.Background(), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := rep.Results[0]
+			if got.Outcome != tt.want || strings.Join(got.Checked, ",") != tt.checked || strings.Join(got.Static, ",") != tt.static {
+				t.Fatalf("outcome %s, checked %v, static %v (%s); want %s, [%s], [%s]", got.Outcome, got.Checked, got.Static, got.Detail, tt.want, tt.checked, tt.static)
+			}
+			if tt.static != "" && !strings.Contains(rep.String(), "checked against the policies only, not proof of propagation: "+tt.static) {
+				t.Errorf("report text:\n%s", rep)
+			}
+			if tt.deny != "" && !strings.Contains(got.Detail, tt.deny) {
+				t.Errorf("detail %q does not name %s", got.Detail, tt.deny)
+			}
+		})
+	}
+}
+
+// TestRevokeLeavesForeignGrants: a principal shared by kmsshare and also
+// granted by hand in a statement kmsshare does not own keeps that grant
+// after a revoke. PlanRevoke says so, and VerifyRevoked reports it as still
+// granted, naming the statement (it used to stop at the first refused call
+// and ask the key policy about that action only).
+func TestRevokeLeavesForeignGrants(t *testing.T) {
+	t.Parallel()
+	for _, action := range []string{"kms:Decrypt", "kms:Encrypt"} { // one a call can use, one only the policy shows
+		t.Run(action, func(t *testing.T) {
+			t.Parallel()
+			lz := newLandingZone(t, lzOptions{members: 1})
+			m := lz.members[0]
+			c := lz.client(t)
+			ctx := context.Background()
+			spec := lz.spec(m)
+			if _, err := c.Share(ctx, spec); err != nil {
+				t.Fatal(err)
+			}
+			sdk := securitySDK(t, lz)
+			setPolicy(t, sdk, lz.key.ARN, strings.Replace(getPolicy(t, sdk, lz.key.ARN), `],"Version"`,
+				`,{"Sid":"by-hand","Effect":"Allow","Principal":{"RAM":["`+arn.ResourceDirectoryAccessRole(m.ID).String()+`"]},"Action":["`+action+`"],"Resource":["*"]}],"Version"`, 1))
+
+			plan, err := c.PlanRevoke(ctx, spec, share.RevokeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := plan.Recipients[0].Kept
+			if len(kept) != 1 || kept[0].Sid != "by-hand" || strings.Join(kept[0].Actions, ",") != action {
+				t.Errorf("kept %+v", kept)
+			}
+			if want := `KEPT: statement "by-hand" allows ` + action; !strings.Contains(plan.String(), want) {
+				t.Errorf("plan text lacks %q:\n%s", want, plan)
+			}
+			if b, _ := json.Marshal(plan); !strings.Contains(string(b), `"kept":[{"sid":"by-hand"`) {
+				t.Errorf("plan JSON: %s", b)
+			}
+			if _, err := c.Apply(ctx, plan); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := c.VerifyRevoked(ctx, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := rep.Results[0]
+			if got.Outcome != share.OutcomeStillGranted || !strings.Contains(got.Detail, `"by-hand" allows `+action) || !errors.Is(rep.Err(), share.ErrStillGranted) {
+				t.Errorf("VerifyRevoked: %s: %s (checked %v)", got.Outcome, got.Detail, got.Checked)
+			}
+		})
 	}
 }
