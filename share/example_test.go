@@ -77,3 +77,52 @@ func ExampleClient_Verify() {
 	// Key policy: done (1 write(s))
 	// acs:ram::8356085866094522:role/resourcedirectoryaccountaccessrole ok [DescribeKey GenerateDataKey Decrypt]
 }
+
+// Apply makes the changes of a plan: the recipient's side first (here an
+// application role and its policy on the key), then one write of the key
+// policy, confirmed by reading it back. The result says what was done,
+// step by step; applying the same plan again changes nothing.
+func ExampleClient_Apply() {
+	cloud, pipeline, key, app := exampleCloud()
+	c, err := share.New(cloud.Config(pipeline.Credentials(), "cn-hangzhou"), func(o *share.Options) {
+		o.SettleDelay = time.Millisecond
+	})
+	if err != nil {
+		panic(err)
+	}
+	spec := &share.Spec{Key: key.ARN, Recipients: []share.Recipient{
+		{Account: app.ID, Principal: share.PrincipalRole, Name: "orders", Actions: []string{"kms:Decrypt"}}}}
+	ctx := context.Background()
+	plan, err := c.Plan(ctx, spec)
+	if err != nil {
+		panic(err)
+	}
+	res, err := c.Apply(ctx, plan)
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range res.Recipients[0].Steps {
+		target := s.Step.Role // the role, or the policy a step is about
+		if s.Step.Policy != "" {
+			target = s.Step.Policy
+		}
+		fmt.Println(s.Status, s.Step.Action, target)
+	}
+	fmt.Println("key policy:", res.KeyPolicy.Status, res.KeyPolicy.Writes)
+
+	plan, err = c.Plan(ctx, spec)
+	if err != nil {
+		panic(err)
+	}
+	res, err = c.Apply(ctx, plan)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("again:", plan.Changes(), res.KeyPolicy.Status, res.KeyPolicy.Writes)
+	// Output:
+	// done create-role orders
+	// done create-policy kmsshare-key-hzz502sih69sa95g7u1bt49t-884ee38a
+	// done attach-policy kmsshare-key-hzz502sih69sa95g7u1bt49t-884ee38a
+	// key policy: done 1
+	// again: false already-done 0
+}
