@@ -63,13 +63,19 @@
 // policies to say why: Outcome is denied by the key policy, denied by the
 // recipient's RAM policy, key disabled, key not in an instance, quota
 // exceeded, recipient role missing, or, when both policies allow it, not
-// yet propagated. Progress is reported as Events and to a log/slog logger.
+// yet propagated. Granted actions no harmless call exercises are checked
+// against both policies only; a recipient nothing can be called as (the
+// ECS disk role, a RAM user, or only such actions granted) is "verified
+// statically", which does not prove the change has propagated. Progress is
+// reported as Events and to a log/slog logger.
 //
 // Revoke removes the recipients from the key policy (and optionally the
 // policies, and the application roles, this library created in their
 // accounts; never a role it did not create, the RD access role or the ECS
-// disk role) with the same plan and apply discipline; VerifyRevoked polls
-// until the refusal has propagated.
+// disk role) with the same plan and apply discipline. Grants to a
+// recipient in statements this library does not own stay: the revoke plan
+// lists them, and VerifyRevoked, which polls until the refusal has
+// propagated, reports them as still granted.
 // Inventory lists who can use a key today, grouped by account, with each
 // other account's RAM side where the caller can look, and drift against a
 // spec.
