@@ -34,10 +34,6 @@ type Client struct {
 	sessions map[string]*session         // by canonical role ARN
 	keyLocks map[string]*sync.Mutex      // by key ARN: serialises this Client's writes
 	system   map[string]*policy.Document // system policy documents, which never change
-
-	// listKeys, if set, lists the key owner's keys instead of the KMS
-	// adapter (tests).
-	listKeys func(ctx context.Context) ([]string, error)
 }
 
 type session struct {

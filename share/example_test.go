@@ -75,7 +75,7 @@ func ExampleClient_Verify() {
 	// Output:
 	// acs:ram::8356085866094522:role/resourcedirectoryaccountaccessrole: granted in the key policy
 	// Key policy: done (1 write(s))
-	// acs:ram::8356085866094522:role/resourcedirectoryaccountaccessrole ok [DescribeKey GenerateDataKey Decrypt]
+	// acs:ram::8356085866094522:role/resourcedirectoryaccountaccessrole ok [DescribeKey GenerateDataKey Decrypt Encrypt]
 }
 
 // Apply makes the changes of a plan: the recipient's side first (here an

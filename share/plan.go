@@ -438,28 +438,11 @@ func (c *Client) checkQuota(ctx context.Context, owner *alicloud.Clients, key ar
 	}
 }
 
-// keyLister lists the keys (IDs or ARNs) of the caller's account in the
-// client's region. The KMS adapter provides it once it wraps ListKeys.
-type keyLister interface {
-	ListKeys(ctx context.Context) ([]string, error)
-}
-
-// errNoListKeys says the KMS adapter cannot list keys.
-var errNoListKeys = errors.New("share: this build's KMS adapter cannot call ListKeys")
-
 // sharedByOtherKeys returns the other accounts that the keys of instance,
 // other than key, share with: ListKeys, then DescribeKey and GetKeyPolicy
 // of each key.
 func (c *Client) sharedByOtherKeys(ctx context.Context, owner *alicloud.Clients, key arn.ARN, instance string) (map[string]bool, error) {
-	list := c.listKeys
-	if list == nil {
-		l, ok := any(owner.KMS).(keyLister)
-		if !ok {
-			return nil, errNoListKeys
-		}
-		list = l.ListKeys
-	}
-	ids, err := list(ctx)
+	ids, err := owner.KMS.ListKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("share: list the keys of account %s: %w", key.AccountID, err)
 	}

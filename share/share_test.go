@@ -74,7 +74,7 @@ func TestLandingZoneW1(t *testing.T) {
 	}
 	waited := false
 	for _, r := range rep.Results {
-		if r.Outcome != share.OutcomeOK || strings.Join(r.Checked, ",") != "DescribeKey,GenerateDataKey,Decrypt" {
+		if r.Outcome != share.OutcomeOK || strings.Join(r.Checked, ",") != "DescribeKey,GenerateDataKey,Decrypt,Encrypt" {
 			t.Errorf("%s: %s %v", r.Principal, r.Outcome, r.Checked)
 		}
 		waited = waited || r.Attempts > 1

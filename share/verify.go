@@ -26,7 +26,7 @@ type Outcome string
 // the key. VerifiedStatically means both policies, as they read, allow every
 // granted action, but no call could be made as the recipient (the ECS disk
 // role only ECS can assume, a RAM user, or granted actions without a
-// harmless call such as kms:Encrypt alone), so the change may not have
+// harmless call such as kms:TagResource alone), so the change may not have
 // propagated yet: the first use may still be refused for a while.
 const (
 	OutcomeOK                      Outcome = "ok"                         // the recipient used the key (and the policies allow the granted actions no call exercises)
@@ -171,7 +171,8 @@ func (e *VerifyError) Is(target error) bool {
 // Verify checks, from each recipient's own identity, that the share works:
 // it assumes the recipient's role (through the account's access role) and
 // makes a harmless call for each granted action that has one: DescribeKey
-// with the key ARN, GenerateDataKey, and Decrypt of the result. Until they
+// with the key ARN, GenerateDataKey, Decrypt of the result, and Encrypt of a
+// few bytes. Until they
 // pass it polls with backoff (Options.VerifyInterval doubling to a minute)
 // up to Options.VerifyTimeout, because changes take a while to propagate.
 // When the cloud refuses, it reads both policies to say why: denied by the
@@ -496,11 +497,10 @@ func (c *Client) recipientSession(ctx context.Context, r Recipient) (*alicloud.C
 func verifyContext() map[string]string { return map[string]string{"purpose": "kmsshare-verify"} }
 
 // exercise makes, as the recipient, a harmless call for each granted action
-// that has one: DescribeKey by ARN, GenerateDataKey, and Decrypt of that
-// data key (or of one the owner makes, if the recipient may only decrypt).
-// kms:Encrypt has none yet: the KMS adapter does not wrap Encrypt. It stops
-// at the first failure and returns the actions exercised, and the one that
-// failed.
+// that has one: DescribeKey by ARN, GenerateDataKey, Decrypt of that data
+// key (or of one the owner makes, if the recipient may only decrypt), and
+// Encrypt of a few bytes (the blob is thrown away). It stops at the first
+// failure and returns the actions exercised, and the one that failed.
 func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.ARN, acts []string, checked *[]string) (done []string, failed string, err error) {
 	has := func(a string) bool { return slices.Contains(acts, a) }
 	if has("kms:DescribeKey") {
@@ -543,8 +543,18 @@ func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.A
 		}
 		done = append(done, "kms:Decrypt")
 	}
+	if has("kms:Encrypt") {
+		*checked = append(*checked, "Encrypt")
+		if _, _, err := sess.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); err != nil {
+			return done, "kms:Encrypt", err
+		}
+		done = append(done, "kms:Encrypt")
+	}
 	return done, "", nil
 }
+
+// verifyPlaintext is what Verify encrypts with kms:Encrypt: nothing secret.
+var verifyPlaintext = []byte("kmsshare verify")
 
 // tryAll makes every harmless call as the recipient, whatever was granted,
 // and returns the actions that still work and the first refusal. A failure
@@ -593,6 +603,13 @@ func (c *Client) tryAll(ctx context.Context, sess *alicloud.Clients, key arn.ARN
 	switch {
 	case err == nil:
 		usable = append(usable, "kms:Decrypt")
+	case !refused(err):
+		return usable, refusal, err
+	}
+	*checked = append(*checked, "Encrypt")
+	switch _, _, err := sess.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); {
+	case err == nil:
+		usable = append(usable, "kms:Encrypt")
 	case !refused(err):
 		return usable, refusal, err
 	}

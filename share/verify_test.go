@@ -353,9 +353,14 @@ func TestVerifyNeverOKWithoutACall(t *testing.T) {
 		checked string
 		static  string
 	}{
-		{"encrypt only, not propagated", []string{"kms:Encrypt"}, 24 * time.Hour, "", share.OutcomeVerifiedStatically, "", "kms:Encrypt"},
-		{"encrypt and describe", []string{"kms:Encrypt", "kms:DescribeKey"}, 0, "", share.OutcomeOK, "DescribeKey", "kms:Encrypt"},
-		{"encrypt denied", []string{"kms:Encrypt", "kms:DescribeKey"}, 0, "kms:Encrypt", share.OutcomeDeniedByKeyPolicy, "DescribeKey", ""},
+		// kms:TagResource has no harmless call: checked against the policies only.
+		{"tag only, not propagated", []string{"kms:TagResource"}, 24 * time.Hour, "", share.OutcomeVerifiedStatically, "", "kms:TagResource"},
+		{"tag and describe", []string{"kms:TagResource", "kms:DescribeKey"}, 0, "", share.OutcomeOK, "DescribeKey", "kms:TagResource"},
+		{"tag denied", []string{"kms:TagResource", "kms:DescribeKey"}, 0, "kms:TagResource", share.OutcomeDeniedByKeyPolicy, "DescribeKey", ""},
+		// kms:Encrypt is exercised with a real call, so it can wait for
+		// propagation like the others.
+		{"encrypt only", []string{"kms:Encrypt"}, 0, "", share.OutcomeOK, "Encrypt", ""},
+		{"encrypt only, not propagated", []string{"kms:Encrypt"}, 24 * time.Hour, "", share.OutcomeNotYetPropagated, "Encrypt", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -398,7 +403,7 @@ func TestVerifyNeverOKWithoutACall(t *testing.T) {
 // and ask the key policy about that action only).
 func TestRevokeLeavesForeignGrants(t *testing.T) {
 	t.Parallel()
-	for _, action := range []string{"kms:Decrypt", "kms:Encrypt"} { // one a call can use, one only the policy shows
+	for _, action := range []string{"kms:Decrypt", "kms:Encrypt", "kms:TagResource"} { // two a call can use, one only the policy shows
 		t.Run(action, func(t *testing.T) {
 			t.Parallel()
 			lz := newLandingZone(t, lzOptions{members: 1})

@@ -100,3 +100,53 @@ func TestSetKeyPolicyIsNotRetried(t *testing.T) {
 		t.Errorf("GetKeyPolicy tried %d times, want %d", n, retry.MaxAttempts)
 	}
 }
+
+// TestListKeysAndEncrypt: ListKeys reads every page (more keys than one
+// page holds), and Encrypt's blob decrypts back under the same key.
+func TestListKeysAndEncrypt(t *testing.T) {
+	t.Parallel()
+	cloud := fakecloud.New(fakecloud.Options{Seed: 2})
+	sec := cloud.NewAccount("security")
+	inst := sec.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: 2, KeyQuota: 300})
+	want := map[string]bool{}
+	var first *fakecloud.Key
+	for i := 0; i < 230; i++ {
+		k, err := inst.NewKey(fakecloud.KeyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = k
+		}
+		want[k.ARN] = true
+	}
+	clients, err := alicloud.FactoryFromConfig(cloud.Config(sec.RootCredentials(), "cn-hangzhou"), cloudapi.DefaultRetry()).Base()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	got, err := clients.KMS.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("ListKeys returned %d keys, want %d", len(got), len(want))
+	}
+	for _, a := range got {
+		if !want[a] {
+			t.Errorf("unexpected key %s", a)
+		}
+	}
+	if n := len(cloud.Log().Entries(fakecloud.Match{Action: "ListKeys"})); n != 3 {
+		t.Errorf("%d ListKeys calls for 230 keys, want 3 pages", n)
+	}
+	ec := map[string]string{"purpose": "test"}
+	blob, keyID, err := clients.KMS.Encrypt(ctx, first.ARN, []byte("hello"), ec)
+	if err != nil || keyID != first.ID {
+		t.Fatalf("Encrypt: key %q, %v", keyID, err)
+	}
+	usedKey, pt, err := clients.KMS.Decrypt(ctx, blob, ec)
+	if err != nil || string(pt) != "hello" || usedKey != first.ID {
+		t.Errorf("Decrypt: %q under %q, %v", pt, usedKey, err)
+	}
+}

@@ -223,6 +223,77 @@ func (k *KMS) Decrypt(ctx context.Context, blob string, encryptionContext map[st
 	return keyID, plaintext, err
 }
 
+// Encrypt encrypts a small plaintext (at most 6 KB) under keyID and returns
+// the ciphertext blob and the key ID KMS used.
+func (k *KMS) Encrypt(ctx context.Context, keyID string, plaintext []byte, encryptionContext map[string]string) (blob, usedKeyID string, err error) {
+	err = do(ctx, k.retry, "kms", "Encrypt", func(ctx context.Context) error {
+		cl, err := k.pool.get()
+		if err != nil {
+			return err
+		}
+		defer k.pool.put(cl)
+		resp, err := cl.EncryptWithContext(ctx, &kms.EncryptRequest{
+			KeyId: tea.String(keyID), Plaintext: tea.String(base64.StdEncoding.EncodeToString(plaintext)),
+			EncryptionContext: contextMap(encryptionContext)}, rt())
+		if err != nil {
+			return err
+		}
+		if resp.Body == nil {
+			return fmt.Errorf("Encrypt: empty response")
+		}
+		blob, usedKeyID = tea.StringValue(resp.Body.CiphertextBlob), tea.StringValue(resp.Body.KeyId)
+		return nil
+	})
+	return blob, usedKeyID, err
+}
+
+// listKeysPageSize is ListKeys' largest page (kms.md: PageSize 1-100).
+const listKeysPageSize = 100
+
+// ListKeys returns the ARNs of every key of the caller's account in the
+// client's region, reading every page.
+func (k *KMS) ListKeys(ctx context.Context) ([]string, error) {
+	var out []string
+	for page := int32(1); ; page++ {
+		var total int32
+		var got []string
+		err := do(ctx, k.retry, "kms", "ListKeys", func(ctx context.Context) error {
+			cl, err := k.pool.get()
+			if err != nil {
+				return err
+			}
+			defer k.pool.put(cl)
+			resp, err := cl.ListKeysWithContext(ctx, &kms.ListKeysRequest{
+				PageNumber: tea.Int32(page), PageSize: tea.Int32(listKeysPageSize)}, rt())
+			if err != nil {
+				return err
+			}
+			if resp.Body == nil {
+				return fmt.Errorf("ListKeys: empty response")
+			}
+			got = got[:0]
+			if resp.Body.Keys != nil {
+				for _, key := range resp.Body.Keys.Key {
+					if a := tea.StringValue(key.KeyArn); a != "" {
+						got = append(got, a)
+					} else {
+						got = append(got, tea.StringValue(key.KeyId))
+					}
+				}
+			}
+			total = tea.Int32Value(resp.Body.TotalCount)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		if len(got) == 0 || int32(len(out)) >= total {
+			return out, nil
+		}
+	}
+}
+
 func contextMap(ec map[string]string) map[string]interface{} {
 	if len(ec) == 0 {
 		return nil
