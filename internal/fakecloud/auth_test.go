@@ -113,15 +113,27 @@ func TestTamperedInTransit(t *testing.T) {
 	// The legacy signature covers the query only: the operation is the
 	// signed Action, and an x-acs-action header swapped on the way (here
 	// turning a DescribeKey into a DisableKey) is refused, not obeyed.
+	edits := map[string]func(r *http.Request){
+		// dara keeps header keys in lower case, outside http.Header's
+		// canonical form: replace that key itself.
+		"replaced": func(r *http.Request) { r.Header["x-acs-action"] = []string{"DisableKey"} },
+		// Set adds a canonical second copy beside dara's own: the request
+		// carries both, in an order that varies.
+		"second copy": func(r *http.Request) { r.Header.Set("x-acs-action", "DisableKey") },
+	}
 	for _, tr := range transports {
-		cfg := configFor(t, w.c, tr)(w.secAdmin.Credentials())
-		cfg.SignatureAlgorithm = tea.String("v2")
-		cfg.HttpClient = tamper{next: cfg.HttpClient, edit: func(r *http.Request) { r.Header.Set("x-acs-action", "DisableKey") }}
-		kc := must(kms.NewClient(cfg))
-		_, err := kc.DescribeKeyWithContext(ctxb(), &kms.DescribeKeyRequest{KeyId: tea.String(w.key.ID)}, rt)
-		wantCode(t, err, "SignatureDoesNotMatch")
-		if got := w.key.State(); got != "Enabled" {
-			t.Errorf("%s: key is %s after a tampered legacy request", tr, got)
+		for name, edit := range edits {
+			cfg := configFor(t, w.c, tr)(w.secAdmin.Credentials())
+			cfg.SignatureAlgorithm = tea.String("v2")
+			cfg.HttpClient = tamper{next: cfg.HttpClient, edit: edit}
+			kc := must(kms.NewClient(cfg))
+			_, err := kc.DescribeKeyWithContext(ctxb(), &kms.DescribeKeyRequest{KeyId: tea.String(w.key.ID)}, rt)
+			if errCode(err) != "SignatureDoesNotMatch" {
+				t.Errorf("%s, header %s: got %v, want SignatureDoesNotMatch", tr, name, err)
+			}
+			if got := w.key.State(); got != "Enabled" {
+				t.Errorf("%s, header %s: key is %s after a tampered legacy request", tr, name, got)
+			}
 		}
 	}
 }

@@ -58,6 +58,19 @@ type call struct {
 
 func (k *call) param(name string) string { return k.params[name] }
 
+// agrees reports whether every value a request carries for an unsigned
+// header names the signed value (no value at all agrees too). A header sent
+// twice is checked in full, so a second copy added on the way is caught
+// whichever copy a lookup would return first.
+func agrees(values []string, signed string) bool {
+	for _, v := range values {
+		if v != signed {
+			return false
+		}
+	}
+	return true
+}
+
 // requestID returns the request ID as the SDK models want it.
 func (k *call) requestID() *string { return tea.String(k.rid) }
 
@@ -100,7 +113,7 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 		// (The code for that refusal is assumed; see doc.go.)
 		ha, hv := k.action, version
 		k.action, version = params["Action"], params["Version"]
-		if (ha != "" && ha != k.action) || (hv != "" && hv != version) {
+		if !agrees(r.Header.Values("x-acs-action"), k.action) || !agrees(r.Header.Values("x-acs-version"), version) {
 			k.service = serviceOf(version)
 			entry.Service, entry.Action = k.service, k.action
 			c.respondError(w, r, k, &entry, k.fail("SignatureDoesNotMatch",
