@@ -43,12 +43,7 @@ type KeyMetadata struct {
 // DescribeKey reads a key's metadata; keyID may be an ID, alias or ARN.
 func (k *KMS) DescribeKey(ctx context.Context, keyID string) (KeyMetadata, error) {
 	var m KeyMetadata
-	err := do(ctx, k.retry, "kms", "DescribeKey", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
+	err := k.pool.do(ctx, k.retry, "kms", "DescribeKey", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.DescribeKeyWithContext(ctx, &kms.DescribeKeyRequest{KeyId: tea.String(keyID)}, rt())
 		if err != nil {
 			return err
@@ -71,12 +66,7 @@ func (k *KMS) DescribeKey(ctx context.Context, keyID string) (KeyMetadata, error
 // GetKeyPolicy reads the key's policy (always the one named "default").
 func (k *KMS) GetKeyPolicy(ctx context.Context, keyID string) (string, error) {
 	var doc string
-	err := do(ctx, k.retry, "kms", "GetKeyPolicy", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
+	err := k.pool.do(ctx, k.retry, "kms", "GetKeyPolicy", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.GetKeyPolicyWithContext(ctx, &kms.GetKeyPolicyRequest{KeyId: tea.String(keyID), PolicyName: tea.String("default")}, rt())
 		if err != nil {
 			return err
@@ -92,13 +82,8 @@ func (k *KMS) GetKeyPolicy(ctx context.Context, keyID string) (string, error) {
 // resending it after a backoff would erase whatever another writer saved
 // meanwhile. The caller re-reads and re-merges before trying again.
 func (k *KMS) SetKeyPolicy(ctx context.Context, keyID, doc string) error {
-	return do(ctx, cloudapi.Retry{MaxAttempts: 1}, "kms", "SetKeyPolicy", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
-		_, err = cl.SetKeyPolicyWithContext(ctx, &kms.SetKeyPolicyRequest{
+	return k.pool.do(ctx, cloudapi.Retry{MaxAttempts: 1}, "kms", "SetKeyPolicy", func(ctx context.Context, cl *kms.Client) error {
+		_, err := cl.SetKeyPolicyWithContext(ctx, &kms.SetKeyPolicyRequest{
 			KeyId: tea.String(keyID), Policy: tea.String(doc), PolicyName: tea.String("default")}, rt())
 		return err
 	})
@@ -114,12 +99,7 @@ type Instance struct {
 // GetKmsInstance reads a KMS instance.
 func (k *KMS) GetKmsInstance(ctx context.Context, id string) (Instance, error) {
 	var in Instance
-	err := do(ctx, k.retry, "kms", "GetKmsInstance", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
+	err := k.pool.do(ctx, k.retry, "kms", "GetKmsInstance", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(id)}, rt())
 		if err != nil {
 			return err
@@ -145,12 +125,7 @@ type Quota struct {
 // the access management quota is inferred (kms.md §9.3), not documented.
 func (k *KMS) AccessQuota(ctx context.Context, instanceID string) (Quota, error) {
 	var q Quota
-	err := do(ctx, k.retry, "kms", "GetKmsInstanceQuotaInfos", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
+	err := k.pool.do(ctx, k.retry, "kms", "GetKmsInstanceQuotaInfos", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.GetKmsInstanceQuotaInfosWithContext(ctx, &kms.GetKmsInstanceQuotaInfosRequest{
 			KmsInstanceId: tea.String(instanceID), ResourceType: tea.String("vpc")}, rt())
 		if err != nil {
@@ -178,12 +153,7 @@ type DataKey struct {
 // GenerateDataKey asks for a 256-bit data key under keyID.
 func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, encryptionContext map[string]string) (DataKey, error) {
 	var dk DataKey
-	err := do(ctx, k.retry, "kms", "GenerateDataKey", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
+	err := k.pool.do(ctx, k.retry, "kms", "GenerateDataKey", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{
 			KeyId: tea.String(keyID), KeySpec: tea.String("AES_256"), EncryptionContext: contextMap(encryptionContext)}, rt())
 		if err != nil {
@@ -202,12 +172,7 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, encryptionConte
 // Decrypt decrypts a ciphertext blob; KMS finds the key from the blob. The
 // returned plaintext must be zeroed by the caller when done.
 func (k *KMS) Decrypt(ctx context.Context, blob string, encryptionContext map[string]string) (keyID string, plaintext []byte, err error) {
-	err = do(ctx, k.retry, "kms", "Decrypt", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
+	err = k.pool.do(ctx, k.retry, "kms", "Decrypt", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.DecryptWithContext(ctx, &kms.DecryptRequest{
 			CiphertextBlob: tea.String(blob), EncryptionContext: contextMap(encryptionContext)}, rt())
 		if err != nil {
@@ -226,12 +191,7 @@ func (k *KMS) Decrypt(ctx context.Context, blob string, encryptionContext map[st
 // Encrypt encrypts a small plaintext (at most 6 KB) under keyID and returns
 // the ciphertext blob and the key ID KMS used.
 func (k *KMS) Encrypt(ctx context.Context, keyID string, plaintext []byte, encryptionContext map[string]string) (blob, usedKeyID string, err error) {
-	err = do(ctx, k.retry, "kms", "Encrypt", func(ctx context.Context) error {
-		cl, err := k.pool.get()
-		if err != nil {
-			return err
-		}
-		defer k.pool.put(cl)
+	err = k.pool.do(ctx, k.retry, "kms", "Encrypt", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.EncryptWithContext(ctx, &kms.EncryptRequest{
 			KeyId: tea.String(keyID), Plaintext: tea.String(base64.StdEncoding.EncodeToString(plaintext)),
 			EncryptionContext: contextMap(encryptionContext)}, rt())
@@ -257,12 +217,7 @@ func (k *KMS) ListKeys(ctx context.Context) ([]string, error) {
 	for page := int32(1); ; page++ {
 		var total int32
 		var got []string
-		err := do(ctx, k.retry, "kms", "ListKeys", func(ctx context.Context) error {
-			cl, err := k.pool.get()
-			if err != nil {
-				return err
-			}
-			defer k.pool.put(cl)
+		err := k.pool.do(ctx, k.retry, "kms", "ListKeys", func(ctx context.Context, cl *kms.Client) error {
 			resp, err := cl.ListKeysWithContext(ctx, &kms.ListKeysRequest{
 				PageNumber: tea.Int32(page), PageSize: tea.Int32(listKeysPageSize)}, rt())
 			if err != nil {

@@ -1,6 +1,11 @@
 package alicloud
 
-import "sync"
+import (
+	"context"
+	"sync"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
+)
 
 // pool hands out SDK clients one caller at a time. The SDK clients are not
 // safe for concurrent use: darabonba-openapi v2.1.16 sets Client.Headers to
@@ -33,4 +38,18 @@ func (p *pool[T]) put(c *T) {
 	p.mu.Lock()
 	p.free = append(p.free, c)
 	p.mu.Unlock()
+}
+
+// do runs one API call under r with a client of its own: fn's error is
+// classified as service/action reports it, and the client goes back to the
+// pool after every attempt.
+func (p *pool[T]) do(ctx context.Context, r cloudapi.Retry, service, action string, fn func(ctx context.Context, cl *T) error) error {
+	return do(ctx, r, service, action, func(ctx context.Context) error {
+		cl, err := p.get()
+		if err != nil {
+			return err
+		}
+		defer p.put(cl)
+		return fn(ctx, cl)
+	})
 }

@@ -29,12 +29,7 @@ type Role struct {
 // GetRole reads a role; a missing role is a cloudapi.ErrNotFound error.
 func (r *RAM) GetRole(ctx context.Context, name string) (Role, error) {
 	var role Role
-	err := do(ctx, r.retry, "ram", "GetRole", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
+	err := r.pool.do(ctx, r.retry, "ram", "GetRole", func(ctx context.Context, cl *ram.Client) error {
 		resp, err := cl.GetRoleWithContext(ctx, &ram.GetRoleRequest{RoleName: tea.String(name)}, rt())
 		if err != nil {
 			return err
@@ -54,7 +49,7 @@ func (r *RAM) GetRole(ctx context.Context, name string) (Role, error) {
 // CreateRole creates a role; maxSession 0 leaves RAM's default.
 func (r *RAM) CreateRole(ctx context.Context, name, description, trust string, maxSession int64) (Role, error) {
 	var role Role
-	err := do(ctx, r.retry, "ram", "CreateRole", func(ctx context.Context) error {
+	err := r.pool.do(ctx, r.retry, "ram", "CreateRole", func(ctx context.Context, cl *ram.Client) error {
 		req := &ram.CreateRoleRequest{RoleName: tea.String(name), AssumeRolePolicyDocument: tea.String(trust)}
 		if description != "" {
 			req.Description = tea.String(description)
@@ -62,11 +57,6 @@ func (r *RAM) CreateRole(ctx context.Context, name, description, trust string, m
 		if maxSession != 0 {
 			req.MaxSessionDuration = tea.Int64(maxSession)
 		}
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
 		resp, err := cl.CreateRoleWithContext(ctx, req, rt())
 		if err != nil {
 			return err
@@ -81,13 +71,8 @@ func (r *RAM) CreateRole(ctx context.Context, name, description, trust string, m
 
 // UpdateRoleTrust replaces a role's trust policy.
 func (r *RAM) UpdateRoleTrust(ctx context.Context, name, trust string) error {
-	return do(ctx, r.retry, "ram", "UpdateRole", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.UpdateRoleWithContext(ctx, &ram.UpdateRoleRequest{RoleName: tea.String(name),
+	return r.pool.do(ctx, r.retry, "ram", "UpdateRole", func(ctx context.Context, cl *ram.Client) error {
+		_, err := cl.UpdateRoleWithContext(ctx, &ram.UpdateRoleRequest{RoleName: tea.String(name),
 			NewAssumeRolePolicyDocument: tea.String(trust)}, rt())
 		return err
 	})
@@ -104,12 +89,7 @@ type Policy struct {
 // GetPolicy reads a policy and its default version's document.
 func (r *RAM) GetPolicy(ctx context.Context, name, policyType string) (Policy, error) {
 	var p Policy
-	err := do(ctx, r.retry, "ram", "GetPolicy", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
+	err := r.pool.do(ctx, r.retry, "ram", "GetPolicy", func(ctx context.Context, cl *ram.Client) error {
 		resp, err := cl.GetPolicyWithContext(ctx, &ram.GetPolicyRequest{PolicyName: tea.String(name), PolicyType: tea.String(policyType)}, rt())
 		if err != nil {
 			return err
@@ -132,17 +112,12 @@ func (r *RAM) GetPolicy(ctx context.Context, name, policyType string) (Policy, e
 
 // CreatePolicy creates a custom policy.
 func (r *RAM) CreatePolicy(ctx context.Context, name, description, document string) error {
-	return do(ctx, r.retry, "ram", "CreatePolicy", func(ctx context.Context) error {
+	return r.pool.do(ctx, r.retry, "ram", "CreatePolicy", func(ctx context.Context, cl *ram.Client) error {
 		req := &ram.CreatePolicyRequest{PolicyName: tea.String(name), PolicyDocument: tea.String(document)}
 		if description != "" {
 			req.Description = tea.String(description)
 		}
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.CreatePolicyWithContext(ctx, req, rt())
+		_, err := cl.CreatePolicyWithContext(ctx, req, rt())
 		return err
 	})
 }
@@ -152,12 +127,7 @@ func (r *RAM) CreatePolicy(ctx context.Context, name, description, document stri
 // maximum of five, so the version limit never blocks an update.
 func (r *RAM) CreateDefaultPolicyVersion(ctx context.Context, name, document string) (string, error) {
 	var id string
-	err := do(ctx, r.retry, "ram", "CreatePolicyVersion", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
+	err := r.pool.do(ctx, r.retry, "ram", "CreatePolicyVersion", func(ctx context.Context, cl *ram.Client) error {
 		resp, err := cl.CreatePolicyVersionWithContext(ctx, &ram.CreatePolicyVersionRequest{
 			PolicyName: tea.String(name), PolicyDocument: tea.String(document), SetAsDefault: tea.Bool(true),
 			RotateStrategy: tea.String("DeleteOldestNonDefaultVersionWhenLimitExceeded")}, rt())
@@ -174,13 +144,8 @@ func (r *RAM) CreateDefaultPolicyVersion(ctx context.Context, name, document str
 
 // DeletePolicy deletes a custom policy with all its versions.
 func (r *RAM) DeletePolicy(ctx context.Context, name string) error {
-	return do(ctx, r.retry, "ram", "DeletePolicy", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.DeletePolicyWithContext(ctx, &ram.DeletePolicyRequest{PolicyName: tea.String(name), CascadingDelete: tea.Bool(true)}, rt())
+	return r.pool.do(ctx, r.retry, "ram", "DeletePolicy", func(ctx context.Context, cl *ram.Client) error {
+		_, err := cl.DeletePolicyWithContext(ctx, &ram.DeletePolicyRequest{PolicyName: tea.String(name), CascadingDelete: tea.Bool(true)}, rt())
 		return err
 	})
 }
@@ -194,12 +159,7 @@ type Attached struct {
 // ListPoliciesForRole lists the policies attached to a role.
 func (r *RAM) ListPoliciesForRole(ctx context.Context, role string) ([]Attached, error) {
 	var out []Attached
-	err := do(ctx, r.retry, "ram", "ListPoliciesForRole", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
+	err := r.pool.do(ctx, r.retry, "ram", "ListPoliciesForRole", func(ctx context.Context, cl *ram.Client) error {
 		resp, err := cl.ListPoliciesForRoleWithContext(ctx, &ram.ListPoliciesForRoleRequest{RoleName: tea.String(role)}, rt())
 		if err != nil {
 			return err
@@ -217,13 +177,8 @@ func (r *RAM) ListPoliciesForRole(ctx context.Context, role string) ([]Attached,
 
 // AttachPolicyToRole attaches a policy to a role.
 func (r *RAM) AttachPolicyToRole(ctx context.Context, policyType, policyName, role string) error {
-	return do(ctx, r.retry, "ram", "AttachPolicyToRole", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.AttachPolicyToRoleWithContext(ctx, &ram.AttachPolicyToRoleRequest{
+	return r.pool.do(ctx, r.retry, "ram", "AttachPolicyToRole", func(ctx context.Context, cl *ram.Client) error {
+		_, err := cl.AttachPolicyToRoleWithContext(ctx, &ram.AttachPolicyToRoleRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), RoleName: tea.String(role)}, rt())
 		return err
 	})
@@ -231,13 +186,8 @@ func (r *RAM) AttachPolicyToRole(ctx context.Context, policyType, policyName, ro
 
 // DetachPolicyFromRole detaches a policy from a role.
 func (r *RAM) DetachPolicyFromRole(ctx context.Context, policyType, policyName, role string) error {
-	return do(ctx, r.retry, "ram", "DetachPolicyFromRole", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.DetachPolicyFromRoleWithContext(ctx, &ram.DetachPolicyFromRoleRequest{
+	return r.pool.do(ctx, r.retry, "ram", "DetachPolicyFromRole", func(ctx context.Context, cl *ram.Client) error {
+		_, err := cl.DetachPolicyFromRoleWithContext(ctx, &ram.DetachPolicyFromRoleRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), RoleName: tea.String(role)}, rt())
 		return err
 	})
@@ -246,12 +196,7 @@ func (r *RAM) DetachPolicyFromRole(ctx context.Context, policyType, policyName, 
 // GetUser checks that a RAM user exists and returns its display name.
 func (r *RAM) GetUser(ctx context.Context, name string) (string, error) {
 	var got string
-	err := do(ctx, r.retry, "ram", "GetUser", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
+	err := r.pool.do(ctx, r.retry, "ram", "GetUser", func(ctx context.Context, cl *ram.Client) error {
 		resp, err := cl.GetUserWithContext(ctx, &ram.GetUserRequest{UserName: tea.String(name)}, rt())
 		if err != nil {
 			return err
@@ -267,12 +212,7 @@ func (r *RAM) GetUser(ctx context.Context, name string) (string, error) {
 // ListPoliciesForUser lists the policies attached to a user.
 func (r *RAM) ListPoliciesForUser(ctx context.Context, user string) ([]Attached, error) {
 	var out []Attached
-	err := do(ctx, r.retry, "ram", "ListPoliciesForUser", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
+	err := r.pool.do(ctx, r.retry, "ram", "ListPoliciesForUser", func(ctx context.Context, cl *ram.Client) error {
 		resp, err := cl.ListPoliciesForUserWithContext(ctx, &ram.ListPoliciesForUserRequest{UserName: tea.String(user)}, rt())
 		if err != nil {
 			return err
@@ -290,13 +230,8 @@ func (r *RAM) ListPoliciesForUser(ctx context.Context, user string) ([]Attached,
 
 // AttachPolicyToUser attaches a policy to a user.
 func (r *RAM) AttachPolicyToUser(ctx context.Context, policyType, policyName, user string) error {
-	return do(ctx, r.retry, "ram", "AttachPolicyToUser", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.AttachPolicyToUserWithContext(ctx, &ram.AttachPolicyToUserRequest{
+	return r.pool.do(ctx, r.retry, "ram", "AttachPolicyToUser", func(ctx context.Context, cl *ram.Client) error {
+		_, err := cl.AttachPolicyToUserWithContext(ctx, &ram.AttachPolicyToUserRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), UserName: tea.String(user)}, rt())
 		return err
 	})
@@ -304,13 +239,8 @@ func (r *RAM) AttachPolicyToUser(ctx context.Context, policyType, policyName, us
 
 // DetachPolicyFromUser detaches a policy from a user.
 func (r *RAM) DetachPolicyFromUser(ctx context.Context, policyType, policyName, user string) error {
-	return do(ctx, r.retry, "ram", "DetachPolicyFromUser", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.DetachPolicyFromUserWithContext(ctx, &ram.DetachPolicyFromUserRequest{
+	return r.pool.do(ctx, r.retry, "ram", "DetachPolicyFromUser", func(ctx context.Context, cl *ram.Client) error {
+		_, err := cl.DetachPolicyFromUserWithContext(ctx, &ram.DetachPolicyFromUserRequest{
 			PolicyType: tea.String(policyType), PolicyName: tea.String(policyName), UserName: tea.String(user)}, rt())
 		return err
 	})
@@ -318,13 +248,8 @@ func (r *RAM) DetachPolicyFromUser(ctx context.Context, policyType, policyName, 
 
 // DeleteRole deletes a role, which must have no policies attached.
 func (r *RAM) DeleteRole(ctx context.Context, name string) error {
-	return do(ctx, r.retry, "ram", "DeleteRole", func(ctx context.Context) error {
-		cl, err := r.pool.get()
-		if err != nil {
-			return err
-		}
-		defer r.pool.put(cl)
-		_, err = cl.DeleteRoleWithContext(ctx, &ram.DeleteRoleRequest{RoleName: tea.String(name)}, rt())
+	return r.pool.do(ctx, r.retry, "ram", "DeleteRole", func(ctx context.Context, cl *ram.Client) error {
+		_, err := cl.DeleteRoleWithContext(ctx, &ram.DeleteRoleRequest{RoleName: tea.String(name)}, rt())
 		return err
 	})
 }

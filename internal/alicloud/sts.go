@@ -27,15 +27,10 @@ type Identity struct {
 // context-aware variant of this call, so ctx is checked only before it.
 func (s *STS) GetCallerIdentity(ctx context.Context) (Identity, error) {
 	var id Identity
-	err := do(ctx, s.retry, "sts", "GetCallerIdentity", func(ctx context.Context) error {
+	err := s.pool.do(ctx, s.retry, "sts", "GetCallerIdentity", func(ctx context.Context, cl *sts.Client) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		cl, err := s.pool.get()
-		if err != nil {
-			return err
-		}
-		defer s.pool.put(cl)
 		resp, err := cl.GetCallerIdentityWithOptions(rt())
 		if err != nil {
 			return err
@@ -64,7 +59,7 @@ type AssumedRole struct {
 // AssumeRole gets temporary credentials for a role.
 func (s *STS) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumedRole, error) {
 	var out AssumedRole
-	err := do(ctx, s.retry, "sts", "AssumeRole", func(ctx context.Context) error {
+	err := s.pool.do(ctx, s.retry, "sts", "AssumeRole", func(ctx context.Context, cl *sts.Client) error {
 		req := &sts.AssumeRoleRequest{RoleArn: tea.String(in.RoleARN), RoleSessionName: tea.String(in.SessionName)}
 		if in.ExternalID != "" {
 			req.ExternalId = tea.String(in.ExternalID)
@@ -72,11 +67,6 @@ func (s *STS) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumedRole, 
 		if in.Duration > 0 {
 			req.DurationSeconds = tea.Int64(int64(in.Duration / time.Second))
 		}
-		cl, err := s.pool.get()
-		if err != nil {
-			return err
-		}
-		defer s.pool.put(cl)
 		resp, err := cl.AssumeRoleWithContext(ctx, req, rt())
 		if err != nil {
 			return err
