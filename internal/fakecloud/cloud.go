@@ -32,8 +32,9 @@ type Options struct {
 	// DefaultQuotaReleaseDelay; a negative value releases at once.
 	QuotaReleaseDelay time.Duration
 	// VisibilityDelay makes freshly created roles and policies invisible to
-	// AttachPolicyToRole (EntityNotExist.Role / EntityNotExist.Policy) for
-	// this long, as RAM's eventual consistency does. Default 0.
+	// AttachPolicyToRole and AttachPolicyToUser (EntityNotExist.Role /
+	// EntityNotExist.Policy) for this long, as RAM's eventual consistency
+	// does. Default 0.
 	VisibilityDelay time.Duration
 	// Sleep is how an injected latency waits: it must wait for d of real
 	// time or until ctx is done. nil means a timer. It is called without
@@ -195,7 +196,7 @@ type role struct {
 	trust            timeline[*policy.Document]
 	attached         timeline[[]attachment]
 	deleted          bool
-	visibleFrom      time.Time // AttachPolicyToRole sees the role from then (Options.VisibilityDelay)
+	visibleFrom      time.Time // attaches see the role from then (Options.VisibilityDelay)
 }
 
 // attachment is a policy attached to a user or role.

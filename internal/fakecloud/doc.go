@@ -212,7 +212,8 @@
 //     everything done through the Go set-up API apply at once. Raising the
 //     delay of a running cloud (SetPropagationDelay) only fully applies to
 //     later changes.
-//   - VisibilityDelay affects AttachPolicyToRole only.
+//   - VisibilityDelay affects AttachPolicyTo{Role,User} only; users are
+//     visible at once.
 //   - Not emulated: x-acs-date skew and nonce replay checks (no documented
 //     window), ACS3-HMAC-SM3 and ACS3-RSA-SHA256 (refused with
 //     IncompleteSignature), DryRun, key rotation and key versions beyond

@@ -657,61 +657,113 @@ func (k *call) detach(tl *timeline[[]attachment], p *ramPolicy, missing string) 
 	return nil
 }
 
-func (k *call) ramAttachPolicyToRole() (any, *Error) {
+// holder is a RAM identity policies attach to: a role or a user.
+type holder struct {
+	name        string
+	attached    *timeline[[]attachment]
+	visibleFrom time.Time // zero for a user
+	kind        string    // "Role" or "User", as the error codes spell it
+}
+
+// holder finds the role (kind "Role") or user ("User") the request names,
+// after authorizing action on it.
+func (k *call) holder(kind, action string) (holder, *Error) {
+	if kind == "Role" {
+		r, e := k.role(action)
+		if e != nil {
+			return holder{}, e
+		}
+		return holder{name: r.name, attached: &r.attached, visibleFrom: r.visibleFrom, kind: kind}, nil
+	}
+	u, e := k.user(action)
+	if e != nil {
+		return holder{}, e
+	}
+	return holder{name: u.name, attached: &u.attached, kind: kind}, nil
+}
+
+// attachPolicy serves AttachPolicyTo{Role,User}. A role or policy created
+// within the visibility delay is not found yet.
+func (k *call) attachPolicy(kind, action string) *Error {
 	typ, e := k.policyType()
 	if e != nil {
-		return nil, e
+		return e
 	}
-	r, e := k.role("AttachPolicyToRole")
+	h, e := k.holder(kind, action)
 	if e != nil {
-		return nil, e
+		return e
 	}
-	if k.now.Before(r.visibleFrom) {
-		return nil, k.fail("EntityNotExist.Role", r.name+" (not yet visible)")
+	if k.now.Before(h.visibleFrom) {
+		return k.fail("EntityNotExist."+kind, h.name+" (not yet visible)")
 	}
-	p, e := k.policy("AttachPolicyToRole", typ)
+	p, e := k.policy(action, typ)
 	if e != nil {
-		return nil, e
+		return e
 	}
 	if k.now.Before(p.visibleFrom) {
-		return nil, k.fail("EntityNotExist.Policy", p.name+" (not yet visible)")
+		return k.fail("EntityNotExist.Policy", p.name+" (not yet visible)")
 	}
-	if e := k.attach(&r.attached, p, "EntityAlreadyExists.Role.Policy", "LimitExceeded.Role.Policy"); e != nil {
+	return k.attach(h.attached, p, "EntityAlreadyExists."+kind+".Policy", "LimitExceeded."+kind+".Policy")
+}
+
+// detachPolicy serves DetachPolicyFrom{Role,User}.
+func (k *call) detachPolicy(kind, action string) *Error {
+	typ, e := k.policyType()
+	if e != nil {
+		return e
+	}
+	h, e := k.holder(kind, action)
+	if e != nil {
+		return e
+	}
+	p, e := k.policy(action, typ)
+	if e != nil {
+		return e
+	}
+	return k.detach(h.attached, p, "EntityNotExist."+kind+".Policy")
+}
+
+// policyListing is one entry of ListPoliciesFor{Role,User}. The SDK's two
+// entry types have the same fields, so one converts to the other.
+type policyListing = ram.ListPoliciesForRoleResponseBodyPoliciesPolicy
+
+// attachedPolicies serves ListPoliciesFor{Role,User}.
+func (k *call) attachedPolicies(kind, action string) ([]policyListing, *Error) {
+	h, e := k.holder(kind, action)
+	if e != nil {
+		return nil, e
+	}
+	var out []policyListing
+	for _, a := range h.attached.latest() {
+		out = append(out, policyListing{AttachDate: ramDate(a.at), DefaultVersion: tea.String(a.policy.defaultID),
+			Description: tea.String(a.policy.description), PolicyName: tea.String(a.policy.name), PolicyType: tea.String(a.policy.typ)})
+	}
+	return out, nil
+}
+
+func (k *call) ramAttachPolicyToRole() (any, *Error) {
+	if e := k.attachPolicy("Role", "AttachPolicyToRole"); e != nil {
 		return nil, e
 	}
 	return &ram.AttachPolicyToRoleResponseBody{RequestId: k.requestID()}, nil
 }
 
 func (k *call) ramDetachPolicyFromRole() (any, *Error) {
-	typ, e := k.policyType()
-	if e != nil {
-		return nil, e
-	}
-	r, e := k.role("DetachPolicyFromRole")
-	if e != nil {
-		return nil, e
-	}
-	p, e := k.policy("DetachPolicyFromRole", typ)
-	if e != nil {
-		return nil, e
-	}
-	if e := k.detach(&r.attached, p, "EntityNotExist.Role.Policy"); e != nil {
+	if e := k.detachPolicy("Role", "DetachPolicyFromRole"); e != nil {
 		return nil, e
 	}
 	return &ram.DetachPolicyFromRoleResponseBody{RequestId: k.requestID()}, nil
 }
 
 func (k *call) ramListPoliciesForRole() (any, *Error) {
-	r, e := k.role("ListPoliciesForRole")
+	list, e := k.attachedPolicies("Role", "ListPoliciesForRole")
 	if e != nil {
 		return nil, e
 	}
 	body := &ram.ListPoliciesForRoleResponseBody{RequestId: k.requestID(), Policies: &ram.ListPoliciesForRoleResponseBodyPolicies{
 		Policy: []*ram.ListPoliciesForRoleResponseBodyPoliciesPolicy{}}}
-	for _, a := range r.attached.latest() {
-		body.Policies.Policy = append(body.Policies.Policy, &ram.ListPoliciesForRoleResponseBodyPoliciesPolicy{
-			AttachDate: ramDate(a.at), DefaultVersion: tea.String(a.policy.defaultID), Description: tea.String(a.policy.description),
-			PolicyName: tea.String(a.policy.name), PolicyType: tea.String(a.policy.typ)})
+	for i := range list {
+		body.Policies.Policy = append(body.Policies.Policy, &list[i])
 	}
 	return body, nil
 }
@@ -823,54 +875,29 @@ func (k *call) ramCreateAccessKey() (any, *Error) {
 }
 
 func (k *call) ramAttachPolicyToUser() (any, *Error) {
-	typ, e := k.policyType()
-	if e != nil {
-		return nil, e
-	}
-	u, e := k.user("AttachPolicyToUser")
-	if e != nil {
-		return nil, e
-	}
-	p, e := k.policy("AttachPolicyToUser", typ)
-	if e != nil {
-		return nil, e
-	}
-	if e := k.attach(&u.attached, p, "EntityAlreadyExists.User.Policy", "LimitExceeded.User.Policy"); e != nil {
+	if e := k.attachPolicy("User", "AttachPolicyToUser"); e != nil {
 		return nil, e
 	}
 	return &ram.AttachPolicyToUserResponseBody{RequestId: k.requestID()}, nil
 }
 
 func (k *call) ramDetachPolicyFromUser() (any, *Error) {
-	typ, e := k.policyType()
-	if e != nil {
-		return nil, e
-	}
-	u, e := k.user("DetachPolicyFromUser")
-	if e != nil {
-		return nil, e
-	}
-	p, e := k.policy("DetachPolicyFromUser", typ)
-	if e != nil {
-		return nil, e
-	}
-	if e := k.detach(&u.attached, p, "EntityNotExist.User.Policy"); e != nil {
+	if e := k.detachPolicy("User", "DetachPolicyFromUser"); e != nil {
 		return nil, e
 	}
 	return &ram.DetachPolicyFromUserResponseBody{RequestId: k.requestID()}, nil
 }
 
 func (k *call) ramListPoliciesForUser() (any, *Error) {
-	u, e := k.user("ListPoliciesForUser")
+	list, e := k.attachedPolicies("User", "ListPoliciesForUser")
 	if e != nil {
 		return nil, e
 	}
 	body := &ram.ListPoliciesForUserResponseBody{RequestId: k.requestID(), Policies: &ram.ListPoliciesForUserResponseBodyPolicies{
 		Policy: []*ram.ListPoliciesForUserResponseBodyPoliciesPolicy{}}}
-	for _, a := range u.attached.latest() {
-		body.Policies.Policy = append(body.Policies.Policy, &ram.ListPoliciesForUserResponseBodyPoliciesPolicy{
-			AttachDate: ramDate(a.at), DefaultVersion: tea.String(a.policy.defaultID), Description: tea.String(a.policy.description),
-			PolicyName: tea.String(a.policy.name), PolicyType: tea.String(a.policy.typ)})
+	for i := range list {
+		p := ram.ListPoliciesForUserResponseBodyPoliciesPolicy(list[i])
+		body.Policies.Policy = append(body.Policies.Policy, &p)
 	}
 	return body, nil
 }

@@ -304,6 +304,15 @@ func TestEventualConsistency(t *testing.T) {
 	if !errors.Is(err, cloudapi.ErrNotFound) || !cloudapi.HasCode(err, "EntityNotExist.Role") {
 		t.Fatalf("first attach: %v, want EntityNotExist.Role", err)
 	}
+	// The fresh policy is as invisible to a user's attach as to a role's.
+	must(rc.CreateUserWithContext(ctxb(), &ram.CreateUserRequest{UserName: tea.String("ops")}, rt))
+	attachUser := func() error {
+		_, err := rc.AttachPolicyToUserWithContext(ctxb(), &ram.AttachPolicyToUserRequest{UserName: tea.String("ops"), PolicyName: tea.String("FreshPolicy"), PolicyType: tea.String("Custom")}, rt)
+		return err
+	}
+	if err := attachUser(); errCode(err) != "EntityNotExist.Policy" {
+		t.Errorf("user attach of a fresh policy: %v, want EntityNotExist.Policy", err)
+	}
 	// Existing (set-up) entities are visible at once.
 	if _, err := rc.AttachPolicyToRoleWithContext(ctxb(), &ram.AttachPolicyToRoleRequest{RoleName: tea.String("ResourceDirectoryAccountAccessRole"),
 		PolicyName: tea.String("AliyunKMSFullAccess"), PolicyType: tea.String("System")}, rt); err != nil {
@@ -318,5 +327,8 @@ func TestEventualConsistency(t *testing.T) {
 	}
 	if retries != 3 {
 		t.Errorf("succeeded after %d retries, want 3 (3 s at 1 s each)", retries)
+	}
+	if err := attachUser(); err != nil {
+		t.Errorf("user attach once the policy is visible: %v", err)
 	}
 }
