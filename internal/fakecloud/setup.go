@@ -267,43 +267,43 @@ func (c *Cloud) newRoleLocked(acct *account, name, trustPolicy string, policies 
 
 // Attach attaches more policies to the user, effective at once.
 func (u *User) Attach(policies ...string) error {
-	c := u.Account.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	acct := u.Account.state()
-	if acct == nil {
-		return errForeign
-	}
-	usr := acct.users[strings.ToLower(u.Name)]
-	if usr == nil {
-		return fmt.Errorf("fakecloud: user %q no longer exists", u.Name)
-	}
-	atts, err := c.attachMore(usr.account, usr.attached.latest(), policies)
-	if err != nil {
-		return err
-	}
-	usr.attached.reset(atts)
-	return nil
+	return u.Account.attachNow("user", u.Name, policies, func(a *account) *timeline[[]attachment] {
+		if usr := a.users[strings.ToLower(u.Name)]; usr != nil {
+			return &usr.attached
+		}
+		return nil
+	})
 }
 
 // Attach attaches more policies to the role, effective at once.
 func (r *Role) Attach(policies ...string) error {
-	c := r.Account.c
+	return r.Account.attachNow("role", r.Name, policies, func(a *account) *timeline[[]attachment] {
+		if rl := a.roles[strings.ToLower(r.Name)]; rl != nil {
+			return &rl.attached
+		}
+		return nil
+	})
+}
+
+// attachNow attaches policies to the user or role (kind) name, which
+// find looks up in the account's state.
+func (a *Account) attachNow(kind, name string, policies []string, find func(*account) *timeline[[]attachment]) error {
+	c := a.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	acct := r.Account.state()
+	acct := a.state()
 	if acct == nil {
 		return errForeign
 	}
-	rl := acct.roles[strings.ToLower(r.Name)]
-	if rl == nil {
-		return fmt.Errorf("fakecloud: role %q no longer exists", r.Name)
+	tl := find(acct)
+	if tl == nil {
+		return fmt.Errorf("fakecloud: %s %q no longer exists", kind, name)
 	}
-	atts, err := c.attachMore(rl.account, rl.attached.latest(), policies)
+	atts, err := c.attachMore(acct, tl.latest(), policies)
 	if err != nil {
 		return err
 	}
-	rl.attached.reset(atts)
+	tl.reset(atts)
 	return nil
 }
 
