@@ -141,17 +141,28 @@ func (k *call) deny() *Error { return k.fail("NoPermission", "") }
 
 // ---- lookups (each authorizes action on the resource first) ----
 
+// ramName reads the required name parameter param, checks its form and
+// authorizes ram:action on the resource of type typ it names in the
+// caller's account.
+func (k *call) ramName(param string, check func(string) *Error, action, typ string) (string, *Error) {
+	name, e := k.required(param)
+	if e != nil {
+		return "", e
+	}
+	if e := check(name); e != nil {
+		return "", e
+	}
+	if !k.allowed("ram:"+action, ramResource(k.who.acct.id, typ, name)) {
+		return "", k.deny()
+	}
+	return name, nil
+}
+
 // role finds the caller's role RoleName after authorizing action on it.
 func (k *call) role(action string) (*role, *Error) {
-	name, e := k.required("RoleName")
+	name, e := k.ramName("RoleName", k.checkRoleName, action, "role")
 	if e != nil {
 		return nil, e
-	}
-	if e := k.checkRoleName(name); e != nil {
-		return nil, e
-	}
-	if !k.allowed("ram:"+action, ramResource(k.who.acct.id, "role", name)) {
-		return nil, k.deny()
 	}
 	r := k.who.acct.roles[strings.ToLower(name)]
 	if r == nil {
@@ -175,15 +186,9 @@ func (k *call) policyType() (string, *Error) {
 // policy finds PolicyName of type typ ("Custom" or "System") after
 // authorizing action on it.
 func (k *call) policy(action, typ string) (*ramPolicy, *Error) {
-	name, e := k.required("PolicyName")
+	name, e := k.ramName("PolicyName", k.checkPolicyName, action, "policy")
 	if e != nil {
 		return nil, e
-	}
-	if e := k.checkPolicyName(name); e != nil {
-		return nil, e
-	}
-	if !k.allowed("ram:"+action, ramResource(k.who.acct.id, "policy", name)) {
-		return nil, k.deny()
 	}
 	var p *ramPolicy
 	if typ == "System" {
@@ -198,15 +203,9 @@ func (k *call) policy(action, typ string) (*ramPolicy, *Error) {
 }
 
 func (k *call) user(action string) (*user, *Error) {
-	name, e := k.required("UserName")
+	name, e := k.ramName("UserName", k.checkUserName, action, "user")
 	if e != nil {
 		return nil, e
-	}
-	if e := k.checkUserName(name); e != nil {
-		return nil, e
-	}
-	if !k.allowed("ram:"+action, ramResource(k.who.acct.id, "user", name)) {
-		return nil, k.deny()
 	}
 	u := k.who.acct.users[strings.ToLower(name)]
 	if u == nil {
@@ -220,15 +219,9 @@ func (k *call) user(action string) (*user, *Error) {
 func (k *call) ramCreateRole() (any, *Error) {
 	acct := k.who.acct
 	k.target = acct.id
-	name, e := k.required("RoleName")
+	name, e := k.ramName("RoleName", k.checkRoleName, "CreateRole", "role")
 	if e != nil {
 		return nil, e
-	}
-	if e := k.checkRoleName(name); e != nil {
-		return nil, e
-	}
-	if !k.allowed("ram:CreateRole", ramResource(acct.id, "role", name)) {
-		return nil, k.deny()
 	}
 	raw, e := k.required("AssumeRolePolicyDocument")
 	if e != nil {
@@ -368,15 +361,9 @@ func (k *call) ramListRoles() (any, *Error) {
 func (k *call) ramCreatePolicy() (any, *Error) {
 	acct := k.who.acct
 	k.target = acct.id
-	name, e := k.required("PolicyName")
+	name, e := k.ramName("PolicyName", k.checkPolicyName, "CreatePolicy", "policy")
 	if e != nil {
 		return nil, e
-	}
-	if e := k.checkPolicyName(name); e != nil {
-		return nil, e
-	}
-	if !k.allowed("ram:CreatePolicy", ramResource(acct.id, "policy", name)) {
-		return nil, k.deny()
 	}
 	raw, e := k.required("PolicyDocument")
 	if e != nil {
@@ -818,15 +805,9 @@ func sortedKeys[V any](m map[string]V) []string {
 func (k *call) ramCreateUser() (any, *Error) {
 	acct := k.who.acct
 	k.target = acct.id
-	name, e := k.required("UserName")
+	name, e := k.ramName("UserName", k.checkUserName, "CreateUser", "user")
 	if e != nil {
 		return nil, e
-	}
-	if e := k.checkUserName(name); e != nil {
-		return nil, e
-	}
-	if !k.allowed("ram:CreateUser", ramResource(acct.id, "user", name)) {
-		return nil, k.deny()
 	}
 	if acct.users[strings.ToLower(name)] != nil {
 		return nil, k.fail("EntityAlreadyExists.User", name)
