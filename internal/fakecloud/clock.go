@@ -1,7 +1,6 @@
 package fakecloud
 
 import (
-	"context"
 	"sync"
 	"time"
 )
@@ -82,20 +81,4 @@ func NewScaledClock(start time.Time, scale float64) *ScaledClock {
 func (c *ScaledClock) Now() time.Time {
 	elapsed := time.Since(c.real)
 	return c.start.Add(time.Duration(float64(elapsed) * c.scale))
-}
-
-// sleepReal waits for d of real time or until ctx is done. It is the
-// default Options.Sleep.
-func sleepReal(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

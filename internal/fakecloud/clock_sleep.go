@@ -3,6 +3,8 @@ package fakecloud
 import (
 	"context"
 	"time"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
 )
 
 // Sleep methods make the emulator's clocks usable as the waiting clock of
@@ -23,5 +25,5 @@ func (c *ManualClock) Sleep(ctx context.Context, d time.Duration) error {
 // Sleep waits until d of the clock's time has passed: d divided by Scale of
 // real time, or until ctx is done.
 func (c *ScaledClock) Sleep(ctx context.Context, d time.Duration) error {
-	return sleepReal(ctx, time.Duration(float64(d)/c.scale))
+	return cloudapi.Sleep(ctx, time.Duration(float64(d)/c.scale))
 }

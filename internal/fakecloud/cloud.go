@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/policy"
 )
 
@@ -95,7 +96,7 @@ func New(opts Options) *Cloud {
 		c.clock = realClock{}
 	}
 	if c.sleep == nil {
-		c.sleep = sleepReal
+		c.sleep = cloudapi.Sleep
 	}
 	switch {
 	case c.quotaRelease == 0:
