@@ -3,7 +3,6 @@ package ecsroles
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,10 +10,9 @@ import (
 	"testing"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/internal/golden"
 	"github.com/kmsshare/kmsshare/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // Values used by the golden documents and the Alibaba fixtures
 // (testdata/alibaba/README.md lists the substitutions).
@@ -93,22 +91,7 @@ func emitted(t *testing.T) []emittedSpec {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./ecsroles -run TestGolden -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n got %s\nwant %s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), got, "go test ./ecsroles -run TestGolden -update")
 }
 
 func readFixture(t *testing.T, name string) *policy.Document {

@@ -3,16 +3,14 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // Values used by the golden documents and the Alibaba fixtures
 // (testdata/alibaba/README.md lists the substitutions).
@@ -83,22 +81,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "golden", e.name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./policy -run TestGolden -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s:\n got %s\nwant %s", path, got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", e.name+".json"), got, "go test ./policy -run TestGolden -update")
 			if err := e.doc.Validate(e.kind); err != nil {
 				t.Errorf("emitted document is not a valid %v: %v", e.kind, err)
 			}

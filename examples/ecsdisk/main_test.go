@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,10 +10,9 @@ import (
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/internal/golden"
 	"github.com/kmsshare/kmsshare/share"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/story.txt from this run's output")
 
 // TestStory runs the example on the emulator: its output is deterministic
 // (seeded IDs, a manual clock, no propagation delay), so it is compared
@@ -27,22 +24,7 @@ func TestStory(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	got := out.String()
-	const golden = "testdata/story.txt"
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("the story changed (go test ./examples/ecsdisk -update to accept):\n%s", got)
-	}
+	golden.Check(t, "testdata/story.txt", out.Bytes(), "go test ./examples/ecsdisk -update")
 	for _, re := range []string{
 		`(?m)^   refused  SetKeyPolicy naming acs:ram::\d+:role/aliyunecsdiskencryptdefaultrole: KMS answers InvalidParameter \(HTTP 400\); nothing changed$`,
 		`(?m)^     create role AliyunECSDiskEncryptDefaultRole with trust policy .*"Service":\["ecs.aliyuncs.com"\]`,

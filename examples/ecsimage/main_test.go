@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,9 +11,8 @@ import (
 	"github.com/kmsshare/kmsshare/ecsroles"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden stories in testdata from this run's output")
 
 // TestStory runs the example on the emulator for images and for snapshots.
 // The output is deterministic, so it is compared byte for byte with
@@ -37,21 +34,7 @@ func TestStory(t *testing.T) {
 				t.Fatalf("%v\n%s", err, out.String())
 			}
 			got := out.String()
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(tc.golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(tc.golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("the story changed (go test ./examples/ecsimage -update to accept):\n%s", got)
-			}
+			golden.Check(t, tc.golden, out.Bytes(), "go test ./examples/ecsimage -update")
 			// Per scenario: what is admitted and what is refused.
 			sections := strings.Split(got, "\n\n")
 			if len(sections) != 7 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,10 +19,9 @@ import (
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/internal/golden"
 	"github.com/kmsshare/kmsshare/share"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/help.txt from keyshare -h")
 
 // TestMain makes the test binary double as the keyshare command for the
 // scripts.
@@ -81,19 +79,7 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, env{stdout: &stdout, stderr: &stderr}); code != 0 || stderr.Len() > 0 {
 		t.Fatalf("keyshare -h: exit %d, stderr %s", code, stderr.String())
 	}
-	const golden = "testdata/help.txt"
-	if *update {
-		if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stdout.String() != string(want) {
-		t.Errorf("keyshare -h changed (go test ./examples/keyshare -update, then go test ./examples -update for the README):\n%s", stdout.String())
-	}
+	golden.Check(t, "testdata/help.txt", stdout.Bytes(), "go test ./examples/keyshare -update (then go test ./examples -update for the README)")
 	// Every exit status defined in code is documented, once.
 	for code := exitOK; code <= exitLint; code++ {
 		if n := strings.Count(stdout.String(), fmt.Sprintf("\n  %d  ", code)); n != 1 {

@@ -13,10 +13,9 @@ import (
 
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/internal/golden"
 	"github.com/kmsshare/kmsshare/share"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/tour.txt from this run's output")
 
 // tourFile is the example's output with its deterministic settings (seed 1,
 // a manual clock). The README's 30-second tour is a copy of it, kept in
@@ -43,18 +42,9 @@ func TestTour(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	got := out.String()
-	if *update {
-		if err := os.WriteFile(tourFile, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(tourFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if normalize(got) != normalize(string(want)) {
-		t.Errorf("the tour changed; run go test ./examples/landingzone -update and then go test ./examples -update to refresh the README.\ngot:\n%s", got)
-	}
+	const accept = "go test ./examples/landingzone -update (then go test ./examples -update for the README)"
+	want := golden.Read(t, tourFile, out.Bytes(), accept)
+	golden.Equal(t, tourFile, normalize(string(want)), normalize(got), accept)
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^  security    \d{16}  owns KMS instance kst-\w+ and key key-\w+$`),
 		regexp.MustCompile(`(?m)^1\. Plan: .*\n   Share key acs:kms:cn-hangzhou:\d{16}:key/key-\w+$`),
@@ -196,7 +186,7 @@ func TestFlags(t *testing.T) {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if *update {
+	if golden.Updating() {
 		if err := os.MkdirAll(filepath.Dir(tourFile), 0o755); err != nil {
 			panic(err)
 		}
