@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -182,14 +180,4 @@ func TestFlags(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if golden.Updating() {
-		if err := os.MkdirAll(filepath.Dir(tourFile), 0o755); err != nil {
-			panic(err)
-		}
-	}
-	os.Exit(m.Run())
 }

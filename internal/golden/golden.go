@@ -19,9 +19,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files from this run's output")
 
-// Updating reports whether the test binary runs with -update.
-func Updating() bool { return *update }
-
 // Read returns the golden file at path. Under -update it first writes got
 // there, creating the directory. A missing file fails the test with accept,
 // the command that creates it.
