@@ -371,6 +371,15 @@ func checkRoleName(name string) *Error {
 	return nil
 }
 
+// ValidateUserName validates a RAM user name: 1 to 64 letters, digits,
+// '.', '-', '_' and '@'.
+func ValidateUserName(name string) error {
+	if err := checkUserName(name, name); err != nil {
+		return err
+	}
+	return nil
+}
+
 func checkUserName(input, name string) *Error {
 	if name == "" || len(name) > 64 {
 		return newError(input, "user name", name, "want 1 to 64 characters")
@@ -379,6 +388,15 @@ func checkUserName(input, name string) *Error {
 		if c := name[i]; !isAlnum(c) && c != '.' && c != '-' && c != '_' && c != '@' {
 			return newError(input, "user name", name, "user names use letters, digits, '.', '-', '_' and '@' only")
 		}
+	}
+	return nil
+}
+
+// ValidateSessionName validates an STS RoleSessionName: 2 to 64 letters,
+// digits, '.', '@', '_' and '-'.
+func ValidateSessionName(s string) error {
+	if err := checkSessionName(s, s); err != nil {
+		return err
 	}
 	return nil
 }

@@ -18,6 +18,14 @@ import (
 //   - a service acting for an account: no identity policies; only trust
 //     policies name services.
 
+// arn is the caller's identity as the log and GetCallerIdentity show it.
+func (p *principal) arn() string {
+	if p.service != "" {
+		return arn.ServicePrincipal{AccountID: p.acct.id, Service: p.service}.String()
+	}
+	return p.policyCaller().ARN.String()
+}
+
 // policyCaller is the caller as package policy sees it.
 func (p *principal) policyCaller() policy.Caller {
 	pc := policy.Caller{Account: p.acct.id, Service: p.service}
@@ -34,7 +42,8 @@ func (p *principal) policyCaller() policy.Caller {
 	return pc
 }
 
-// asOf is the instant whose state authorization uses.
+// asOf is the instant whose state authorization uses, so also the oldest
+// instant a timeline must still answer for.
 func (k *call) asOf() time.Time { return k.now.Add(-k.c.PropagationDelay()) }
 
 // identityDocs returns the caller's identity policies in effect at t.

@@ -139,11 +139,6 @@ func (c *Cloud) SetPropagationDelay(d time.Duration) {
 	c.propagation.Store(int64(d))
 }
 
-// horizon is the oldest instant authorization may still ask about.
-func (c *Cloud) horizon(now time.Time) time.Time {
-	return now.Add(-c.PropagationDelay())
-}
-
 // ---- state ----
 //
 // Everything below is guarded by Cloud.mu. Handles given to callers

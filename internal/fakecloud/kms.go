@@ -24,13 +24,6 @@ import (
 
 const maxKeyPolicyBytes = 32768
 
-// defaultKeyPolicy is the policy KMS gives a key created without one
-// (kms.md §6).
-func defaultKeyPolicy(owner string) string {
-	return `{"Statement":[{"Action":["kms:*"],"Effect":"Allow","Principal":{"RAM":["acs:ram::` + owner +
-		`:*"]},"Resource":["*"],"Sid":"kms default key policy"}],"Version":"1"}`
-}
-
 // symmetricSpec reports whether keys of spec encrypt and decrypt.
 func symmetricSpec(spec string) bool {
 	switch spec {
@@ -92,13 +85,16 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 		if n := liveKeys(inst, now); n >= inst.keyQuota {
 			return nil, fail("Rejected.LimitExceeded", fmt.Sprintf("instance %s holds %d keys", inst.id, n))
 		}
-		raw = opts.Policy
-		if raw == "" {
-			raw = defaultKeyPolicy(acct.id)
-		}
-		var e *Error
-		if doc, e = c.checkKeyPolicy(acct, raw, fail); e != nil {
-			return nil, e
+		if raw = opts.Policy; raw == "" {
+			// KMS gives a key created without a policy the default one
+			// (kms.md §6); the owner's ID is valid, Cloud made it.
+			doc, _ = policy.DefaultKeyPolicy(acct.id)
+			raw = doc.String()
+		} else {
+			var e *Error
+			if doc, e = c.checkKeyPolicy(acct, raw, fail); e != nil {
+				return nil, e
+			}
 		}
 		before := c.quotaUsed(inst, now, nil, nil)
 		if after := c.quotaUsed(inst, now, &key{account: acct}, doc); after > inst.quota && after > before {
@@ -651,7 +647,7 @@ func (k *call) kmsSetKeyPolicy() (any, *Error) {
 	}
 	inUse := k.c.foreignInUse(inst, k.now)
 	key.policyRaw = raw
-	key.policy.set(k.now, doc, k.c.horizon(k.now))
+	key.policy.set(k.now, doc, k.asOf())
 	k.c.noteReleases(inst, k.now, inUse)
 	return &kms.SetKeyPolicyResponseBody{RequestId: k.requestID()}, nil
 }

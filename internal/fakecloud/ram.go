@@ -58,26 +58,11 @@ func (k *call) checkRoleName(name string) *Error {
 	return nil
 }
 
-// checkUserName applies RAM's user name rule: 1 to 64 of [A-Za-z0-9.@_-].
-// It returns "" or what is wrong.
-func checkUserName(name string) string {
-	if name == "" || len(name) > 64 {
-		return "want 1 to 64 characters"
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".@_-", c) >= 0) {
-			return "want letters, digits, '.', '@', '_' and '-'"
-		}
-	}
-	return ""
-}
-
 func (k *call) checkUserName(name string) *Error {
 	if name == "" || len(name) > 64 {
 		return k.fail("InvalidParameter.UserName.Length", "")
 	}
-	if checkUserName(name) != "" {
+	if arn.ValidateUserName(name) != nil {
 		return k.fail("InvalidParameter.UserName.InvalidChars", "")
 	}
 	return nil
@@ -87,11 +72,8 @@ func (k *call) checkPolicyName(name string) *Error {
 	if name == "" || len(name) > 128 {
 		return k.fail("InvalidParameter.PolicyName.Length", "")
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return k.fail("InvalidParameter.PolicyName.InvalidChars", "")
-		}
+	if policy.ValidatePolicyName(name) != nil {
+		return k.fail("InvalidParameter.PolicyName.InvalidChars", "")
 	}
 	return nil
 }
@@ -286,7 +268,7 @@ func (k *call) ramUpdateRole() (any, *Error) {
 	}
 	if raw != "" {
 		r.trustRaw = raw
-		r.trust.set(k.now, doc, k.c.horizon(k.now))
+		r.trust.set(k.now, doc, k.asOf())
 	}
 	if _, ok := k.params["NewDescription"]; ok {
 		r.description = k.param("NewDescription")
@@ -475,7 +457,7 @@ func (k *call) ramCreatePolicyVersion() (any, *Error) {
 	p.updated = k.now
 	if setDefault {
 		p.defaultID = v.id
-		p.effective.set(k.now, doc, k.c.horizon(k.now))
+		p.effective.set(k.now, doc, k.asOf())
 	}
 	return &ram.CreatePolicyVersionResponseBody{RequestId: k.requestID(), PolicyVersion: &ram.CreatePolicyVersionResponseBodyPolicyVersion{
 		CreateDate: ramDate(v.created), IsDefaultVersion: tea.Bool(setDefault), PolicyDocument: tea.String(raw),
@@ -576,7 +558,7 @@ func (k *call) ramSetDefaultPolicyVersion() (any, *Error) {
 	if p.defaultID != id {
 		p.defaultID = id
 		p.updated = k.now
-		p.effective.set(k.now, v.doc, k.c.horizon(k.now))
+		p.effective.set(k.now, v.doc, k.asOf())
 	}
 	return &ram.SetDefaultPolicyVersionResponseBody{RequestId: k.requestID()}, nil
 }
@@ -624,7 +606,7 @@ func (k *call) attach(tl *timeline[[]attachment], p *ramPolicy, exists, limit st
 		return k.fail(limit, "")
 	}
 	next := append(append([]attachment{}, have...), attachment{policy: p, at: k.now})
-	tl.set(k.now, next, k.c.horizon(k.now))
+	tl.set(k.now, next, k.asOf())
 	return nil
 }
 
@@ -640,7 +622,7 @@ func (k *call) detach(tl *timeline[[]attachment], p *ramPolicy, missing string) 
 	if len(next) == len(have) {
 		return k.fail(missing, "")
 	}
-	tl.set(k.now, next, k.c.horizon(k.now))
+	tl.set(k.now, next, k.asOf())
 	return nil
 }
 

@@ -137,8 +137,8 @@ func (a *Account) NewUser(name string, policies ...string) (*User, error) {
 	if acct == nil {
 		return nil, errForeign
 	}
-	if err := checkUserName(name); err != "" {
-		return nil, fmt.Errorf("fakecloud: user %q: %s", name, err)
+	if err := arn.ValidateUserName(name); err != nil {
+		return nil, fmt.Errorf("fakecloud: %w", err)
 	}
 	if acct.users[strings.ToLower(name)] != nil {
 		return nil, fmt.Errorf("fakecloud: user %q already exists in %s", name, a.ID)
@@ -446,12 +446,12 @@ func (c *Cloud) joinLocked(acct *account, fd *folder) {
 	if acct.roles[strings.ToLower(arn.ResourceDirectoryAccessRoleName)] != nil {
 		return
 	}
-	trust := `{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":["acs:ram::` +
-		fd.rd.mgmt.id + `:root"]}}],"Version":"1"}`
-	r, err := c.newRoleLocked(acct, arn.ResourceDirectoryAccessRoleName, trust, "AdministratorAccess")
-	if err == nil {
+	trust, err := policy.TrustRAM(arn.AccountRoot(fd.rd.mgmt.id))
+	if err != nil {
+		return // the management account's ID is valid: Cloud made it
+	}
+	if r, err := c.newRoleLocked(acct, arn.ResourceDirectoryAccessRoleName, trust.String(), "AdministratorAccess"); err == nil {
 		r.description = "Resource Directory access role"
-		r.maxSession = 3600
 	}
 }
 

@@ -25,34 +25,6 @@ const (
 	expiredSessionGrace = 24 * time.Hour
 )
 
-// validSessionName is RoleSessionName's rule: 2 to 64 of [A-Za-z0-9.@_-].
-func validSessionName(s string) bool {
-	if len(s) < 2 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".@_-", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
-// validExternalID is ExternalId's rule: 2 to 1224 of [\w+=,.@:/-].
-func validExternalID(s string) bool {
-	if len(s) < 2 || len(s) > 1224 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=,.@:/-", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
 // assumeRequest is an AssumeRole after parameter checks.
 type assumeRequest struct {
 	roleARN    arn.ARN
@@ -141,7 +113,7 @@ func (k *call) stsAssumeRole() (any, *Error) {
 	if req.session, e = k.required("RoleSessionName"); e != nil {
 		return nil, e
 	}
-	if !validSessionName(req.session) {
+	if arn.ValidateSessionName(req.session) != nil {
 		return nil, k.fail("InvalidParameter.RoleSessionName", "")
 	}
 	if v := k.param("DurationSeconds"); v != "" {
@@ -152,7 +124,7 @@ func (k *call) stsAssumeRole() (any, *Error) {
 		req.seconds = n
 	}
 	if v, ok := k.params["ExternalId"]; ok {
-		if !validExternalID(v) {
+		if policy.ValidateExternalID(v) != nil {
 			return nil, k.fail("InvalidParameter.ExternalId", "")
 		}
 		req.externalID = v
@@ -265,7 +237,7 @@ func (s *Service) assume(k *call, roleARN, sessionName string, duration time.Dur
 	if err != nil || !a.IsRole() {
 		return nil, k.fail("InvalidParameter.RoleArn", "")
 	}
-	if !validSessionName(sessionName) {
+	if arn.ValidateSessionName(sessionName) != nil {
 		return nil, k.fail("InvalidParameter.RoleSessionName", "")
 	}
 	sess, _, e := k.assume(assumeRequest{roleARN: a, session: sessionName, seconds: int64(duration / time.Second)})

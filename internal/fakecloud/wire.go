@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/alibabacloud-go/tea/tea"
@@ -373,16 +372,3 @@ type principal struct {
 }
 
 func (p *principal) isRoot() bool { return p.user == nil && p.sess == nil && p.service == "" }
-
-// arn is the caller's identity as the log and GetCallerIdentity show it.
-func (p *principal) arn() string {
-	switch {
-	case p.service != "":
-		return p.acct.id + "@" + p.service
-	case p.user != nil:
-		return "acs:ram::" + p.acct.id + ":user/" + p.user.name
-	case p.sess != nil:
-		return "acs:ram::" + p.acct.id + ":assumed-role/" + strings.ToLower(p.sess.roleName) + "/" + p.sess.name
-	}
-	return "acs:ram::" + p.acct.id + ":root"
-}
