@@ -35,7 +35,7 @@ func (p *principal) policyCaller() policy.Caller {
 		pc.ARN = arn.RAMUser(p.acct.id, p.user.name)
 	case p.sess != nil:
 		pc.ARN = arn.ARN{Service: "ram", AccountID: p.acct.id,
-			Resource: "assumed-role/" + strings.ToLower(p.sess.roleName) + "/" + p.sess.name}
+			Resource: "assumed-role/" + strings.ToLower(p.sess.role.name) + "/" + p.sess.name}
 	default:
 		pc.ARN = arn.AccountRoot(p.acct.id)
 	}
@@ -56,7 +56,7 @@ func (k *call) identityDocs(t time.Time) []*policy.Document {
 	case p.user != nil:
 		atts = p.user.attached.at(t)
 	case p.sess != nil:
-		if p.sess.role == nil || p.sess.role.deleted {
+		if p.sess.role.deleted {
 			return nil
 		}
 		atts = p.sess.role.attached.at(t)

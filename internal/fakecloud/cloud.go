@@ -67,7 +67,6 @@ type Cloud struct {
 
 	mu         sync.RWMutex // guards everything below
 	accounts   map[string]*account
-	accountSeq []*account
 	accessKeys map[string]*accessKey // permanent keys: roots and users
 	sessions   map[string]*session   // STS keys
 	keys       map[string]*key
@@ -146,7 +145,6 @@ func (c *Cloud) SetPropagationDelay(d time.Duration) {
 
 type account struct {
 	id, name string
-	created  time.Time
 	root     *accessKey
 	users    map[string]*user      // by lower-case name
 	roles    map[string]*role      // by lower-case name
@@ -155,8 +153,15 @@ type account struct {
 	// Resource Directory: the directory this account manages, and the
 	// directory and folder it is a member of.
 	manages *resourceDirectory
-	rd      *resourceDirectory
-	folder  *folder
+	folder  *folder // its directory is folder.rd
+}
+
+// rd is the resource directory the account is a member of, or nil.
+func (a *account) rd() *resourceDirectory {
+	if a.folder == nil {
+		return nil
+	}
+	return a.folder.rd
 }
 
 // rdPath is the member's ResourceDirectoryPath: the folder path, then the UID.
@@ -237,11 +242,10 @@ type resourceDirectory struct {
 }
 
 type folder struct {
-	rd     *resourceDirectory
-	id     string
-	name   string
-	path   string // <rd-id>/<root-id>/…/<folder-id>
-	parent *folder
+	rd   *resourceDirectory
+	id   string
+	name string
+	path string // <rd-id>/<root-id>/…/<folder-id>
 }
 
 type instance struct {
@@ -293,7 +297,6 @@ type session struct {
 	id, secret, token string
 	account           *account
 	role              *role
-	roleName          string // display case, as assumed
 	name              string
 	expires           time.Time
 	policy            *policy.Document // session policy; nil if none

@@ -193,7 +193,7 @@ func (c *Cloud) checkPrincipal(owner *account, p string) string {
 	case "*", "root":
 		return ""
 	case "role":
-		if r := acct.roles[strings.ToLower(a.ResourceName())]; r == nil || r.deleted {
+		if r := acct.roles[strings.ToLower(a.ResourceName())]; r == nil {
 			return "role " + a.ResourceName() + " does not exist in account " + a.AccountID
 		}
 		return ""

@@ -200,7 +200,6 @@ func (k *call) user(action string) (*user, *Error) {
 
 func (k *call) ramCreateRole() (any, *Error) {
 	acct := k.who.acct
-	k.target = acct.id
 	name, e := k.ramName("RoleName", k.checkRoleName, "CreateRole", "role")
 	if e != nil {
 		return nil, e
@@ -342,7 +341,6 @@ func (k *call) ramListRoles() (any, *Error) {
 
 func (k *call) ramCreatePolicy() (any, *Error) {
 	acct := k.who.acct
-	k.target = acct.id
 	name, e := k.ramName("PolicyName", k.checkPolicyName, "CreatePolicy", "policy")
 	if e != nil {
 		return nil, e
@@ -786,7 +784,6 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (k *call) ramCreateUser() (any, *Error) {
 	acct := k.who.acct
-	k.target = acct.id
 	name, e := k.ramName("UserName", k.checkUserName, "CreateUser", "user")
 	if e != nil {
 		return nil, e

@@ -59,11 +59,10 @@ func (c *Cloud) newAccountLocked(name string) *Account {
 	for c.accounts[id] != nil {
 		id = c.ids.accountID()
 	}
-	a := &account{id: id, name: name, created: c.clock.Now(),
+	a := &account{id: id, name: name,
 		users: map[string]*user{}, roles: map[string]*role{}, policies: map[string]*ramPolicy{}, aliases: map[string]*key{}}
 	a.root = c.newAccessKeyLocked(a, nil)
 	c.accounts[id] = a
-	c.accountSeq = append(c.accountSeq, a)
 	return &Account{ID: id, Name: name, c: c}
 }
 
@@ -354,14 +353,14 @@ func (c *Cloud) NewResourceDirectory(mgmt *Account) (*ResourceDirectory, error) 
 	if acct == nil {
 		return nil, errForeign
 	}
-	if acct.manages != nil || acct.rd != nil {
+	if acct.manages != nil || acct.rd() != nil {
 		return nil, errors.New("fakecloud: account " + mgmt.ID + " already belongs to a resource directory")
 	}
 	rd := &resourceDirectory{id: "rd-" + c.ids.chars(mixedAlnum, 6), mgmt: acct}
 	rd.root = &folder{rd: rd, id: "r-" + c.ids.chars(mixedAlnum, 6), name: "Root"}
 	rd.root.path = rd.id + "/" + rd.root.id
 	rd.folders = map[string]*folder{rd.root.id: rd.root}
-	acct.manages, acct.rd, acct.folder = rd, rd, rd.root
+	acct.manages, acct.folder = rd, rd.root
 	h := &ResourceDirectory{ID: rd.id, Management: mgmt}
 	h.root = &Folder{RD: h, ID: rd.root.id, Name: rd.root.name, Path: rd.root.path}
 	return h, nil
@@ -391,7 +390,7 @@ func (f *Folder) NewFolder(name string) *Folder {
 	if parent == nil {
 		return nil
 	}
-	fd := &folder{rd: parent.rd, id: "fd-" + c.ids.chars(mixedAlnum, 10), name: name, parent: parent}
+	fd := &folder{rd: parent.rd, id: "fd-" + c.ids.chars(mixedAlnum, 10), name: name}
 	fd.path = parent.path + "/" + fd.id
 	parent.rd.folders[fd.id] = fd
 	return &Folder{RD: f.RD, ID: fd.id, Name: name, Path: fd.path}
@@ -434,7 +433,7 @@ func (f *Folder) AddMember(a *Account) error {
 	if acct.manages != nil {
 		return errors.New("fakecloud: a management account cannot join another resource directory")
 	}
-	if acct.rd != nil && acct.rd != fd.rd {
+	if rd := acct.rd(); rd != nil && rd != fd.rd {
 		return errors.New("fakecloud: account " + a.ID + " is a member of another resource directory")
 	}
 	c.joinLocked(acct, fd)
@@ -442,7 +441,7 @@ func (f *Folder) AddMember(a *Account) error {
 }
 
 func (c *Cloud) joinLocked(acct *account, fd *folder) {
-	acct.rd, acct.folder = fd.rd, fd
+	acct.folder = fd
 	if acct.roles[strings.ToLower(arn.ResourceDirectoryAccessRoleName)] != nil {
 		return
 	}

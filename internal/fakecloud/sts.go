@@ -55,7 +55,7 @@ func (k *call) assume(req assumeRequest) (*session, *role, *Error) {
 		preq.Context["sts:ExternalId"] = []string{req.externalID}
 	}
 	if k.who.service != "" {
-		if rd := k.who.acct.rd; rd != nil {
+		if rd := k.who.acct.rd(); rd != nil {
 			preq.Context["sts:ServiceOwnerRDId"] = []string{rd.id}
 			preq.Context["sts:ServiceOwnerRDPath"] = []string{k.who.acct.rdPath()}
 		}
@@ -79,7 +79,7 @@ func (k *call) assume(req assumeRequest) (*session, *role, *Error) {
 		return nil, nil, k.fail("InvalidParameter.DurationSeconds", "")
 	}
 	s := &session{id: "STS." + secret(mixedAlnum, 28), secret: secret(mixedAlnum, 44), token: "CAIS" + secret(mixedAlnum, 220),
-		account: owner, role: r, roleName: r.name, name: req.session, policy: req.policy,
+		account: owner, role: r, name: req.session, policy: req.policy,
 		expires: k.now.Add(time.Duration(seconds) * time.Second)}
 	for id, old := range c.sessions {
 		if k.now.After(old.expires.Add(expiredSessionGrace)) {
