@@ -123,40 +123,26 @@ func (f Factory) build(creds *Credentials) (*Clients, error) {
 		STS: &STS{pool: newPool(func() (*sts.Client, error) { return sts.NewClient(cfg(f.sts)) }), retry: f.retry},
 	}
 	// Build one client of each now, so a bad configuration fails here.
-	for _, check := range []func() error{
-		func() error {
-			c, err := out.KMS.pool.get()
-			if err == nil {
-				out.KMS.pool.put(c)
-			}
-			return wrap("kms", err)
-		},
-		func() error {
-			c, err := out.RAM.pool.get()
-			if err == nil {
-				out.RAM.pool.put(c)
-			}
-			return wrap("ram", err)
-		},
-		func() error {
-			c, err := out.STS.pool.get()
-			if err == nil {
-				out.STS.pool.put(c)
-			}
-			return wrap("sts", err)
-		},
-	} {
-		if err := check(); err != nil {
-			return nil, err
-		}
+	if err := warm(out.KMS.pool, "kms"); err != nil {
+		return nil, err
+	}
+	if err := warm(out.RAM.pool, "ram"); err != nil {
+		return nil, err
+	}
+	if err := warm(out.STS.pool, "sts"); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func wrap(service string, err error) error {
+// warm builds one client of p and returns it to the pool, so a bad
+// configuration fails when the clients are made, not at the first call.
+func warm[T any](p *pool[T], service string) error {
+	c, err := p.get()
 	if err != nil {
 		return fmt.Errorf("%s client: %w", service, err)
 	}
+	p.put(c)
 	return nil
 }
 

@@ -18,13 +18,6 @@ type KMS struct {
 	retry cloudapi.Retry
 }
 
-// do runs one SDK call with retries and classification.
-func do(ctx context.Context, r cloudapi.Retry, service, action string, fn func(ctx context.Context) error) error {
-	return r.Do(ctx, func(ctx context.Context) error {
-		return cloudapi.Classify(service, action, fn(ctx))
-	})
-}
-
 func rt() *dara.RuntimeOptions { return &dara.RuntimeOptions{} }
 
 // KeyMetadata is what DescribeKey reports about a key.
@@ -87,31 +80,6 @@ func (k *KMS) SetKeyPolicy(ctx context.Context, keyID, doc string) error {
 			KeyId: tea.String(keyID), Policy: tea.String(doc), PolicyName: tea.String("default")}, rt())
 		return err
 	})
-}
-
-// Instance is what GetKmsInstance reports about a KMS instance.
-type Instance struct {
-	ID     string
-	Status string
-	Quota  int64 // VpcNum: the access management quota
-}
-
-// GetKmsInstance reads a KMS instance.
-func (k *KMS) GetKmsInstance(ctx context.Context, id string) (Instance, error) {
-	var in Instance
-	err := k.pool.do(ctx, k.retry, "kms", "GetKmsInstance", func(ctx context.Context, cl *kms.Client) error {
-		resp, err := cl.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(id)}, rt())
-		if err != nil {
-			return err
-		}
-		if resp.Body == nil || resp.Body.KmsInstance == nil {
-			return fmt.Errorf("GetKmsInstance: empty response")
-		}
-		ki := resp.Body.KmsInstance
-		in = Instance{ID: tea.StringValue(ki.InstanceId), Status: tea.StringValue(ki.Status), Quota: tea.Int64Value(ki.VpcNum)}
-		return nil
-	})
-	return in, err
 }
 
 // Quota is one line of GetKmsInstanceQuotaInfos.

@@ -40,16 +40,17 @@ func (p *pool[T]) put(c *T) {
 	p.mu.Unlock()
 }
 
-// do runs one API call under r with a client of its own: fn's error is
-// classified as service/action reports it, and the client goes back to the
-// pool after every attempt.
+// do runs one API call under r (retries and backoff) with a client of its
+// own: fn's error is classified as service/action reports it
+// (cloudapi.Classify), and the client goes back to the pool after every
+// attempt.
 func (p *pool[T]) do(ctx context.Context, r cloudapi.Retry, service, action string, fn func(ctx context.Context, cl *T) error) error {
-	return do(ctx, r, service, action, func(ctx context.Context) error {
+	return r.Do(ctx, func(ctx context.Context) error {
 		cl, err := p.get()
 		if err != nil {
-			return err
+			return cloudapi.Classify(service, action, err)
 		}
 		defer p.put(cl)
-		return fn(ctx, cl)
+		return cloudapi.Classify(service, action, fn(ctx, cl))
 	})
 }

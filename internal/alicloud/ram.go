@@ -61,6 +61,9 @@ func (r *RAM) CreateRole(ctx context.Context, name, description, trust string, m
 		if err != nil {
 			return err
 		}
+		if resp.Body == nil || resp.Body.Role == nil {
+			return fmt.Errorf("CreateRole: empty response")
+		}
 		x := resp.Body.Role
 		role = Role{Name: tea.StringValue(x.RoleName), ARN: tea.StringValue(x.Arn), ID: tea.StringValue(x.RoleId),
 			TrustPolicy: tea.StringValue(x.AssumeRolePolicyDocument), MaxSessionDuration: tea.Int64Value(x.MaxSessionDuration)}

@@ -2,6 +2,7 @@ package alicloud
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	sts "github.com/alibabacloud-go/sts-20150401/v2/client"
@@ -70,6 +71,9 @@ func (s *STS) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumedRole, 
 		resp, err := cl.AssumeRoleWithContext(ctx, req, rt())
 		if err != nil {
 			return err
+		}
+		if resp.Body == nil || resp.Body.Credentials == nil {
+			return fmt.Errorf("AssumeRole: empty response")
 		}
 		c := resp.Body.Credentials
 		exp, _ := time.Parse(time.RFC3339, tea.StringValue(c.Expiration))

@@ -169,7 +169,7 @@ func classifyTransport(err error) error {
 // see ../shared/reference/kms.md §10 and ram-sts.md §7.
 func ClassOf(code string, status int) error {
 	switch code {
-	case "Throttling", "Throttling.User", "Throttling.Api", "Throttling.Concurrency":
+	case "Throttling": // and every "Throttling.*" code, below
 		return ErrThrottled
 	case "NoPermission", "Forbidden.NoPermission", "Forbidden.RAM", "Inactive":
 		return ErrAccessDenied
@@ -221,10 +221,4 @@ func ClassOf(code string, status int) error {
 // throttling, 5xx and transport failures.
 func IsRetryable(err error) bool {
 	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable)
-}
-
-// HasCode reports whether err is an *Error with the given service code.
-func HasCode(err error, code string) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == code
 }

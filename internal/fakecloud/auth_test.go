@@ -68,8 +68,14 @@ func TestAuthentication(t *testing.T) {
 				}
 			}
 			// Failed authentications are logged without a caller.
-			if n := w.c.Log().Count(Match{Code: "SignatureDoesNotMatch", CallerAccount: ""}); n != 3 {
-				t.Errorf("logged %d SignatureDoesNotMatch, want 3", n)
+			failed := w.c.Log().Entries(Match{Code: "SignatureDoesNotMatch"})
+			if len(failed) != 3 {
+				t.Errorf("logged %d SignatureDoesNotMatch, want 3", len(failed))
+			}
+			for _, e := range failed {
+				if e.CallerAccount != "" || e.Caller != "" {
+					t.Errorf("a failed authentication is logged with caller %q of %q", e.Caller, e.CallerAccount)
+				}
 			}
 		})
 	}

@@ -441,7 +441,7 @@ func TestDataPlaneParameters(t *testing.T) {
 			_, err := kc.EncryptWithContext(ctxb(), &kms.EncryptRequest{KeyId: id, Plaintext: tea.String(base64.StdEncoding.EncodeToString(make([]byte, 6145)))}, rt)
 			return err
 		}, "InvalidParameter"},
-		{"EncryptionContext not an object", func() error {
+		{"empty EncryptionContext accepted", func() error {
 			_, err := kc.GenerateDataKeyWithContext(ctxb(), &kms.GenerateDataKeyRequest{KeyId: id, EncryptionContext: map[string]interface{}{}}, rt)
 			return err
 		}, ""},

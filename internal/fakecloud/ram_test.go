@@ -301,7 +301,7 @@ func TestEventualConsistency(t *testing.T) {
 		return cloudapi.Classify("ram", "AttachPolicyToRole", err)
 	}
 	err := attach(ctxb())
-	if !errors.Is(err, cloudapi.ErrNotFound) || !cloudapi.HasCode(err, "EntityNotExist.Role") {
+	if !errors.Is(err, cloudapi.ErrNotFound) || errCode(err) != "EntityNotExist.Role" {
 		t.Fatalf("first attach: %v, want EntityNotExist.Role", err)
 	}
 	// The fresh policy is as invisible to a user's attach as to a role's.

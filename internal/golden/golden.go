@@ -42,20 +42,18 @@ func Read(t testing.TB, path string, got []byte, accept string) []byte {
 // Check compares got with the golden file at path byte for byte. On a
 // difference it fails the test with a line diff and accept, the command
 // that takes the new output as the golden one.
-func Check(t testing.TB, path string, got []byte, accept string) bool {
+func Check(t testing.TB, path string, got []byte, accept string) {
 	t.Helper()
 	want := Read(t, path, got, accept)
-	return Equal(t, path, string(want), string(got), accept)
+	Equal(t, path, string(want), string(got), accept)
 }
 
-// Equal reports whether got equals want, the content of the golden file
-// at path (after whatever normalization the caller applied to both), and
-// fails the test with a line diff and accept if it does not.
-func Equal(t testing.TB, path, want, got, accept string) bool {
+// Equal fails the test with a line diff and accept unless got equals
+// want, the content of the golden file at path (after whatever
+// normalization the caller applied to both).
+func Equal(t testing.TB, path, want, got, accept string) {
 	t.Helper()
-	if want == got {
-		return true
+	if want != got {
+		t.Errorf("%s differs (-want +got); %s accepts the new output:\n%s", path, accept, cmp.Diff(strings.SplitAfter(want, "\n"), strings.SplitAfter(got, "\n")))
 	}
-	t.Errorf("%s differs (-want +got); %s accepts the new output:\n%s", path, accept, cmp.Diff(strings.SplitAfter(want, "\n"), strings.SplitAfter(got, "\n")))
-	return false
 }
