@@ -36,7 +36,11 @@
 //
 // # Packages
 //
-// From the bottom up; arrows only point down this list.
+// Each package imports only packages listed before it and the internal
+// ones: policy uses arn; ecsroles uses both; share adds internal/alicloud
+// and internal/cloudapi for its calls, envelope internal/cloudapi; the
+// emulator uses arn, policy and internal/cloudapi to decide requests.
+// Nothing but the examples imports share or envelope.
 //
 //   - arn parses, formats, validates and matches ARNs and service principals,
 //     and rejects masked IDs and unfilled placeholders at the first line.
