@@ -150,3 +150,36 @@ func TestListKeysAndEncrypt(t *testing.T) {
 		t.Errorf("Decrypt: %q under %q, %v", pt, usedKey, err)
 	}
 }
+
+// TestCreateDefaultPolicyVersion: each update becomes the default version,
+// and the five-version limit never blocks one (the oldest non-default
+// version is rotated out).
+func TestCreateDefaultPolicyVersion(t *testing.T) {
+	t.Parallel()
+	cloud := fakecloud.New(fakecloud.Options{Seed: 1})
+	app := cloud.NewAccount("app")
+	clients, err := alicloud.FactoryFromConfig(cloud.Config(app.RootCredentials(), "cn-hangzhou"), cloudapi.DefaultRetry()).Base()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	doc := func(i int) string {
+		return fmt.Sprintf(`{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:DescribeKey"],"Resource":["acs:kms:*:*:key/key-%d"]}]}`, i)
+	}
+	if err := clients.RAM.CreatePolicy(ctx, "Use-Key", "", doc(0)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 7; i++ {
+		id, err := clients.RAM.CreateDefaultPolicyVersion(ctx, "Use-Key", doc(i))
+		if err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
+		p, err := clients.RAM.GetPolicy(ctx, "Use-Key", "Custom")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "" || p.DefaultVersion != id || p.Document != doc(i) {
+			t.Fatalf("update %d: created version %q; policy's default is %q with %s", i, id, p.DefaultVersion, p.Document)
+		}
+	}
+}
