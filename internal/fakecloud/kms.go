@@ -96,9 +96,8 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 				return nil, e
 			}
 		}
-		before := c.quotaUsed(inst, now, nil, nil)
-		if after := c.quotaUsed(inst, now, &key{account: acct}, doc); after > inst.quota && after > before {
-			return nil, fail("Rejected.ShareQuotaExceedLimit", fmt.Sprintf("%d of %d in use", after, inst.quota))
+		if e := c.checkQuota(inst, now, &key{account: acct}, doc, fail); e != nil {
+			return nil, e
 		}
 	} else if opts.Policy != "" {
 		return nil, fail("Forbidden.KeyPolicyUnSupported", "keys outside a KMS instance have no key policy")
@@ -124,9 +123,7 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 	rand.Read(k.material)
 	c.keys[id] = k
 	if inst != nil {
-		before := c.foreignInUse(inst, now)
-		inst.keys = append(inst.keys, k)
-		c.noteReleases(inst, now, before)
+		c.changeInstance(inst, now, func() { inst.keys = append(inst.keys, k) })
 	}
 	if alias != "" {
 		acct.aliases[region+"/"+alias] = k
@@ -266,6 +263,25 @@ func (c *Cloud) quotaUsed(inst *instance, now time.Time, change *key, doc *polic
 		}
 	}
 	return len(set) + inst.vpcs
+}
+
+// checkQuota refuses doc as k's policy (k new or existing) if it takes the
+// instance's access management quota past its limit; a change that does not
+// add to an already exceeded quota is let through.
+func (c *Cloud) checkQuota(inst *instance, now time.Time, k *key, doc *policy.Document, fail func(code, detail string) *Error) *Error {
+	before := c.quotaUsed(inst, now, nil, nil)
+	if after := c.quotaUsed(inst, now, k, doc); after > inst.quota && after > before {
+		return fail("Rejected.ShareQuotaExceedLimit", fmt.Sprintf("%d of %d in use", after, inst.quota))
+	}
+	return nil
+}
+
+// changeInstance makes change to the instance's keys or their policies and
+// notes the foreign accounts it released.
+func (c *Cloud) changeInstance(inst *instance, now time.Time, change func()) {
+	before := c.foreignInUse(inst, now)
+	change()
+	c.noteReleases(inst, now, before)
 }
 
 // noteReleases starts the release delay for accounts that were in use
@@ -641,14 +657,13 @@ func (k *call) kmsSetKeyPolicy() (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	before := k.c.quotaUsed(inst, k.now, nil, nil)
-	if after := k.c.quotaUsed(inst, k.now, key, doc); after > inst.quota && after > before {
-		return nil, k.fail("Rejected.ShareQuotaExceedLimit", fmt.Sprintf("%d of %d in use", after, inst.quota))
+	if e := k.c.checkQuota(inst, k.now, key, doc, k.fail); e != nil {
+		return nil, e
 	}
-	inUse := k.c.foreignInUse(inst, k.now)
-	key.policyRaw = raw
-	key.policy.set(k.now, doc, k.asOf())
-	k.c.noteReleases(inst, k.now, inUse)
+	k.c.changeInstance(inst, k.now, func() {
+		key.policyRaw = raw
+		key.policy.set(k.now, doc, k.asOf())
+	})
 	return &kms.SetKeyPolicyResponseBody{RequestId: k.requestID()}, nil
 }
 
