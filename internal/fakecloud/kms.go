@@ -203,14 +203,16 @@ func (c *Cloud) checkPrincipal(owner *account, p string) string {
 	return "want acs:ram::<uid>:*, :root, :role/<name> or :user/<name>"
 }
 
-// foreignAccounts lists the accounts other than owner named in a key
-// policy's principals.
+// foreignAccounts lists the accounts other than owner that a key policy
+// grants access to: those named in the principals of its Allow statements
+// ("granting permissions ... consumes the quota", kms.md §9.1; a Deny
+// grants nothing).
 func foreignAccounts(doc *policy.Document, owner string, into map[string]bool) {
 	if doc == nil {
 		return
 	}
 	for _, s := range doc.Statement {
-		if s.Principal == nil {
+		if s.Principal == nil || s.Effect != policy.Allow {
 			continue
 		}
 		for _, p := range s.Principal.RAM.Values {

@@ -168,6 +168,12 @@ func TestShareQuota(t *testing.T) {
 			if errStatus(err) != 400 || getKeyPolicy(t, kc, k1.ID) != before || used() != 3 {
 				t.Fatalf("refused share changed state: status %d, used %d", errStatus(err), used())
 			}
+			// A Deny naming a third account grants nothing: no unit.
+			deny := `{"Action":["kms:*"],"Effect":"Deny","Principal":{"RAM":["acs:ram::` + w.mgmt.ID + `:*"]},"Resource":["*"]}`
+			wantCode(t, setKeyPolicy(kc, k1.ID, strings.Replace(before, `],"Version"`, ","+deny+`],"Version"`, 1)), "")
+			if used() != 3 {
+				t.Fatalf("used = %d with a Deny naming a third account, want 3", used())
+			}
 			_, err = kc.CreateKeyWithContext(ctxb(), &kms.CreateKeyRequest{DKMSInstanceId: tea.String(inst.ID),
 				Policy: tea.String(keyPolicy(owner, []string{"acs:ram::" + w.mgmt.ID + ":*"}))}, rt)
 			wantCode(t, err, "Rejected.ShareQuotaExceedLimit")
