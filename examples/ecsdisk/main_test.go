@@ -65,7 +65,7 @@ func TestRealModePath(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		apply, revoke bool
-		writes        []string // the write actions made, in any order
+		writes        []string // the write actions made, in order
 		want          []string
 	}{
 		{"plan only", false, false, nil, []string{"create role AliyunECSDiskEncryptDefaultRole", "Nothing was changed"}},
