@@ -3,6 +3,7 @@ package envelope
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -667,29 +668,64 @@ func TestSegmentCounterLimit(t *testing.T) {
 	}
 }
 
+// TestStringsHoldNoSecrets: %v and %#v of every type that holds keys or
+// plaintext print its String method's text, which names no secret. The
+// secrets are []byte, which fmt prints in decimal (%v) or hex (%#v), so the
+// test looks for those renderings too, not only for the text.
 func TestStringsHoldNoSecrets(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.svc.SetDataKeys(bytes.NewReader(bytes.Repeat([]byte("SECRETDATAKEY!!!"), 100)))
+	dataKey := bytes.Repeat([]byte("SECRETDATAKEY!!!"), 2)
+	plaintext := []byte("PLAINTEXT")
+	f.svc.SetDataKeys(bytes.NewReader(bytes.Repeat(dataKey, 50)))
 	var buf bytes.Buffer
 	w, err := f.enc.NewWriter(context.Background(), &buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte("PLAINTEXT"))
-	c, _ := NewCache(1)
-	texts := []string{fmt.Sprint(w), fmt.Sprintf("%#v", w), fmt.Sprintf("%v %#v", c, c),
-		fmt.Sprintf("%v %#v", f.svc, f.svc), fmt.Sprintf("%v %#v", NewKMS(nil), NewKMS(nil))}
+	w.Write(plaintext)
+	cache, _ := NewCache(1)
+	kms := NewKMS(nil)
+	type printed struct{ got, want string }
+	var texts []printed
+	both := func(v any, want string) {
+		texts = append(texts, printed{fmt.Sprint(v), want}, printed{fmt.Sprintf("%#v", v), want})
+	}
+	both(w, fmt.Sprintf("envelope.Writer{segment size %d, %d bytes written}", DefaultSegmentSize, len(plaintext)))
+	both(cache, "envelope.Cache{0 entries, max age 1ns}")
+	both(f.svc, "fakekeys.Service")
+	both(kms, "envelope.KMS")
 	w.Close()
 	r, err := f.dec.NewReader(context.Background(), bytes.NewReader(buf.Bytes()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.ReadAll(r)
-	texts = append(texts, fmt.Sprint(r), fmt.Sprintf("%#v", r))
-	for _, s := range texts {
-		if strings.Contains(s, "SECRET") || strings.Contains(s, "PLAINTEXT") {
-			t.Errorf("%q shows a secret", s)
+	both(r, fmt.Sprintf("envelope.Reader{segment size %d, key %s}", DefaultSegmentSize, arnMain))
+
+	var forms []string
+	for _, secret := range [][]byte{dataKey, plaintext} {
+		hexBytes := make([]string, len(secret))
+		for i, b := range secret {
+			hexBytes[i] = fmt.Sprintf("%#x", b)
+		}
+		forms = append(forms,
+			string(secret),
+			strings.Trim(fmt.Sprint(secret), "[]"), // %v: decimal
+			strings.Join(hexBytes, ", "),           // %#v: []byte{0x53, 0x45, …}
+			fmt.Sprintf("%x", secret),
+			fmt.Sprintf("% x", secret),
+			base64.StdEncoding.EncodeToString(secret),
+		)
+	}
+	for _, p := range texts {
+		if p.got != p.want {
+			t.Errorf("printed %.200q, want %q", p.got, p.want)
+		}
+		for _, form := range forms {
+			if strings.Contains(p.got, form) {
+				t.Errorf("%.200q shows a secret as %q", p.got, form)
+			}
 		}
 	}
 }
