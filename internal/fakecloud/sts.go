@@ -105,16 +105,11 @@ func (k *call) stsAssumeRole() (any, *Error) {
 		return nil, e
 	}
 	var req assumeRequest
-	a, err := arn.Parse(raw)
-	if err != nil || !a.IsRole() {
-		return nil, k.fail("InvalidParameter.RoleArn", "")
-	}
-	req.roleARN = a
 	if req.session, e = k.required("RoleSessionName"); e != nil {
 		return nil, e
 	}
-	if arn.ValidateSessionName(req.session) != nil {
-		return nil, k.fail("InvalidParameter.RoleSessionName", "")
+	if req.roleARN, e = k.assumeParams(raw, req.session); e != nil {
+		return nil, e
 	}
 	if v := k.param("DurationSeconds"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -229,16 +224,25 @@ func (s *Service) AssumeRole(roleARN, sessionName string, duration time.Duration
 	return sess.credentials(), nil
 }
 
+// assumeParams checks AssumeRole's RoleArn and RoleSessionName.
+func (k *call) assumeParams(roleARN, session string) (arn.ARN, *Error) {
+	a, err := arn.Parse(roleARN)
+	if err != nil || !a.IsRole() {
+		return arn.ARN{}, k.fail("InvalidParameter.RoleArn", "")
+	}
+	if arn.ValidateSessionName(session) != nil {
+		return arn.ARN{}, k.fail("InvalidParameter.RoleSessionName", "")
+	}
+	return a, nil
+}
+
 func (s *Service) assume(k *call, roleARN, sessionName string, duration time.Duration) (*session, *Error) {
 	if _, err := arn.ParseServicePrincipal(s.Host); err != nil || strings.Contains(s.Host, "@") {
 		return nil, k.fail("InvalidParameter", "service host "+s.Host)
 	}
-	a, err := arn.Parse(roleARN)
-	if err != nil || !a.IsRole() {
-		return nil, k.fail("InvalidParameter.RoleArn", "")
-	}
-	if arn.ValidateSessionName(sessionName) != nil {
-		return nil, k.fail("InvalidParameter.RoleSessionName", "")
+	a, e := k.assumeParams(roleARN, sessionName)
+	if e != nil {
+		return nil, e
 	}
 	sess, _, e := k.assume(assumeRequest{roleARN: a, session: sessionName, seconds: int64(duration / time.Second)})
 	return sess, e
