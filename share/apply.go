@@ -258,7 +258,9 @@ func (c *Client) consistencyRetry() cloudapi.Retry {
 func (c *Client) consistencyRetryOn(class error) cloudapi.Retry {
 	r := c.opts.Retry
 	r.MaxAttempts = 6
-	r.Backoff = cloudapi.ExponentialJitter(500*time.Millisecond, 5*time.Second)
+	// Not full jitter: its waits may add up to almost nothing, and RAM's
+	// invisibility lasts seconds.
+	r.Backoff = backoff(500*time.Millisecond, 5*time.Second)
 	check := c.opts.Retry.Check
 	r.Check = func(err error) bool {
 		return errors.Is(err, class) || (check != nil && check(err))
@@ -479,6 +481,19 @@ func summarize(changes []policy.Change) string {
 		}
 	}
 	return fmt.Sprintf("%d grant(s) added, %d removed", add, remove)
+}
+
+// backoff waits jitter(min(base·2^(attempt-1), ceiling)) before retry
+// number attempt: exponential, capped, and never less than half the nominal
+// wait.
+func backoff(base, ceiling time.Duration) cloudapi.Backoff {
+	return func(attempt int) time.Duration {
+		d := base
+		for i := 1; i < attempt && d < ceiling; i++ {
+			d *= 2
+		}
+		return jitter(min(d, ceiling))
+	}
 }
 
 // jitter returns a random duration in [d/2, 3d/2), so that writers racing

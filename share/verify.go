@@ -216,7 +216,7 @@ func (c *Client) verify(ctx context.Context, spec *Spec, revoked bool) (*VerifyR
 func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, revoked bool) VerifyResult {
 	start := c.opts.Clock.Now()
 	deadline := start.Add(c.opts.VerifyTimeout)
-	wait := c.opts.VerifyInterval
+	wait := backoff(c.opts.VerifyInterval, max(c.opts.VerifyInterval, time.Minute))
 	res := VerifyResult{Principal: r.PrincipalARN().String(), Account: r.Account}
 	errorsInARow := 0
 	for {
@@ -242,15 +242,12 @@ func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, 
 		if res.Outcome.final() || errorsInARow >= maxVerifyErrors || !now.Before(deadline) || ctx.Err() != nil {
 			return res
 		}
-		d := jitter(wait)
+		d := wait(res.Attempts)
 		if rest := deadline.Sub(now); d > rest {
 			d = rest
 		}
 		if c.opts.Clock.Sleep(ctx, d) != nil {
 			return res
-		}
-		if wait *= 2; wait > time.Minute {
-			wait = time.Minute
 		}
 	}
 }
