@@ -77,18 +77,12 @@ func (t Trusted) document(role, owner string) (*policy.Document, error) {
 	case scopeAccounts:
 		return t.accountsDocument(role, owner)
 	case scopeDirectory:
-		if err := policy.ValidateResourceDirectoryID(t.id); err != nil {
-			return nil, &Error{Role: role, Input: "resource directory ID", Value: t.id, Err: err}
-		}
 		d, err := policy.TrustServiceInResourceDirectory(ecsService(), t.id)
 		if err != nil {
 			return nil, &Error{Role: role, Input: "resource directory ID", Value: t.id, Err: err}
 		}
 		return d, nil
 	case scopeFolder:
-		if err := policy.ValidateResourceDirectoryPath(t.id); err != nil {
-			return nil, &Error{Role: role, Input: "folder path", Value: t.id, Err: err}
-		}
 		d, err := policy.TrustServiceInFolder(ecsService(), t.id)
 		if err != nil {
 			return nil, &Error{Role: role, Input: "folder path", Value: t.id, Err: err}
