@@ -63,3 +63,25 @@ func BenchmarkParseKeyPolicy(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkMarshal(b *testing.B) {
+	d := benchDoc(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.Marshal(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDiff(b *testing.B) {
+	old := benchDoc(b)
+	new := benchDoc(b)
+	new.Statement = new.Statement[1:]
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if len(Diff(old, new)) == 0 {
+			b.Fatal("no changes")
+		}
+	}
+}
