@@ -381,3 +381,26 @@ func TestSpecialBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestPasted: the rule Parse applies to each field, exported for any string.
+func TestPasted(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want error
+	}{
+		{"<UID>", ErrPlaceholder},
+		{"acs:kms:cn-hangzhou:<UID:key/k", ErrPlaceholder},
+		{"key/a>b", ErrPlaceholder},
+		{"${region}", ErrPlaceholder},
+		{"119285303511****", ErrMasked},
+		{"rd-54****", ErrMasked},
+		{"acs:kms:*:*:key/*", nil},
+		{"acs:ram::***:root", nil}, // stars after a separator are a wildcard
+		{"$region", nil},
+	} {
+		if got := Pasted(tt.in); got != tt.want {
+			t.Errorf("Pasted(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

@@ -53,20 +53,38 @@ func newError(input, field, value, reason string) *Error {
 	return &Error{Input: input, Field: field, Value: value, Reason: reason}
 }
 
-// checkPasted reports a masked ID or an unfilled placeholder in value, which
-// are the two ways a value copied from documentation goes wrong.
-func checkPasted(input, field, value string) *Error {
-	if hasPlaceholder(value) {
-		e := newError(input, field, value, "unfilled placeholder: replace it with the real value")
-		e.kind = ErrPlaceholder
-		return e
-	}
-	if isMasked(value) {
-		e := newError(input, field, value, `documentation masks IDs with "****"; use the real, unmasked ID`)
-		e.kind = ErrMasked
-		return e
+// Pasted reports whether s holds one of the two artefacts of a value copied
+// from documentation: it returns ErrPlaceholder for an unfilled placeholder
+// ("<UID>", "${region}"; any '<' or '>' counts, so a half-deleted "<UID" is
+// caught too), ErrMasked for a
+// masked ID (a run of three or more '*' after a letter or digit, as in
+// "119285303511****"), and nil otherwise. Parse, ParsePattern and the
+// Validate functions reject such values with an *Error matching the same
+// reason; Pasted applies the same rule to any string, such as a policy's
+// condition values.
+func Pasted(s string) error {
+	switch {
+	case hasPlaceholder(s):
+		return ErrPlaceholder
+	case isMasked(s):
+		return ErrMasked
 	}
 	return nil
+}
+
+// checkPasted reports a masked ID or an unfilled placeholder in value (see
+// Pasted).
+func checkPasted(input, field, value string) *Error {
+	var e *Error
+	switch Pasted(value) {
+	case ErrPlaceholder:
+		e = newError(input, field, value, "unfilled placeholder: replace it with the real value")
+		e.kind = ErrPlaceholder
+	case ErrMasked:
+		e = newError(input, field, value, `documentation masks IDs with "****"; use the real, unmasked ID`)
+		e.kind = ErrMasked
+	}
+	return e
 }
 
 func hasPlaceholder(s string) bool {

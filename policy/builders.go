@@ -259,11 +259,11 @@ func (e *segmentError) Error() string { return e.msg }
 func (e *segmentError) Unwrap() error { return e.kind }
 
 func checkRDSegment(s, prefix string) error {
-	if strings.Contains(s, "****") {
-		return &segmentError{`"` + s + `" is masked; documentation masks IDs with "****"`, arn.ErrMasked}
-	}
-	if strings.ContainsAny(s, "<>") || strings.Contains(s, "${") {
-		return &segmentError{`"` + s + `" is an unfilled placeholder`, arn.ErrPlaceholder}
+	switch kind := arn.Pasted(s); kind {
+	case arn.ErrMasked:
+		return &segmentError{`"` + s + `" is masked; documentation masks IDs with "****"`, kind}
+	case arn.ErrPlaceholder:
+		return &segmentError{`"` + s + `" is an unfilled placeholder`, kind}
 	}
 	rest, ok := strings.CutPrefix(s, prefix)
 	if !ok || rest == "" {

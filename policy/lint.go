@@ -122,10 +122,10 @@ type addFunc func(sev Severity, code, path, format string, args ...any)
 // statement.
 func lintPasted(s *Statement, path string, add addFunc) {
 	check := func(p, v string) {
-		switch {
-		case strings.Contains(v, "<") && strings.Contains(v, ">") || strings.Contains(v, "${"):
+		switch arn.Pasted(v) {
+		case arn.ErrPlaceholder:
 			add(SeverityError, "placeholder", p, "%q contains an unfilled placeholder", v)
-		case strings.Contains(v, "***"):
+		case arn.ErrMasked:
 			add(SeverityError, "masked-id", p, `%q contains a masked ID; documentation masks IDs with "****"`, v)
 		}
 	}
@@ -248,9 +248,10 @@ func hasConditionKey(c Condition, keys ...string) bool {
 	return false
 }
 
-func pasted(v string) bool {
-	return strings.Contains(v, "***") || strings.ContainsAny(v, "<>") || strings.Contains(v, "${")
-}
+// pasted reports a value that lintPasted already reports as a placeholder or
+// masked ID; the ARN checks skip it rather than report it twice. Both use
+// arn.Pasted, the rule Parse itself applies, so nothing pasted goes unreported.
+func pasted(v string) bool { return arn.Pasted(v) != nil }
 
 // grantsOwnerFullAccess reports whether an unconditional Allow gives the
 // whole owner account kms:* on the key, as the default statement does.
