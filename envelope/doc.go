@@ -16,7 +16,7 @@
 //
 // Encrypt and Decrypt work on whole messages in memory. For streams,
 // Encryptor.NewWriter returns an io.WriteCloser and Decryptor.NewReader an
-// io.Reader. Both use the same format and hold about one segment in memory.
+// io.Reader. Both use the same format and hold two segments in memory.
 //
 // The encryption context is a set of non-secret key-value pairs. It is sent
 // to KMS with every call, stored in the message, and bound to every segment's

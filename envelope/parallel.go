@@ -67,9 +67,11 @@ func forEachParallel(lanes, m int, job batchJob) {
 // crew runs job.do(lane, slot) for slots the caller submits, on lanes-1
 // helper goroutines and, while it waits, the caller itself (lane 0). It
 // lives for one bulk call (Writer.Write of a large slice, Writer.ReadFrom,
-// Reader.WriteTo): the helpers stay busy from segment to segment instead of
-// being started per batch, which on virtual machines costs hundreds of
-// microseconds each time. stop ends it; no goroutine outlives the call.
+// Reader.WriteTo): the helpers seal or open later segments while the caller
+// writes out or reads earlier ones, instead of all meeting at a barrier after
+// every batch, with the cores idle during the caller's I/O. (Starting the
+// goroutines is not the cost: go plus a WaitGroup wait for two took about
+// 0.5 µs on a 2-core VM.) stop ends it; no goroutine outlives the call.
 type crew struct {
 	job    batchJob
 	work   chan int
