@@ -28,9 +28,6 @@ type specCommand struct {
 	// do runs the command and returns what to print: the value for -output
 	// json and the text for -output text.
 	do func(ctx context.Context, inv *invocation) (out any, text string, err error)
-	// mutates says that the command changes the cloud, so that simulate
-	// mode records it.
-	mutates bool
 }
 
 func specCommands() map[string]specCommand {
@@ -45,7 +42,7 @@ func specCommands() map[string]specCommand {
 		},
 		"apply": {
 			summary: "plan, then make the changes: the recipients' side first, then one write of the key policy",
-			do:      doApply, mutates: true,
+			do:      doApply,
 		},
 		"verify": {
 			summary: "use the key as each recipient, waiting while changes propagate (-revoked: check they are refused)",
@@ -60,7 +57,7 @@ func specCommands() map[string]specCommand {
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.removePolicies, "remove-policies", false, "also remove the policies kmsshare created in the recipient accounts (roles stay)")
 			},
-			do: doRevoke, mutates: true,
+			do: doRevoke,
 		},
 		"inventory": {
 			summary: "list who can use the spec's key today, and where the key policy drifts from the spec",
@@ -200,9 +197,10 @@ func (inv *invocation) execute(ctx context.Context) error {
 	if out != nil {
 		inv.print(out, text)
 	}
-	// Only changes are journaled: an apply that found nothing to do
-	// replays as nothing.
-	if a, ok := out.(applied); ok && err == nil && inv.sim != nil && inv.cmd.mutates && a.Plan.Changes() {
+	// Only changes are journaled: apply and revoke, the commands that change
+	// the cloud, return applied; one that found nothing to do replays as
+	// nothing.
+	if a, ok := out.(applied); ok && err == nil && inv.sim != nil && a.Plan.Changes() {
 		if serr := inv.sim.record(inv.name, inv.spec, inv.opts.removePolicies); serr != nil {
 			return fmt.Errorf("the change was made in the simulation but could not be saved: %w", serr)
 		}
