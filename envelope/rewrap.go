@@ -67,6 +67,26 @@ func (d *Decryptor) rewrap(ctx context.Context, dst io.Writer, src io.Reader, ke
 // rewrapHeader returns the header of h with its keys part rebuilt and a new
 // header tag. The fixed part, and with it every segment, stays valid.
 func (d *Decryptor) rewrapHeader(ctx context.Context, h *format.Parsed, keep bool, keys []MasterKey) ([]byte, error) {
+	var out []format.EncryptedKey
+	have := make(map[string]bool)
+	if keep {
+		out = append(out, h.Keys...)
+		for _, k := range h.Keys {
+			have[k.ARN] = true
+		}
+	}
+	// Count before any KMS call, as Encryptor.check does: too many keys
+	// would otherwise cost a Decrypt and an Encrypt per new key first.
+	n := len(out)
+	for _, k := range keys {
+		if !have[k.ARN] {
+			n++
+		}
+	}
+	if n > MaxEncryptedKeys {
+		return nil, fmt.Errorf("%w: the message would have %d encrypted data keys, at most %d", ErrLimit, n, MaxEncryptedKeys)
+	}
+
 	o, err := d.open(ctx, h, format.ContextMap(h.Context), 1, true)
 	if err != nil {
 		return nil, err
@@ -76,14 +96,6 @@ func (d *Decryptor) rewrapHeader(ctx context.Context, h *format.Parsed, keep boo
 	defer clear(dk)
 
 	kmsCtx := format.ContextMap(h.Context)
-	var out []format.EncryptedKey
-	have := make(map[string]bool)
-	if keep {
-		out = append(out, h.Keys...)
-		for _, k := range h.Keys {
-			have[k.ARN] = true
-		}
-	}
 	for _, k := range keys {
 		if have[k.ARN] {
 			continue

@@ -151,6 +151,54 @@ func TestRewrapRefuses(t *testing.T) {
 	}
 }
 
+// TestRewrapKeyLimit: Rewrap and AddKeys refuse a result with more than
+// MaxEncryptedKeys keys before any KMS call.
+func TestRewrapKeyLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var many []MasterKey
+	for i := range MaxEncryptedKeys + 4 {
+		a := fmt.Sprintf("acs:kms:cn-hangzhou:1192853035118460:key/key-limit%02d", i)
+		f.svc.AddKey(a)
+		many = append(many, f.key(a))
+	}
+	msg := mustEncrypt(t, f.enc, []byte("data"), nil)
+	for _, tt := range []struct {
+		name string
+		keep bool
+		keys []MasterKey
+	}{
+		{"Rewrap to 20 keys", false, many},
+		{"AddKeys to 17 keys", true, many[:MaxEncryptedKeys]},
+	} {
+		f.svc.ResetLog()
+		rewrap := f.dec.Rewrap
+		if tt.keep {
+			rewrap = f.dec.AddKeys
+		}
+		var out bytes.Buffer
+		if err := rewrap(context.Background(), &out, bytes.NewReader(msg), tt.keys...); !errors.Is(err, ErrLimit) {
+			t.Errorf("%s: err = %v, want ErrLimit", tt.name, err)
+		}
+		if calls := f.svc.Calls(); len(calls) != 0 {
+			t.Errorf("%s: %d KMS calls before refusing: %v", tt.name, len(calls), calls)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%s: %d bytes written", tt.name, out.Len())
+		}
+	}
+	// At the limit both succeed: 16 keys, or 1 kept and 15 added.
+	for _, keys := range [][]MasterKey{many[:MaxEncryptedKeys], many[:MaxEncryptedKeys-1]} {
+		rewrap := f.dec.Rewrap
+		if len(keys) < MaxEncryptedKeys {
+			rewrap = f.dec.AddKeys
+		}
+		if err := rewrap(context.Background(), io.Discard, bytes.NewReader(msg), keys...); err != nil {
+			t.Errorf("%d keys: %v", len(keys), err)
+		}
+	}
+}
+
 // TestRewrapStreamsTheBody checks that Rewrap copies a large body without
 // holding it: the body passes through in small reads and arrives intact.
 func TestRewrapStreamsTheBody(t *testing.T) {
