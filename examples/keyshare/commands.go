@@ -22,7 +22,8 @@ import (
 
 // specCommand is a command that works on a spec.
 type specCommand struct {
-	summary string
+	name    string
+	summary string // one line, for keyshare -h and the command's own -h
 	// flags adds the command's own flags.
 	flags func(fs *flag.FlagSet, o *options)
 	// do runs the command and returns what to print: the value for -output
@@ -30,9 +31,12 @@ type specCommand struct {
 	do func(ctx context.Context, inv *invocation) (out any, text string, err error)
 }
 
-func specCommands() map[string]specCommand {
-	return map[string]specCommand{
-		"plan": {
+// specCommands returns the spec commands in the order keyshare -h lists
+// them.
+func specCommands() []specCommand {
+	return []specCommand{
+		{
+			name:    "plan",
 			summary: "show what sharing the spec's key would change (-revoke: what revoking would); changes nothing",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.revoke, "revoke", false, "plan the revoke of the spec instead of the share")
@@ -40,11 +44,13 @@ func specCommands() map[string]specCommand {
 			},
 			do: doPlan,
 		},
-		"apply": {
+		{
+			name:    "apply",
 			summary: "plan, then make the changes: the recipients' side first, then one write of the key policy",
 			do:      doApply,
 		},
-		"verify": {
+		{
+			name:    "verify",
 			summary: "use the key as each recipient, waiting while changes propagate (-revoked: check they are refused)",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.revoked, "revoked", false, "check that the recipients can no longer use the key")
@@ -52,14 +58,16 @@ func specCommands() map[string]specCommand {
 			},
 			do: doVerify,
 		},
-		"revoke": {
+		{
+			name:    "revoke",
 			summary: "remove the spec's recipients from the key policy (-remove-policies: and their kmsshare policies)",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.removePolicies, "remove-policies", false, "also remove the policies kmsshare created in the recipient accounts (roles stay)")
 			},
 			do: doRevoke,
 		},
-		"inventory": {
+		{
+			name:    "inventory",
 			summary: "list who can use the spec's key today, and where the key policy drifts from the spec",
 			do:      doInventory,
 		},
@@ -110,7 +118,6 @@ var errHelp = errors.New("help")
 
 // invocation is one run of a spec command.
 type invocation struct {
-	name    string
 	cmd     specCommand
 	env     env
 	opts    options
@@ -123,8 +130,9 @@ type invocation struct {
 	client *share.Client
 }
 
-func newInvocation(name string, cmd specCommand, args []string, e env) (*invocation, error) {
-	inv := &invocation{name: name, cmd: cmd, env: e}
+func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
+	inv := &invocation{cmd: cmd, env: e}
+	name := cmd.name
 	o := &inv.opts
 	fs := flag.NewFlagSet("keyshare "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -201,7 +209,7 @@ func (inv *invocation) execute(ctx context.Context) error {
 	// the cloud, return applied; one that found nothing to do replays as
 	// nothing.
 	if a, ok := out.(applied); ok && err == nil && inv.sim != nil && a.Plan.Changes() {
-		if serr := inv.sim.record(inv.name, inv.spec, inv.opts.removePolicies); serr != nil {
+		if serr := inv.sim.record(inv.cmd.name, inv.spec, inv.opts.removePolicies); serr != nil {
 			return fmt.Errorf("the change was made in the simulation but could not be saved: %w", serr)
 		}
 	}
@@ -386,6 +394,9 @@ type lintResult struct {
 	Findings []policy.Finding `json:"findings"`
 	Error    string           `json:"error,omitempty"` // the file could not be read or parsed
 }
+
+// lintSummary is lint's line in keyshare -h.
+const lintSummary = "check policy documents: keyshare lint -kind key|permission|trust [-owner UID] file.json..."
 
 // lint checks policy files. Unreadable or unparsable files make it a usage
 // error (2); error findings make it exit 7.

@@ -25,6 +25,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -68,19 +70,29 @@ const (
 	exitLint          = 7
 )
 
-const usage = `usage: keyshare <command> [flags] [files]
+// usage is keyshare -h: usageHead, a line per command (from specCommands
+// and lintSummary), usageTail.
+func usage() string {
+	var b strings.Builder
+	b.WriteString(usageHead)
+	line := func(name, summary string) { fmt.Fprintf(&b, "  %-9s  %s\n", name, summary) }
+	for _, c := range specCommands() {
+		line(c.name, c.summary)
+	}
+	line("lint", lintSummary)
+	b.WriteString(usageTail)
+	return b.String()
+}
+
+const usageHead = `usage: keyshare <command> [flags] [files]
 
 Shares Alibaba Cloud KMS keys across accounts from a JSON spec, for pipelines.
 Results go to standard output (-output text or json), progress to standard error.
 
 Commands:
-  plan       show what sharing the spec's key would change (-revoke: what revoking would); changes nothing
-  apply      plan, then make the changes: the recipients' side first, then one write of the key policy
-  verify     use the key as each recipient, waiting while changes propagate (-revoked: check they are refused)
-  revoke     remove the spec's recipients from the key policy (-remove-policies: and their kmsshare policies)
-  inventory  list who can use the spec's key today, and where the key policy drifts from the spec
-  lint       check policy documents: keyshare lint -kind key|permission|trust [-owner UID] file.json...
+`
 
+const usageTail = `
 Run "keyshare <command> -h" for the flags of a command; flags go before files.
 
 Spec (JSON, see package share; "principal" is rd-access-role (default), role, ecs-disk-role or user):
@@ -123,23 +135,24 @@ var errLint = errors.New("lint found errors")
 
 func run(ctx context.Context, args []string, e env) int {
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
+		fmt.Fprint(e.stderr, usage())
 		return exitUsage
 	}
 	name, rest := args[0], args[1:]
 	switch name {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, usage)
+		fmt.Fprint(e.stdout, usage())
 		return exitOK
 	case "lint":
 		return finish(e, nil, lint(e, rest))
 	}
-	cmd, ok := specCommands()[name]
-	if !ok {
-		fmt.Fprintf(e.stderr, "keyshare: unknown command %q\n\n%s", name, usage)
+	cmds := specCommands()
+	i := slices.IndexFunc(cmds, func(c specCommand) bool { return c.name == name })
+	if i < 0 {
+		fmt.Fprintf(e.stderr, "keyshare: unknown command %q\n\n%s", name, usage())
 		return exitUsage
 	}
-	inv, err := newInvocation(name, cmd, rest, e)
+	inv, err := newInvocation(cmds[i], rest, e)
 	if errors.Is(err, errHelp) {
 		return exitOK
 	}
