@@ -74,21 +74,25 @@ func contextEqual(stored []format.Pair, want map[string]string) bool {
 	return true
 }
 
-// opened is the result of Decryptor.open.
+// opened is the result of Decryptor.open and unwrap.
 type opened struct {
 	keys    *stream.Keys // still holding the header key; callers wipe it
 	keyARN  string       // the master key that decrypted the data key
 	dataKey []byte       // only if asked for; the caller wipes it
 }
 
-// open checks the context, decrypts the data key with an allowed master key,
-// and verifies the key commitment and the header tag.
-func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int, wantDataKey bool) (*opened, error) {
+// open checks the caller's context against the message's, then unwraps.
+func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int) (*opened, error) {
 	if !contextEqual(h.Context, encCtx) {
 		return nil, notAuthentic("encryption context differs from the message's")
 	}
-	kmsCtx := format.ContextMap(h.Context)
+	return d.unwrap(ctx, h, format.ContextMap(h.Context), lanes, false)
+}
 
+// unwrap decrypts the data key with an allowed master key, sending kmsCtx
+// (the message's context) to KMS, and verifies the key commitment and the
+// header tag.
+func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool) (*opened, error) {
 	arns := make([]arn.ARN, len(h.Keys))
 	valid := make([]bool, len(h.Keys))
 	names := make([]string, len(h.Keys))
@@ -228,7 +232,7 @@ func (d *Decryptor) Decrypt(ctx context.Context, msg []byte, encCtx map[string]s
 	case int64(m) > format.MaxSegments:
 		return nil, fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
 	}
-	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency), false)
+	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency))
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	if err != nil {
 		return nil, err
 	}
-	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency), false)
+	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency))
 	if err != nil {
 		return nil, err
 	}
