@@ -35,6 +35,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -47,7 +48,6 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
 
-	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/ecsroles"
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
@@ -219,15 +219,10 @@ func wrongOrder(ctx context.Context, p *narrate.Printer, cloud *fakecloud.Cloud,
 // Cloud, for the key and recipient given by flags.
 func runReal(ctx context.Context, w io.Writer, cfg config, getenv func(string) string) error {
 	spec := &share.Spec{Key: cfg.key, Recipients: []share.Recipient{{Account: cfg.recipient, Principal: share.PrincipalECSDiskRole}}}
-	region := cfg.region
-	if region == "" {
-		if k, err := arn.Parse(cfg.key); err == nil {
-			region = k.Region
-		}
-	}
-	if err := spec.Validate(region); err != nil {
+	if err := spec.Validate(cfg.region); err != nil {
 		return err
 	}
+	region := cmp.Or(cfg.region, spec.KeyARN().Region)
 	c, source, err := realcloud.NewClient(getenv, region)
 	if err != nil {
 		return err

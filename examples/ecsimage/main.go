@@ -40,6 +40,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -282,11 +283,7 @@ func runReal(ctx context.Context, w io.Writer, cfg config, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	region := cfg.region
-	if region == "" {
-		region = key.Region
-	}
-	sdkConfig, source, err := realcloud.Config(getenv, region)
+	sdkConfig, source, err := realcloud.Config(getenv, cmp.Or(cfg.region, key.Region))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -194,10 +195,7 @@ func (inv *invocation) execute(ctx context.Context) error {
 	if inv.spec, err = share.ParseSpec(data, inv.opts.region); err != nil {
 		return err
 	}
-	inv.region = inv.opts.region
-	if inv.region == "" {
-		inv.region = inv.spec.KeyARN().Region
-	}
+	inv.region = cmp.Or(inv.opts.region, inv.spec.KeyARN().Region)
 	if err := inv.connect(ctx); err != nil {
 		return err
 	}

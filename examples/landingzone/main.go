@@ -31,6 +31,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -42,7 +43,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
@@ -205,15 +205,10 @@ func runReal(ctx context.Context, w io.Writer, cfg config, getenv func(string) s
 	for _, m := range cfg.members {
 		spec.Recipients = append(spec.Recipients, share.Recipient{Account: m, Actions: cfg.actions})
 	}
-	region := cfg.region
-	if region == "" {
-		if k, err := arn.Parse(cfg.key); err == nil {
-			region = k.Region
-		}
-	}
-	if err := spec.Validate(region); err != nil {
+	if err := spec.Validate(cfg.region); err != nil {
 		return err
 	}
+	region := cmp.Or(cfg.region, spec.KeyARN().Region)
 	s := newStory(w, func(uid string) string { return "account " + uid })
 	c, source, err := realcloud.NewClient(getenv, region, s.options(cfg))
 	if err != nil {
