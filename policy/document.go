@@ -64,6 +64,9 @@ type Statement struct {
 	// unchanged while the statement still says the same thing, so statements
 	// this library does not own keep their exact form through an edit.
 	raw []byte
+	// canon is the canonical encoding (appendCanonical) of the statement as
+	// parsed; the statement is unedited while it still encodes to canon.
+	canon []byte
 }
 
 // Principal names who a resource-based policy (key or trust policy) applies

@@ -85,6 +85,7 @@ func parseStatement(raw json.RawMessage, path string, ps *problems) Statement {
 		return Statement{}
 	}
 	var s Statement
+	before := len(*ps)
 	for key, v := range fields {
 		p := pointer(path, key)
 		switch key {
@@ -119,8 +120,9 @@ func parseStatement(raw json.RawMessage, path string, ps *problems) Statement {
 		}
 	}
 	var buf bytes.Buffer
-	if json.Compact(&buf, raw) == nil {
+	if len(*ps) == before && json.Compact(&buf, raw) == nil {
 		s.raw = buf.Bytes()
+		s.canon = s.appendCanonical(nil)
 	}
 	return s
 }
@@ -410,22 +412,15 @@ func (d *Document) Marshal() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// appendJSON appends the statement's canonical form, or its JSON as parsed
+// while it still encodes the same as when it was parsed.
 func (s *Statement) appendJSON(b []byte) []byte {
-	if s.raw != nil && s.unchanged() {
-		return append(b, s.raw...)
+	n := len(b)
+	b = s.appendCanonical(b)
+	if s.raw != nil && bytes.Equal(b[n:], s.canon) {
+		return append(b[:n], s.raw...)
 	}
-	return s.appendCanonical(b)
-}
-
-// unchanged reports whether the statement still encodes the same as the JSON
-// it was parsed from.
-func (s *Statement) unchanged() bool {
-	var ps problems
-	orig := parseStatement(s.raw, "", &ps)
-	if len(ps) > 0 {
-		return false
-	}
-	return bytes.Equal(orig.appendCanonical(nil), s.appendCanonical(nil))
+	return b
 }
 
 func (s *Statement) appendCanonical(b []byte) []byte {
