@@ -48,7 +48,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
@@ -57,6 +56,7 @@ import (
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/ecsroles"
+	"github.com/kmsshare/kmsshare/examples/internal/commalist"
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
@@ -136,11 +136,7 @@ Flags:
 	fs.BoolVar(&cfg.real, "real", false, "use real Alibaba Cloud instead of the emulator")
 	fs.StringVar(&cfg.key, "key", "", "with -real: the ARN of A's key the images are encrypted with")
 	fs.Func("accounts", "with -real: trust the ECS service of these comma-separated account UIDs", func(s string) error {
-		for _, f := range strings.Split(s, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				cfg.accounts = append(cfg.accounts, f)
-			}
-		}
+		cfg.accounts = append(cfg.accounts, commalist.Split(s)...)
 		return nil
 	})
 	fs.StringVar(&cfg.rd, "rd", "", "with -real: trust the ECS service of every account of this resource directory (rd-...)")

@@ -43,6 +43,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kmsshare/kmsshare/examples/internal/commalist"
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
@@ -129,11 +130,11 @@ Flags:
 	fs.BoolVar(&cfg.real, "real", false, "use real Alibaba Cloud instead of the emulator")
 	fs.StringVar(&cfg.key, "key", "", "with -real: the ARN of the key to share, acs:kms:<region>:<owner-uid>:key/<key-id>")
 	fs.Func("members", "with -real: comma-separated UIDs of the member accounts to share with", func(s string) error {
-		cfg.members = splitList(s)
+		cfg.members = commalist.Split(s)
 		return nil
 	})
 	fs.Func("actions", "comma-separated key actions to grant (default kms:DescribeKey,kms:GenerateDataKey,kms:Decrypt)", func(s string) error {
-		cfg.actions = splitList(s)
+		cfg.actions = commalist.Split(s)
 		return nil
 	})
 	fs.StringVar(&cfg.region, "region", "", "with -real: the region of the clients (default: the key's region)")
@@ -159,16 +160,6 @@ Flags:
 		return cfg, fmt.Errorf("%w: -speed must be positive", errUsage)
 	}
 	return cfg, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // runEmulated builds the emulated Landing Zone and tells the story on it.
