@@ -6,13 +6,13 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/share"
 )
 
 // Region is the region of the emulated KMS instance.
@@ -21,14 +21,10 @@ const Region = "cn-hangzhou"
 // start is the emulated time at which every example begins.
 func start() time.Time { return time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) }
 
-// Clock is emulator time that code can also wait on: fakecloud's
-// ManualClock (tests: waiting takes no real time) and ScaledClock (examples:
-// minutes of emulated waiting in seconds) both are, and both satisfy
-// share.Clock.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
+// Clock is emulator time that code can also wait on, share.Clock:
+// fakecloud's ManualClock (tests: waiting takes no real time) and
+// ScaledClock (examples: minutes of emulated waiting in seconds) both are.
+type Clock = share.Clock
 
 // ManualClock returns a clock that moves only when waited on.
 func ManualClock() *fakecloud.ManualClock { return fakecloud.NewManualClock(start()) }
