@@ -100,20 +100,7 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[str
 		NumberOfBytes:     tea.Int32(32),
 		EncryptionContext: kmsContext(encCtx),
 	}
-	var body *kms.GenerateDataKeyResponseBody
-	err = k.retry.Do(ctx, func(ctx context.Context) error {
-		k.mu.Lock()
-		resp, err := k.api.GenerateDataKeyWithContext(ctx, req, k.rt())
-		k.mu.Unlock()
-		if err != nil {
-			return cloudapi.Classify("kms", "GenerateDataKey", err)
-		}
-		if resp == nil || resp.Body == nil {
-			return errors.New("kms GenerateDataKey: empty response")
-		}
-		body = resp.Body
-		return nil
-	})
+	body, err := call(ctx, k, "GenerateDataKey", k.api.GenerateDataKeyWithContext, req, (*kms.GenerateDataKeyResponse).GetBody)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,20 +131,7 @@ func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encC
 		Plaintext:         tea.String(base64.StdEncoding.EncodeToString(plaintext)),
 		EncryptionContext: kmsContext(encCtx),
 	}
-	var body *kms.EncryptResponseBody
-	err := k.retry.Do(ctx, func(ctx context.Context) error {
-		k.mu.Lock()
-		resp, err := k.api.EncryptWithContext(ctx, req, k.rt())
-		k.mu.Unlock()
-		if err != nil {
-			return cloudapi.Classify("kms", "Encrypt", err)
-		}
-		if resp == nil || resp.Body == nil {
-			return errors.New("kms Encrypt: empty response")
-		}
-		body = resp.Body
-		return nil
-	})
+	body, err := call(ctx, k, "Encrypt", k.api.EncryptWithContext, req, (*kms.EncryptResponse).GetBody)
 	if err != nil {
 		return nil, err
 	}
@@ -182,20 +156,7 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 		CiphertextBlob:    tea.String(string(ciphertext)),
 		EncryptionContext: kmsContext(encCtx),
 	}
-	var body *kms.DecryptResponseBody
-	err := k.retry.Do(ctx, func(ctx context.Context) error {
-		k.mu.Lock()
-		resp, err := k.api.DecryptWithContext(ctx, req, k.rt())
-		k.mu.Unlock()
-		if err != nil {
-			return cloudapi.Classify("kms", "Decrypt", err)
-		}
-		if resp == nil || resp.Body == nil {
-			return errors.New("kms Decrypt: empty response")
-		}
-		body = resp.Body
-		return nil
-	})
+	body, err := call(ctx, k, "Decrypt", k.api.DecryptWithContext, req, (*kms.DecryptResponse).GetBody)
 	if err != nil {
 		return nil, err
 	}
@@ -224,22 +185,16 @@ func (k *KMS) ResolveKey(ctx context.Context, keyARN string) (string, error) {
 		return got, nil
 	}
 	req := &kms.DescribeKeyRequest{KeyId: tea.String(keyARN)}
-	err := k.retry.Do(ctx, func(ctx context.Context) error {
-		k.mu.Lock()
-		resp, err := k.api.DescribeKeyWithContext(ctx, req, k.rt())
-		k.mu.Unlock()
-		if err != nil {
-			return cloudapi.Classify("kms", "DescribeKey", err)
+	meta, err := call(ctx, k, "DescribeKey", k.api.DescribeKeyWithContext, req, func(r *kms.DescribeKeyResponse) *kms.DescribeKeyResponseBodyKeyMetadata {
+		if r.Body == nil {
+			return nil
 		}
-		if resp == nil || resp.Body == nil || resp.Body.KeyMetadata == nil {
-			return errors.New("kms DescribeKey: empty response")
-		}
-		got = tea.StringValue(resp.Body.KeyMetadata.Arn)
-		return nil
+		return r.Body.KeyMetadata
 	})
 	if err != nil {
 		return "", err
 	}
+	got = tea.StringValue(meta.Arn)
 	k.resolvedMu.Lock()
 	if k.resolved == nil {
 		k.resolved = map[string]string{}
@@ -247,6 +202,31 @@ func (k *KMS) ResolveKey(ctx context.Context, keyARN string) (string, error) {
 	k.resolved[keyARN] = got
 	k.resolvedMu.Unlock()
 	return got, nil
+}
+
+// call makes one KMS call under the retry policy. Calls take turns on the
+// client (waits between retries do not hold it), failures are classified,
+// and a response without a body (as body extracts it) is an error, subject
+// to the retry policy like any other.
+func call[Req, Resp, Body any](ctx context.Context, k *KMS, action string,
+	api func(context.Context, Req, *dara.RuntimeOptions) (*Resp, error), req Req, body func(*Resp) *Body) (*Body, error) {
+	var out *Body
+	err := k.retry.Do(ctx, func(ctx context.Context) error {
+		k.mu.Lock()
+		resp, err := api(ctx, req, k.rt())
+		k.mu.Unlock()
+		if err != nil {
+			return cloudapi.Classify("kms", action, err)
+		}
+		if resp == nil {
+			return errors.New("kms " + action + ": empty response")
+		}
+		if out = body(resp); out == nil {
+			return errors.New("kms " + action + ": empty response")
+		}
+		return nil
+	})
+	return out, err
 }
 
 // kmsContext converts the context to the SDK's map type; nil when empty, so
