@@ -69,11 +69,30 @@ func boolKey(b bool) string {
 // Grants expands a document into its grants: one per principal × action ×
 // resource of every statement, without duplicates, in a stable order.
 func Grants(d *Document) []Grant {
+	kgs := grants(d)
+	if kgs == nil {
+		return nil
+	}
+	out := make([]Grant, len(kgs))
+	for i, kg := range kgs {
+		out[i] = kg.Grant
+	}
+	return out
+}
+
+// keyedGrant is a grant with its key, computed once.
+type keyedGrant struct {
+	Grant
+	key string
+}
+
+// grants is Grants with each grant's key.
+func grants(d *Document) []keyedGrant {
 	if d == nil {
 		return nil
 	}
 	seen := map[string]bool{}
-	var out []Grant
+	var out []keyedGrant
 	for _, s := range d.Statement {
 		cond, condKey := "", ""
 		if len(s.Condition) > 0 {
@@ -112,13 +131,13 @@ func Grants(d *Document) []Grant {
 						condKey: condKey}
 					if k := g.key(); !seen[k] {
 						seen[k] = true
-						out = append(out, g)
+						out = append(out, keyedGrant{g, k})
 					}
 				}
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Grant) int { return strings.Compare(a.key(), b.key()) })
+	slices.SortStableFunc(out, func(a, b keyedGrant) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
@@ -149,22 +168,23 @@ func (c Change) String() string {
 // empty when the documents are Equivalent (and can be empty for documents
 // that differ only in Sids). Either document may be nil (no grants).
 func Diff(old, new *Document) []Change {
-	before, after := map[string]bool{}, map[string]bool{}
-	for _, g := range Grants(old) {
-		before[g.key()] = true
+	before, after := grants(old), grants(new)
+	inBefore, inAfter := make(map[string]bool, len(before)), make(map[string]bool, len(after))
+	for _, g := range before {
+		inBefore[g.key] = true
 	}
-	for _, g := range Grants(new) {
-		after[g.key()] = true
+	for _, g := range after {
+		inAfter[g.key] = true
 	}
 	var out []Change
-	for _, g := range Grants(old) {
-		if !after[g.key()] {
-			out = append(out, Change{Op: Removed, Grant: g})
+	for _, g := range before {
+		if !inAfter[g.key] {
+			out = append(out, Change{Op: Removed, Grant: g.Grant})
 		}
 	}
-	for _, g := range Grants(new) {
-		if !before[g.key()] {
-			out = append(out, Change{Op: Added, Grant: g})
+	for _, g := range after {
+		if !inBefore[g.key] {
+			out = append(out, Change{Op: Added, Grant: g.Grant})
 		}
 	}
 	return out
