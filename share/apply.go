@@ -253,18 +253,16 @@ func (c *Client) consistencyRetry() cloudapi.Retry {
 	return c.consistencyRetryOn(cloudapi.ErrNotFound)
 }
 
-// consistencyRetryOn retries class for a short while, as well as what the
-// retry policy retries anyway.
+// consistencyRetryOn retries class for a short while. Only class: each call
+// already retries what the retry policy retries (throttling, 5xx), and
+// retrying that here too would multiply the attempts.
 func (c *Client) consistencyRetryOn(class error) cloudapi.Retry {
 	r := c.opts.Retry
 	r.MaxAttempts = 6
 	// Not full jitter: its waits may add up to almost nothing, and RAM's
 	// invisibility lasts seconds.
 	r.Backoff = backoff(500*time.Millisecond, 5*time.Second)
-	check := c.opts.Retry.Check
-	r.Check = func(err error) bool {
-		return errors.Is(err, class) || (check != nil && check(err))
-	}
+	r.Check = func(err error) bool { return errors.Is(err, class) }
 	return r
 }
 

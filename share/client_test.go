@@ -3,6 +3,7 @@ package share_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -140,5 +141,24 @@ func TestEventualConsistencyRetried(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestThrottledStepNotRetriedTwice: a step that is always throttled is tried
+// as often as the retry policy says, not that many times for each of the
+// consistency retries around it.
+func TestThrottledStepNotRetriedTwice(t *testing.T) {
+	t.Parallel()
+	lz := newLandingZone(t, lzOptions{members: 1})
+	lz.cloud.Faults().Add(fakecloud.Fault{Action: "AttachPolicyToRole", Throttle: 1})
+	const attempts = 3
+	c := lz.client(t, func(o *share.Options) { o.Retry.MaxAttempts = attempts })
+	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: lz.members[0].ID, Principal: share.PrincipalRole, Name: "app"}}}
+	res, err := c.Share(context.Background(), spec)
+	if !errors.Is(err, share.ErrIncomplete) {
+		t.Fatalf("Share = %v, want ErrIncomplete\n%s", err, res)
+	}
+	if n := len(lz.cloud.Log().Entries(fakecloud.Match{Action: "AttachPolicyToRole"})); n != attempts {
+		t.Errorf("%d AttachPolicyToRole calls, want %d (Retry.MaxAttempts)", n, attempts)
 	}
 }
