@@ -367,25 +367,36 @@ type principalSet map[string]string
 
 func newPrincipalSet() principalSet { return principalSet{} }
 
-func principalKey(p string) string {
-	c := canonicalResource(p)
-	if a, err := arn.ParsePattern(c); err == nil && a.Service == "ram" && a.ResourceType() == "user" {
-		return strings.ToLower(c)
+// principalEntry parses p once and returns its key in the set (role and
+// user names folded) and the form the set keeps (canonicalResource: role
+// ARNs in lower case, anything else as written).
+func principalEntry(p string) (key, value string) {
+	a, err := arn.ParsePattern(p)
+	if err != nil || a.Service != "ram" {
+		return p, p
 	}
-	return c
+	switch a.ResourceType() {
+	case "role":
+		c := a.Canonical().String()
+		return c, c
+	case "user":
+		return strings.ToLower(p), p
+	}
+	return p, p
 }
 
 func (s principalSet) add(ps ...string) {
 	for _, p := range ps {
-		if k := principalKey(p); s[k] == "" {
-			s[k] = canonicalResource(p)
+		if k, v := principalEntry(p); s[k] == "" {
+			s[k] = v
 		}
 	}
 }
 
 func (s principalSet) remove(ps ...string) {
 	for _, p := range ps {
-		delete(s, principalKey(p))
+		k, _ := principalEntry(p)
+		delete(s, k)
 	}
 }
 
