@@ -273,7 +273,9 @@ type Parsed struct {
 // number of bytes it takes. maxKeys (≤ MaxKeys; 0 means MaxKeys) caps the
 // number of EDKs.
 func ParseBytes(msg []byte, maxKeys int) (*Parsed, int, error) {
-	p := &parser{src: bytes.NewReader(msg), maxKeys: maxKeys}
+	// The whole message is read ahead already; the source only ends it. The
+	// capacity limit keeps any append off the caller's array.
+	p := &parser{src: bytes.NewReader(nil), maxKeys: maxKeys, extra: msg[:len(msg):len(msg)]}
 	h, err := p.parse()
 	if err != nil {
 		return nil, 0, err
@@ -283,9 +285,10 @@ func ParseBytes(msg []byte, maxKeys int) (*Parsed, int, error) {
 
 // Read parses a header from r. It reads r in chunks and may read past the
 // header: the bytes it read beyond the header are returned in rest, and the
-// body starts with them.
+// body starts with them. A source that stalls (see NoStall) ends it with
+// io.ErrNoProgress.
 func Read(r io.Reader, maxKeys int) (h *Parsed, rest []byte, err error) {
-	p := &parser{src: r, maxKeys: maxKeys, chunked: true}
+	p := &parser{src: NoStall(r), maxKeys: maxKeys}
 	h, err = p.parse()
 	if err != nil {
 		return nil, nil, err
@@ -298,16 +301,15 @@ func Read(r io.Reader, maxKeys int) (h *Parsed, rest []byte, err error) {
 type parser struct {
 	src     io.Reader
 	maxKeys int
-	chunked bool
 	buf     []byte
 	extra   []byte
-	chunk   []byte // the read buffer in chunked mode, reused for every Read
+	chunk   []byte // the read buffer, reused for every Read
 }
 
 const readChunk = 4096
 
 // maxEmptyReads is how many Reads in a row may return no bytes and no error
-// before the parser gives up with io.ErrNoProgress, as bufio does.
+// before NoStall gives up with io.ErrNoProgress, as bufio does.
 const maxEmptyReads = 100
 
 // NoStall wraps r so that maxEmptyReads Reads in a row returning no bytes and
@@ -339,17 +341,7 @@ func (s *noStall) Read(p []byte) (int, error) {
 
 // next returns the next n header bytes.
 func (p *parser) next(n int) ([]byte, error) {
-	empty := 0
 	for len(p.extra) < n {
-		if !p.chunked {
-			b := make([]byte, n-len(p.extra))
-			m, err := io.ReadFull(p.src, b)
-			p.extra = append(p.extra, b[:m]...)
-			if err != nil {
-				return nil, truncated(err)
-			}
-			continue
-		}
 		if p.chunk == nil {
 			p.chunk = make([]byte, readChunk)
 		}
@@ -357,13 +349,6 @@ func (p *parser) next(n int) ([]byte, error) {
 		p.extra = append(p.extra, p.chunk[:m]...)
 		if err != nil && len(p.extra) < n {
 			return nil, truncated(err)
-		}
-		if m == 0 && err == nil {
-			if empty++; empty >= maxEmptyReads {
-				return nil, io.ErrNoProgress
-			}
-		} else {
-			empty = 0
 		}
 	}
 	start := len(p.buf)
