@@ -12,6 +12,8 @@ import (
 	"io"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/kmsshare/kmsshare/envelope/internal/stream"
 )
 
 // Errors. Package envelope re-exports them; their text starts with
@@ -25,7 +27,8 @@ var (
 	ErrKeyMismatch = errors.New("envelope: data key was encrypted under a different master key than the message names")
 )
 
-// Constants of format version 1 (FORMAT.md §2–§5).
+// Constants of format version 1 (FORMAT.md §2–§5). The salt, commitment
+// and header tag sizes are suite 1's, in package stream.
 const (
 	Magic   = "KMSE"
 	Version = 1
@@ -33,11 +36,8 @@ const (
 	// HMAC-SHA256 header tag.
 	Suite1 uint16 = 1
 
-	SaltSize       = 32
-	CommitmentSize = 32
-	HeaderTagSize  = 32
-	DigestSize     = sha256.Size
-	HeaderAlign    = 64 // the header is padded to a multiple of this
+	DigestSize  = sha256.Size
+	HeaderAlign = 64 // the header is padded to a multiple of this
 
 	MinSegmentSize = 64
 	MaxSegmentSize = 16 << 20
@@ -50,7 +50,7 @@ const (
 	MaxBlobLen  = 4096
 	MaxSegments = 1 << 32
 
-	fixedPrefixLen = 4 + 1 + 2 + 4 + SaltSize // magic .. salt
+	fixedPrefixLen = 4 + 1 + 2 + 4 + stream.SaltSize // magic .. salt
 )
 
 // kindError matches several sentinels with errors.Is but prints one message.
@@ -104,11 +104,11 @@ type EncryptedKey struct {
 // Header is a parsed or to-be-written message header.
 type Header struct {
 	SegmentSize int
-	Salt        [SaltSize]byte
+	Salt        [stream.SaltSize]byte
 	Context     []Pair // sorted by key, unique
-	Commitment  [CommitmentSize]byte
+	Commitment  [stream.CommitmentSize]byte
 	Keys        []EncryptedKey
-	Tag         [HeaderTagSize]byte
+	Tag         [stream.HeaderTagSize]byte
 }
 
 // ContextPairs validates an encryption context and returns it in canonical
@@ -207,7 +207,7 @@ func (h *Header) AppendKeys(b []byte) []byte {
 // PadLen returns the padding that follows fixed ‖ keys of n bytes, so that
 // with the header tag the header is a multiple of HeaderAlign long.
 func PadLen(n int) int {
-	return (HeaderAlign - (n+HeaderTagSize)%HeaderAlign) % HeaderAlign
+	return (HeaderAlign - (n+stream.HeaderTagSize)%HeaderAlign) % HeaderAlign
 }
 
 // AppendPad appends the padding for the fixed and keys parts in b.
@@ -402,7 +402,7 @@ func (p *parser) parse() (*Parsed, error) {
 	if err := CheckSegmentSize(h.SegmentSize); err != nil {
 		return nil, asRead(err)
 	}
-	copy(h.Salt[:], b[11:11+SaltSize])
+	copy(h.Salt[:], b[11:11+stream.SaltSize])
 
 	n, err := p.u16()
 	if err != nil {
@@ -434,7 +434,7 @@ func (p *parser) parse() (*Parsed, error) {
 		}
 		h.Context = append(h.Context, pair)
 	}
-	c, err := p.next(CommitmentSize)
+	c, err := p.next(stream.CommitmentSize)
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +484,7 @@ func (p *parser) parse() (*Parsed, error) {
 		}
 	}
 	authdLen := len(p.buf)
-	t, err := p.next(HeaderTagSize)
+	t, err := p.next(stream.HeaderTagSize)
 	if err != nil {
 		return nil, err
 	}

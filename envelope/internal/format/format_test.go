@@ -14,6 +14,8 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kmsshare/kmsshare/envelope/internal/stream"
 )
 
 const testARN = "acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7"
@@ -96,7 +98,7 @@ func TestRoundTrip(t *testing.T) {
 			if !bytes.Equal(p.Fixed, h.AppendFixed(nil)) {
 				t.Error("Fixed is not the fixed part")
 			}
-			if !bytes.Equal(p.Authd, raw[:len(raw)-HeaderTagSize]) {
+			if !bytes.Equal(p.Authd, raw[:len(raw)-stream.HeaderTagSize]) {
 				t.Error("Authd is not fixed ‖ keys")
 			}
 		})
@@ -107,7 +109,7 @@ func TestPadding(t *testing.T) {
 	t.Parallel()
 	for n := 0; n < 200; n++ {
 		p := PadLen(n)
-		if p < 0 || p >= HeaderAlign || (n+p+HeaderTagSize)%HeaderAlign != 0 {
+		if p < 0 || p >= HeaderAlign || (n+p+stream.HeaderTagSize)%HeaderAlign != 0 {
 			t.Fatalf("PadLen(%d) = %d", n, p)
 		}
 	}
