@@ -26,7 +26,6 @@ import (
 // responses, and records each request's action and query. It is not the
 // emulator: it checks only what the adapter sends and how it reads answers.
 type kmsServer struct {
-	t       *testing.T
 	mu      sync.Mutex
 	reqs    []kmsRequest
 	handler func(action string, q url.Values) (status int, body any)
@@ -79,7 +78,7 @@ const testBlob = "ODZhOWVmZDktM2QxNi00ODk0+/=="
 func TestKMSRequestsAndResponses(t *testing.T) {
 	t.Parallel()
 	dk := bytes.Repeat([]byte{0x42}, 32)
-	srv := &kmsServer{t: t, handler: func(action string, q url.Values) (int, any) {
+	srv := &kmsServer{handler: func(action string, q url.Values) (int, any) {
 		switch action {
 		case "GenerateDataKey":
 			return 200, map[string]string{"KeyId": "key-hzz6801a1b2c3d4e5f6g7", "KeyVersionId": "v1", "RequestId": "r1",
@@ -141,7 +140,7 @@ func TestKMSKeyIDCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := &kmsServer{t: t, handler: func(string, url.Values) (int, any) {
+			srv := &kmsServer{handler: func(string, url.Values) (int, any) {
 				body := map[string]string{"Plaintext": dk, "CiphertextBlob": testBlob}
 				if tt.keyID != "" {
 					body["KeyId"] = tt.keyID
@@ -182,7 +181,7 @@ func TestKMSErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := &kmsServer{t: t, handler: func(string, url.Values) (int, any) {
+			srv := &kmsServer{handler: func(string, url.Values) (int, any) {
 				return tt.status, map[string]string{"Code": tt.code, "Message": "msg", "RequestId": "REQ-1"}
 			}}
 			k := NewKMS(newKMSClient(t, srv), noRetry)
@@ -265,7 +264,7 @@ func TestKMSRetries(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	calls := 0
-	srv := &kmsServer{t: t, handler: func(string, url.Values) (int, any) {
+	srv := &kmsServer{handler: func(string, url.Values) (int, any) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
@@ -312,7 +311,7 @@ func TestEnvelopeOverKMSClient(t *testing.T) {
 	}
 	var mu sync.Mutex
 	blobs := map[string]issued{}
-	srv := &kmsServer{t: t, handler: func(action string, q url.Values) (int, any) {
+	srv := &kmsServer{handler: func(action string, q url.Values) (int, any) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch action {
