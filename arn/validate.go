@@ -89,7 +89,7 @@ func (a ARN) checkPlain(input string) *Error {
 	case isGlobalService(a.Service) || !isRegionID(a.Region):
 		return checkRegion(input, a.Service, a.Region, false)
 	}
-	if err := checkPlainAccountID(a.AccountID); err != nil {
+	if err := checkAccountID(a.AccountID); err != nil {
 		err.Input = input
 		return err
 	}
@@ -173,22 +173,12 @@ func ValidateAccountID(id string) error {
 	return nil
 }
 
-// checkPlainAccountID is checkAccountID for an ID without special bytes.
-func checkPlainAccountID(id string) *Error {
-	if id == "" || len(id) > 20 {
-		return checkAccountID(id)
-	}
-	for i := 0; i < len(id); i++ {
-		if !isDigit(id[i]) {
-			return checkAccountID(id)
-		}
-	}
-	return nil
-}
-
 func checkAccountID(id string) *Error {
 	if id == "" {
 		return newError(id, "account", "", "empty; want the account UID (digits)")
+	}
+	if len(id) <= 20 && allDigits(id) {
+		return nil // the common case, checked first: one scan
 	}
 	if hasSpecial(id) {
 		if pe := checkPasted(id, "account", id); pe != nil {
@@ -428,5 +418,14 @@ func cutSlash(s string) (before, after string, found bool) {
 func quote(s string) string { return `"` + s + `"` }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isAlnum(c byte) bool { return isDigit(c) || isLower(c) || (c >= 'A' && c <= 'Z') }
