@@ -144,6 +144,7 @@ type sealer struct {
 	keys   *stream.Keys
 	aad    [format.DigestSize]byte
 	seg    int
+	segs   int64 // segments of the message, if its size was given
 }
 
 // begin validates the call, obtains materials (from the cache when size ≥ 0
@@ -157,8 +158,9 @@ func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size in
 		return nil, err
 	}
 	seg := e.segmentSize()
+	var segs int64
 	if size >= 0 {
-		if _, err := segments(size, seg); err != nil {
+		if segs, err = segments(size, seg); err != nil {
 			return nil, err
 		}
 	}
@@ -192,7 +194,7 @@ func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size in
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
-	s := &sealer{keys: keys, seg: seg}
+	s := &sealer{keys: keys, seg: seg, segs: segs}
 	s.header = h.AppendFixed(nil)
 	s.aad = format.Digest(s.header)
 	s.header = format.AppendPad(h.AppendKeys(s.header))
@@ -210,8 +212,7 @@ func (e *Encryptor) Encrypt(ctx context.Context, plaintext []byte, encCtx map[st
 	if err != nil {
 		return nil, err
 	}
-	seg, stride := s.seg, s.seg+segmentOverhead
-	m := max(1, (len(plaintext)+seg-1)/seg)
+	seg, stride, m := s.seg, s.seg+segmentOverhead, int(s.segs)
 	out := make([]byte, len(s.header)+len(plaintext)+m*segmentOverhead)
 	body := out[copy(out, s.header):]
 	forEach(s.keys.Lanes(), m, jobFunc(func(lane, j int) {
