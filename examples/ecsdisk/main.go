@@ -266,7 +266,9 @@ func run(ctx context.Context, p *narrate.Printer, c *share.Client, spec *share.S
 		}
 		if ecs != nil {
 			p.Step("ECS uses the key, as for CreateDisk with Encrypted=true and KMSKeyId %s", key.ResourceName())
-			ecs.use(ctx, p, spec, true)
+			if err := ecs.use(ctx, p, spec, true); err != nil {
+				return err
+			}
 		} else {
 			p.Printf("\nB can now create a disk with Encrypted=true and KMSKeyId %s (B sees only the key ID on its disks).\n", key.ResourceName())
 		}
@@ -286,7 +288,9 @@ func run(ctx context.Context, p *narrate.Printer, c *share.Client, spec *share.S
 		}
 		if ecs != nil {
 			p.Step("ECS tries again")
-			ecs.use(ctx, p, spec, false)
+			if err := ecs.use(ctx, p, spec, false); err != nil {
+				return err
+			}
 		}
 	}
 	if !apply && !revoke {
@@ -316,34 +320,37 @@ func verified(p *narrate.Printer, rep *share.VerifyReport, err error) error {
 	return rep.Err()
 }
 
-// use plays ECS acting for the recipient, and for the outsider: assume B's
-// disk role, then generate a data key with A's key by ARN, as ECS does for
-// a new encrypted disk.
-func (e *ecsPlay) use(ctx context.Context, p *narrate.Printer, spec *share.Spec, outsiderToo bool) {
+// use plays ECS acting for the recipient, and while the key is shared for
+// the outsider too: assume B's disk role, then generate a data key with A's
+// key by ARN, as ECS does for a new encrypted disk. It fails unless ECS
+// acting for the recipient uses the key exactly while it is shared, and
+// ECS acting for the outsider is refused.
+func (e *ecsPlay) use(ctx context.Context, p *narrate.Printer, spec *share.Spec, shared bool) error {
 	key := spec.KeyARN()
 	role := spec.Recipients[0].PrincipalARN().String()
-	try := func(acct *fakecloud.Account) {
+	try := func(acct *fakecloud.Account, admitted bool) error {
 		who := "ECS acting for " + acct.Name
-		creds, err := acct.Service("ecs.aliyuncs.com").AssumeRole(role, "ecs-create-disk", 0)
-		if err != nil {
+		got, err := sim.ECSUse(ctx, e.cloud, acct, role, key, sim.ECSCall{Session: "ecs-create-disk", Purpose: "ecs-disk"})
+		switch got {
+		case sim.ECSRoleRefused:
 			p.Line("refused", "%s cannot assume %s: %s", who, ecsroles.DiskEncryptRoleName, narrate.Refusal("sts", "AssumeRole", err))
-			return
-		}
-		client, err := kms.NewClient(e.cloud.Config(creds, key.Region))
-		if err != nil {
-			p.Line("FAILED", "%s: %v", who, err)
-			return
-		}
-		_, err = client.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{KeyId: tea.String(key.String()),
-			EncryptionContext: map[string]any{"purpose": "ecs-disk"}}, &dara.RuntimeOptions{})
-		if err != nil {
+		case sim.ECSKeyRefused:
 			p.Line("refused", "%s assumed %s, but GenerateDataKey with A's key: %s", who, ecsroles.DiskEncryptRoleName, narrate.Refusal("kms", "GenerateDataKey", err))
-			return
+		case sim.ECSKeyUsed:
+			p.Line("ok", "%s assumed %s and generated a data key with A's key %s", who, ecsroles.DiskEncryptRoleName, key.ResourceName())
+		default:
+			p.Line("FAILED", "%s: %v", who, err)
 		}
-		p.Line("ok", "%s assumed %s and generated a data key with A's key %s", who, ecsroles.DiskEncryptRoleName, key.ResourceName())
+		if err := got.Check(admitted); err != nil {
+			return fmt.Errorf("%s: %w", who, err)
+		}
+		return nil
 	}
-	try(e.recipient)
-	if outsiderToo {
-		try(e.outsider)
+	if err := try(e.recipient, shared); err != nil {
+		return err
 	}
+	if shared {
+		return try(e.outsider, false)
+	}
+	return nil
 }

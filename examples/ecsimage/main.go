@@ -50,9 +50,6 @@ import (
 	"os/signal"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
-	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
-	"github.com/alibabacloud-go/tea/dara"
-	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/ecsroles"
@@ -240,17 +237,23 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 			return err
 		}
 		for _, a := range sc.admitted {
-			ecs.use(ctx, p, a, spec)
+			if err := ecs.use(ctx, p, a, spec, true); err != nil {
+				return err
+			}
 		}
 		for _, a := range sc.refused {
-			ecs.use(ctx, p, a, spec)
+			if err := ecs.use(ctx, p, a, spec, false); err != nil {
+				return err
+			}
 		}
 	}
 	p.Step("Stop sharing: delete the role")
 	if err := run(ctx, p, roles, lz.Security.ID, spec, false, true); err != nil {
 		return err
 	}
-	ecs.use(ctx, p, app1, spec)
+	if err := ecs.use(ctx, p, app1, spec, false); err != nil {
+		return err
+	}
 	p.Printf("\nDone.\n")
 	return nil
 }
@@ -356,34 +359,27 @@ type ecsPlay struct {
 }
 
 // use assumes the share role as ECS acting for acct, then encrypts and
-// decrypts a data key with A's key.
-func (e *ecsPlay) use(ctx context.Context, p *narrate.Printer, acct *fakecloud.Account, spec policy.RoleSpec) {
+// decrypts a data key with A's key. It fails unless ECS uses the key if
+// admitted, and is refused if not.
+func (e *ecsPlay) use(ctx context.Context, p *narrate.Printer, acct *fakecloud.Account, spec policy.RoleSpec, admitted bool) error {
 	who := "ECS acting for " + acct.Name
 	role := spec.ARN(e.key.AccountID).String()
-	creds, err := acct.Service("ecs.aliyuncs.com").AssumeRole(role, "ecs-share", 0)
-	if err != nil {
-		var fe *fakecloud.Error
-		if errors.As(err, &fe) && fe.Code == "EntityNotExist.Role" {
-			p.Line("refused", "%s finds no %s: %s (ECS refuses to share with AssumeRoleError)", who, spec.Name, narrate.Refusal("sts", "AssumeRole", err))
-			return
-		}
+	got, err := sim.ECSUse(ctx, e.cloud, acct, role, e.key, sim.ECSCall{Session: "ecs-share", Purpose: "ecs-share", Decrypt: true})
+	var fe *fakecloud.Error
+	switch {
+	case got == sim.ECSRoleRefused && errors.As(err, &fe) && fe.Code == "EntityNotExist.Role":
+		p.Line("refused", "%s finds no %s: %s (ECS refuses to share with AssumeRoleError)", who, spec.Name, narrate.Refusal("sts", "AssumeRole", err))
+	case got == sim.ECSRoleRefused:
 		p.Line("refused", "%s cannot assume the role: %s", who, narrate.Refusal("sts", "AssumeRole", err))
-		return
-	}
-	client, err := kms.NewClient(e.cloud.Config(creds, e.key.Region))
-	if err != nil {
-		p.Line("FAILED", "%s: %v", who, err)
-		return
-	}
-	rt := &dara.RuntimeOptions{}
-	ec := map[string]any{"purpose": "ecs-share"}
-	dk, err := client.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{KeyId: tea.String(e.key.String()), EncryptionContext: ec}, rt)
-	if err == nil {
-		_, err = client.DecryptWithContext(ctx, &kms.DecryptRequest{CiphertextBlob: dk.Body.CiphertextBlob, EncryptionContext: ec}, rt)
-	}
-	if err != nil {
+	case got == sim.ECSKeyRefused:
 		p.Line("refused", "%s assumed the role, but A's key: %s", who, narrate.Refusal("kms", "", err))
-		return
+	case got == sim.ECSKeyUsed:
+		p.Line("ok", "%s assumed the role and encrypted and decrypted a data key with key %s", who, e.key.ResourceName())
+	default:
+		p.Line("FAILED", "%s: %v", who, err)
 	}
-	p.Line("ok", "%s assumed the role and encrypted and decrypted a data key with key %s", who, e.key.ResourceName())
+	if err := got.Check(admitted); err != nil {
+		return fmt.Errorf("%s: %w", who, err)
+	}
+	return nil
 }

@@ -7,6 +7,10 @@ import (
 
 	sts "github.com/alibabacloud-go/sts-20150401/v2/client"
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/policy"
 )
 
 // TestLandingZone: the same seed gives the same IDs; the members sit in the
@@ -56,6 +60,58 @@ func TestClocks(t *testing.T) {
 		}
 		if d := c.Now().Sub(before); d < time.Minute {
 			t.Errorf("%s: Sleep(1m) moved the clock %v", name, d)
+		}
+	}
+}
+
+// TestECSUse: ECS acting for an account gets as far as the role's trust
+// policy and permissions let it, and Check tells expected outcomes apart.
+func TestECSUse(t *testing.T) {
+	t.Parallel()
+	lz, err := NewLandingZone(Options{Clock: ManualClock(), Seed: 1, Members: []string{"app-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := policy.TrustService(arn.ECS(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A role of the key's owner and one of the member, each trusted by ECS
+	// acting for its own account: the key policy admits only the owner's.
+	admin, err := lz.Security.NewRole("EcsAdmin", trust.String(), "AdministratorAccess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := lz.Members[0].NewRole("EcsAdmin", trust.String(), "AdministratorAccess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := arn.MustParse(lz.Key.ARN)
+	for _, tc := range []struct {
+		name string
+		acct *fakecloud.Account
+		role string
+		call ECSCall
+		want ECSOutcome
+	}{
+		{"used", lz.Security, admin.ARN, ECSCall{Session: "ecs-test", Purpose: "test", Decrypt: true}, ECSKeyUsed},
+		{"key refused", lz.Members[0], member.ARN, ECSCall{Session: "ecs-test", Purpose: "test"}, ECSKeyRefused},
+		{"role refused", lz.Members[0], admin.ARN, ECSCall{Session: "ecs-test", Purpose: "test"}, ECSRoleRefused},
+	} {
+		got, err := ECSUse(context.Background(), lz.Cloud, tc.acct, tc.role, key, tc.call)
+		if got != tc.want || (err == nil) != (got == ECSKeyUsed) {
+			t.Errorf("%s: %s, %v; want %s", tc.name, got, err, tc.want)
+		}
+		if err := got.Check(got == ECSKeyUsed); err != nil {
+			t.Errorf("%s: Check of the expected outcome: %v", tc.name, err)
+		}
+		if err := got.Check(got != ECSKeyUsed); err == nil {
+			t.Errorf("%s: Check of the opposite outcome: no error", tc.name)
+		}
+	}
+	for _, admitted := range []bool{true, false} {
+		if err := ECSFailed.Check(admitted); err == nil {
+			t.Errorf("ECSFailed.Check(%v): no error", admitted)
 		}
 	}
 }
