@@ -369,15 +369,15 @@ func TestValidateNames(t *testing.T) {
 	}
 }
 
-// TestSpecialBytes: Parse's one-pass table and hasSpecial (used on parts)
-// agree on every byte, alone and inside a word.
+// TestSpecialBytes: hasSpecial's eight-byte and tail loops agree with
+// isSpecial on every byte, alone and inside a word.
 func TestSpecialBytes(t *testing.T) {
 	t.Parallel()
 	for c := 0; c < 256; c++ {
 		alone := string([]byte{byte(c)})
 		inWord := "abcdefgh" + alone + "ijklmnop"
-		if got := hasSpecial(alone); got != (specialByte[c] == 1) || hasSpecial(inWord) != got {
-			t.Errorf("byte %#x: hasSpecial %v, table %v", c, got, specialByte[c])
+		if got := hasSpecial(alone); got != isSpecial(byte(c)) || hasSpecial(inWord) != got {
+			t.Errorf("byte %#x: hasSpecial %v, isSpecial %v", c, got, isSpecial(byte(c)))
 		}
 	}
 }

@@ -33,47 +33,43 @@ func (a ARN) checkSpecial(input string, pattern bool) *Error {
 	return checkResource(input, a.Service, a.Resource, pattern)
 }
 
-// specialByte is 1 for the bytes hasSpecial looks for.
+// isSpecial reports a byte that needs the slow path: a wildcard, a
+// placeholder bracket or '$', a space, a control character or non-ASCII.
+// Identifiers almost never contain one.
+func isSpecial(c byte) bool {
+	return c <= ' ' || c >= 0x7f || strings.IndexByte("*?<>$", c) >= 0
+}
+
+// specialByte is isSpecial as a table of 0 and 1, for Parse's one pass
+// (which ORs it over the input) and hasSpecial.
 var specialByte = func() (t [256]byte) {
 	for c := range t {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("*?<>$", byte(c)) >= 0 {
+		if isSpecial(byte(c)) {
 			t[c] = 1
 		}
 	}
 	return t
 }()
 
-// hasSpecial reports any byte that needs the slow path: wildcards, placeholder
-// brackets, spaces, control characters and non-ASCII. Identifiers almost
-// never contain one, so the common case is one scan, eight bytes at a time.
+// hasSpecial reports whether s has a special byte (see isSpecial). The
+// common case is no special byte at all, so it ORs the table over eight
+// bytes at a time and branches once per eight.
 func hasSpecial(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if x&hiBits != 0 || hasLess(x, '!') || hasByte(x, '*') || hasByte(x, '?') ||
-			hasByte(x, '<') || hasByte(x, '>') || hasByte(x, '$') || hasByte(x, 0x7f) {
+		w := s[i : i+8]
+		if specialByte[w[0]]|specialByte[w[1]]|specialByte[w[2]]|specialByte[w[3]]|
+			specialByte[w[4]]|specialByte[w[5]]|specialByte[w[6]]|specialByte[w[7]] != 0 {
 			return true
 		}
 	}
 	for ; i < len(s); i++ {
-		switch c := s[i]; {
-		case c <= ' ', c >= 0x7f, c == '*', c == '?', c == '<', c == '>', c == '$':
+		if specialByte[s[i]] != 0 {
 			return true
 		}
 	}
 	return false
 }
-
-const (
-	loBits = 0x0101010101010101
-	hiBits = 0x8080808080808080
-)
-
-// hasLess reports whether any byte of x is below n (n <= 128), and hasByte
-// whether any byte equals c; both are the classic SWAR bit tricks.
-func hasLess(x uint64, n byte) bool { return (x-loBits*uint64(n))&^x&hiBits != 0 }
-func hasByte(x uint64, c byte) bool { v := x ^ (loBits * uint64(c)); return (v-loBits)&^v&hiBits != 0 }
 
 // checkPlain validates an ARN whose input has no special bytes (see hasSpecial),
 // so masks, placeholders, wildcards and bad characters cannot occur.
