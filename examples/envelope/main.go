@@ -44,7 +44,6 @@ import (
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
-	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/envelope"
@@ -175,20 +174,9 @@ func keyARN(flagName, s string) (arn.ARN, error) {
 	return a, nil
 }
 
-// keyService returns a KMS key service in region: the same code on the
-// emulator and on real Alibaba Cloud; only the configuration differs.
-func keyService(cfg *openapi.Config, region string) (*envelope.KMS, error) {
-	c := *cfg
-	c.RegionId = tea.String(region)
-	client, err := kms.NewClient(&c)
-	if err != nil {
-		return nil, err
-	}
-	return envelope.NewKMS(client), nil
-}
-
-// masterKeys returns the master keys for key and, if given, drKey, each
-// with a key service in its own region.
+// masterKeys returns the master keys for keys, each with a KMS key service
+// in its own region, configured by sdk for that region: the same code on
+// the emulator and on real Alibaba Cloud; only the configuration differs.
 func masterKeys(sdk func(region string) (*openapi.Config, error), keys ...arn.ARN) ([]envelope.MasterKey, error) {
 	var out []envelope.MasterKey
 	for _, k := range keys {
@@ -196,11 +184,11 @@ func masterKeys(sdk func(region string) (*openapi.Config, error), keys ...arn.AR
 		if err != nil {
 			return nil, err
 		}
-		svc, err := keyService(cfg, k.Region)
+		client, err := kms.NewClient(cfg)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, envelope.MasterKey{ARN: k.String(), Service: svc})
+		out = append(out, envelope.MasterKey{ARN: k.String(), Service: envelope.NewKMS(client)})
 	}
 	return out, nil
 }
@@ -287,23 +275,25 @@ func runReal(ctx context.Context, w io.Writer, cfg config, getenv func(string) s
 	if _, err := os.Stat(cfg.out); err == nil && !cfg.force {
 		return fmt.Errorf("%w: -out %s exists (use -force to overwrite)", errUsage, cfg.out)
 	}
-	var source string
 	sdk := func(region string) (*openapi.Config, error) {
-		c, src, err := realcloud.Config(getenv, region)
-		source = src
+		c, _, err := realcloud.Config(getenv, region)
 		return c, err
 	}
-	return realWith(ctx, w, cfg, keys, sdk, &source)
+	// Without credentials there is no source, and realcloud.Config fails
+	// with ErrNoCredentials before anything is printed.
+	source, _ := realcloud.Detect(getenv)
+	return realWith(ctx, w, cfg, keys, sdk, source)
 }
 
-// realWith is runReal once it knows how to configure the SDK.
-func realWith(ctx context.Context, w io.Writer, cfg config, keys []arn.ARN, sdk func(region string) (*openapi.Config, error), source *string) error {
+// realWith is runReal once it knows how to configure the SDK and where the
+// credentials come from.
+func realWith(ctx context.Context, w io.Writer, cfg config, keys []arn.ARN, sdk func(region string) (*openapi.Config, error), source string) error {
 	mks, err := masterKeys(sdk, keys...)
 	if err != nil {
 		return err
 	}
 	p := narrate.New(w)
-	p.Printf("W5 on real Alibaba Cloud, credentials from %s.\n", *source)
+	p.Printf("W5 on real Alibaba Cloud, credentials from %s.\n", source)
 	if cfg.decrypt {
 		n, used, err := decryptFile(ctx, mks, cfg.context, cfg.in, cfg.out)
 		if err != nil {

@@ -77,7 +77,7 @@ func TestRealModeOnEmulator(t *testing.T) {
 	keys := []arn.ARN{arn.MustParse(lz.Key.ARN), arn.MustParse(dr.ARN)}
 	enc := config{real: true, key: lz.Key.ARN, in: in, out: filepath.Join(dir, "data.kmse"), segment: 64 << 10, context: map[string]string{"purpose": "test"}}
 	var out bytes.Buffer
-	if err := realWith(context.Background(), &out, enc, keys, sdk, &source); err != nil {
+	if err := realWith(context.Background(), &out, enc, keys, sdk, source); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "encrypted "+in+" to "+enc.out) || !strings.Contains(out.String(), "under 2 master key(s)") {
@@ -87,7 +87,7 @@ func TestRealModeOnEmulator(t *testing.T) {
 	decCfg := enc
 	decCfg.decrypt, decCfg.in, decCfg.out = true, enc.out, filepath.Join(dir, "back.bin")
 	out.Reset()
-	if err := realWith(context.Background(), &out, decCfg, keys[1:], sdk, &source); err != nil {
+	if err := realWith(context.Background(), &out, decCfg, keys[1:], sdk, source); err != nil {
 		t.Fatal(err)
 	}
 	back, err := os.ReadFile(decCfg.out)
@@ -97,7 +97,7 @@ func TestRealModeOnEmulator(t *testing.T) {
 	// A wrong context is refused and leaves no output.
 	bad := decCfg
 	bad.context, bad.out = map[string]string{"purpose": "other"}, filepath.Join(dir, "bad.bin")
-	if err := realWith(context.Background(), &out, bad, keys, sdk, &source); err == nil {
+	if err := realWith(context.Background(), &out, bad, keys, sdk, source); err == nil {
 		t.Fatal("decrypted with the wrong encryption context")
 	}
 	if _, err := os.Stat(bad.out); !os.IsNotExist(err) {
