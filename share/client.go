@@ -32,7 +32,7 @@ type Client struct {
 	mu       sync.Mutex
 	caller   *alicloud.Identity
 	sessions map[string]*session         // by canonical role ARN
-	keyLocks map[string]*sync.Mutex      // by key ARN: serialises this Client's writes
+	keyLocks map[string]*sync.Mutex      // by key ARN: serialises this Client's writes; by role ARN: its AssumeRole
 	system   map[string]*policy.Document // system policy documents, which never change
 }
 
@@ -255,6 +255,11 @@ func (c *Client) account(ctx context.Context, account, roleName string) (*aliclo
 // assume returns a cached or new session of role, assumed with from.
 func (c *Client) assume(ctx context.Context, from *alicloud.Clients, role arn.ARN) (*session, error) {
 	key := role.Canonical().String()
+	// One AssumeRole per role at a time: goroutines that need the same
+	// session wait for the first one's instead of each making their own.
+	l := c.keyLock(key)
+	l.Lock()
+	defer l.Unlock()
 	c.mu.Lock()
 	s := c.sessions[key]
 	c.mu.Unlock()

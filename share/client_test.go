@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -102,6 +103,23 @@ func TestSessionsCachedAndRefreshed(t *testing.T) {
 	}
 	if n := assumes(); n != first+2 {
 		t.Errorf("sessions not refreshed before expiry: %d AssumeRole calls", n)
+	}
+}
+
+// TestOneAssumeRolePerAccount: recipients in one account planned in
+// parallel share one STS session; they do not each assume the access role.
+func TestOneAssumeRolePerAccount(t *testing.T) {
+	t.Parallel()
+	lz := newLandingZone(t, lzOptions{members: 1})
+	m := lz.members[0]
+	c := lz.client(t)
+	spec := &share.Spec{Key: lz.key.ARN}
+	for i := range 6 {
+		spec.Recipients = append(spec.Recipients, share.Recipient{Account: m.ID, Principal: share.PrincipalRole, Name: fmt.Sprintf("app%d", i)})
+	}
+	mustPlan(t, c, spec)
+	if n := lz.cloud.Log().Count(fakecloud.Match{Action: "AssumeRole", TargetAccount: m.ID}); n != 1 {
+		t.Errorf("%d AssumeRole calls into the recipients' account, want 1", n)
 	}
 }
 
