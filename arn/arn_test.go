@@ -340,6 +340,10 @@ func TestServicePrincipal(t *testing.T) {
 		{ECS(uid), uid, true},
 		{ECS(uid), role, false},
 		{ECS(AnyAccount), uid, true},
+		// Patterns, as trust policies write them.
+		{ServicePrincipal{AccountID: "2222*", Service: "*.aliyuncs.com"}, role, true},
+		{ServicePrincipal{AccountID: "2222*", Service: "*.aliyuncs.com"}, uid, false},
+		{ServicePrincipal{Service: "ECS.aliyuncs.com"}, role, true},
 	}
 	for _, tt := range acts {
 		if got := tt.p.ActsFor("ecs.aliyuncs.com", tt.caller, role); got != tt.want {

@@ -110,16 +110,17 @@ func (p ServicePrincipal) Name() string {
 // caller acting for account caller when the role lives in roleAccount:
 // "ecs.aliyuncs.com" admits ECS acting for roleAccount itself, "<uid>@..."
 // admits ECS acting for <uid>, and "*@..." admits ECS acting for anyone.
+//
+// p is matched as a policy pattern, as RAM evaluates a trust policy: the
+// service host with MatchFold (host names are case-insensitive) and the
+// account with Match, so wildcards such as "*.aliyuncs.com" or "1234*" work.
+// p need not be valid; policy.Evaluate uses ActsFor on entries as written.
 func (p ServicePrincipal) ActsFor(service, caller, roleAccount string) bool {
-	if p.Service != service {
+	if !MatchFold(p.Service, service) {
 		return false
 	}
-	switch p.AccountID {
-	case AnyAccount:
-		return true
-	case "":
+	if p.AccountID == "" {
 		return caller == roleAccount
-	default:
-		return p.AccountID == caller
 	}
+	return Match(p.AccountID, caller)
 }

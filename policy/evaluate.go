@@ -285,17 +285,17 @@ func hasWildcard(s string) bool {
 	return false
 }
 
-// serviceAdmits matches one Principal.Service entry against a service caller.
+// serviceAdmits matches one Principal.Service entry against a service caller
+// with arn.ServicePrincipal.ActsFor. It splits the entry without validating it.
 func serviceAdmits(pattern string, c *Caller, resourceAccount string) bool {
-	account, service, hasAccount := strings.Cut(pattern, "@")
-	if !hasAccount {
-		service, account = pattern, ""
+	p := arn.ServicePrincipal{Service: pattern}
+	if account, service, ok := strings.Cut(pattern, "@"); ok {
+		p = arn.ServicePrincipal{AccountID: account, Service: service}
+		if account == "" {
+			// "@svc" (invalid) names the empty account, not the
+			// resource's own: it admits only a caller acting for "".
+			resourceAccount = ""
+		}
 	}
-	if !arn.MatchFold(service, c.Service) {
-		return false
-	}
-	if !hasAccount {
-		return c.Account == resourceAccount
-	}
-	return arn.Match(account, c.Account)
+	return p.ActsFor(c.Service, c.Account, resourceAccount)
 }
