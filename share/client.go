@@ -38,7 +38,6 @@ type Client struct {
 
 type session struct {
 	clients *alicloud.Clients
-	arn     string // the session's ARN (acs:ram::<uid>:role/<role>/<session>)
 	expires time.Time
 }
 
@@ -275,7 +274,7 @@ func (c *Client) assume(ctx context.Context, from *alicloud.Clients, role arn.AR
 	if err != nil {
 		return nil, fmt.Errorf("share: %w", err)
 	}
-	s = &session{clients: clients, arn: out.ARN, expires: out.Credentials.Expiration}
+	s = &session{clients: clients, expires: out.Credentials.Expiration}
 	if s.expires.IsZero() {
 		s.expires = c.opts.Clock.Now().Add(c.opts.SessionDuration)
 	}

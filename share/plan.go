@@ -40,8 +40,6 @@ type Plan struct {
 	// Warnings are checks that could not be made; Apply goes ahead, and
 	// the cloud decides.
 	Warnings []Problem `json:"warnings,omitempty"`
-
-	revoke RevokeOptions
 }
 
 // KeyInfo is what the plan found out about the key.

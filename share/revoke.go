@@ -40,7 +40,7 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 	if err := spec.Validate(c.Region()); err != nil {
 		return nil, err
 	}
-	p := &Plan{Operation: OpRevoke, Spec: spec.clone(), revoke: opts}
+	p := &Plan{Operation: OpRevoke, Spec: spec.clone()}
 	key := spec.KeyARN()
 	owner, err := c.account(ctx, key.AccountID, "")
 	if err != nil {
