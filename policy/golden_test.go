@@ -133,9 +133,6 @@ func TestActionListsMatchAlibaba(t *testing.T) {
 			t.Errorf("%s lists %v, we have %v", tt.file, got, tt.want)
 		}
 	}
-	if len(KeyAdministratorActions()) != 14 || len(KeyUserActions()) != 11 {
-		t.Error("action counts changed")
-	}
 }
 
 // TestAlibabaFixturesLint checks that the linter does not reject Alibaba's
