@@ -210,13 +210,7 @@ func (c *Client) inventoryRAMSide(ctx context.Context, key arn.ARN, aa *AccountA
 			pa.RAM, pa.RAMDetail = "unknown", "only NotAction or conditional grants, which are not evaluated"
 			continue
 		}
-		req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}
-		for _, act := range pa.Actions {
-			req.Action = act
-			if policy.Evaluate(req, pp.docs...).Decision != policy.Allowed {
-				pa.RAMDenied = append(pa.RAMDenied, act)
-			}
-		}
+		pa.RAMDenied = deniedActions(r, key, pa.Actions, pp.docs...)
 		switch len(pa.RAMDenied) {
 		case 0:
 			pa.RAM = "allowed"

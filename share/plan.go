@@ -643,13 +643,7 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 	if err != nil {
 		return problem(ProblemRecipientReadFail, "cannot build the recipient policy", err)
 	}
-	req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}
-	for _, a := range acts {
-		req.Action = a
-		if policy.Evaluate(req, docs...).Decision != policy.Allowed {
-			rp.MissingActions = append(rp.MissingActions, a)
-		}
-	}
+	rp.MissingActions = deniedActions(r, key, acts, docs...)
 	if len(rp.MissingActions) == 0 {
 		return rp
 	}
@@ -675,6 +669,20 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 			User: r.kind() == PrincipalUser, Policy: ours, PolicyType: "Custom"})
 	}
 	return rp
+}
+
+// deniedActions returns the actions that docs do not allow r's principal on
+// key, in the order given.
+func deniedActions(r Recipient, key arn.ARN, actions []string, docs ...*policy.Document) []string {
+	req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}
+	var out []string
+	for _, a := range actions {
+		req.Action = a
+		if policy.Evaluate(req, docs...).Decision != policy.Allowed {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // trustStep returns the change an existing role's trust policy needs: an

@@ -638,18 +638,7 @@ func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, actions 
 	case meta.InstanceID == "":
 		return OutcomeKeyNotInInstance, "", nil
 	}
-	req := policy.Request{Caller: principalCaller(r), Resource: key.String(), ResourceAccount: key.AccountID}
-	denied := func(docs ...*policy.Document) []string {
-		var out []string
-		for _, a := range actions {
-			req.Action = a
-			if policy.Evaluate(req, docs...).Decision != policy.Allowed {
-				out = append(out, a)
-			}
-		}
-		return out
-	}
-	if no := denied(kp); len(no) > 0 {
+	if no := deniedActions(r, key, actions, kp); len(no) > 0 {
 		if !foreignAccounts(kp, key.AccountID)[r.Account] {
 			owner, err := c.account(ctx, key.AccountID, "")
 			if err != nil {
@@ -673,7 +662,7 @@ func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, actions 
 	case !pp.exists:
 		return OutcomeRecipientRoleMissing, r.PrincipalARN().String() + " does not exist", nil
 	}
-	if no := denied(pp.docs...); len(no) > 0 {
+	if no := deniedActions(r, key, actions, pp.docs...); len(no) > 0 {
 		return OutcomeDeniedByRecipientPolicy, "no RAM policy of " + r.PrincipalARN().String() + " allows " + strings.Join(no, ", ") + " on the key", nil
 	}
 	if static {
