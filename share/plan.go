@@ -651,24 +651,38 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 	if err != nil {
 		return problem(ProblemRecipientReadFail, "cannot build the recipient policy", err)
 	}
-	existing, err := acct.RAM.GetPolicy(ctx, ours, "Custom")
-	switch {
-	case errors.Is(err, cloudapi.ErrNotFound):
-		rp.Steps = append(rp.Steps, Step{Action: StepCreatePolicy, Account: r.Account, Policy: ours, PolicyType: "Custom",
-			Document: want, Description: "kmsshare: use of " + key.String()})
-	case err != nil:
+	steps, err := customPolicySteps(ctx, acct.RAM, r.Account, ours, "kmsshare: use of "+key.String(), want, nil)
+	if err != nil {
 		return problem(ProblemRecipientReadFail, "cannot read policy "+ours, err)
-	default:
-		if have, perr := policy.Parse([]byte(existing.Document)); perr != nil || !policy.Equivalent(have, want) {
-			rp.Steps = append(rp.Steps, Step{Action: StepCreatePolicyVersion, Account: r.Account, Policy: ours,
-				PolicyType: "Custom", Document: want})
-		}
 	}
+	rp.Steps = append(rp.Steps, steps...)
 	if !oursAttached {
 		rp.Steps = append(rp.Steps, Step{Action: StepAttachPolicy, Account: r.Account, Role: name,
 			User: r.kind() == PrincipalUser, Policy: ours, PolicyType: "Custom"})
 	}
 	return rp
+}
+
+// customPolicySteps returns what makes the custom policy name in account
+// say want: nothing if it does, a new default version if it says something
+// else (or cannot be parsed), creating it if it does not exist. have is its
+// document if the caller has read it already; nil means read it here.
+func customPolicySteps(ctx context.Context, r *alicloud.RAM, account, name, description string, want, have *policy.Document) ([]Step, error) {
+	if have == nil {
+		existing, err := r.GetPolicy(ctx, name, "Custom")
+		switch {
+		case errors.Is(err, cloudapi.ErrNotFound):
+			return []Step{{Action: StepCreatePolicy, Account: account, Policy: name, PolicyType: "Custom",
+				Document: want, Description: description}}, nil
+		case err != nil:
+			return nil, err
+		}
+		have, _ = policy.Parse([]byte(existing.Document)) // unparsable: replaced
+	}
+	if have != nil && policy.Equivalent(have, want) {
+		return nil, nil
+	}
+	return []Step{{Action: StepCreatePolicyVersion, Account: account, Policy: name, PolicyType: "Custom", Document: want}}, nil
 }
 
 // deniedActions returns the actions that docs do not allow r's principal on

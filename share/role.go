@@ -102,19 +102,11 @@ func (c *Client) PlanRole(ctx context.Context, account string, spec policy.RoleS
 		}
 	}
 	for _, cp := range spec.Policies {
-		existing, err := acct.RAM.GetPolicy(ctx, cp.Name, "Custom")
-		switch {
-		case errors.Is(err, cloudapi.ErrNotFound):
-			p.Steps = append(p.Steps, Step{Action: StepCreatePolicy, Account: account, Policy: cp.Name, PolicyType: "Custom",
-				Document: cp.Document, Description: cp.Description})
-		case err != nil:
+		steps, err := customPolicySteps(ctx, acct.RAM, account, cp.Name, cp.Description, cp.Document, nil)
+		if err != nil {
 			return nil, fmt.Errorf("share: read policy %s: %w", cp.Name, err)
-		default:
-			if have, perr := policy.Parse([]byte(existing.Document)); perr != nil || !policy.Equivalent(have, cp.Document) {
-				p.Steps = append(p.Steps, Step{Action: StepCreatePolicyVersion, Account: account, Policy: cp.Name,
-					PolicyType: "Custom", Document: cp.Document})
-			}
 		}
+		p.Steps = append(p.Steps, steps...)
 		if !slices.Contains(attached, strings.ToLower("Custom:"+cp.Name)) {
 			p.Steps = append(p.Steps, Step{Action: StepAttachPolicy, Account: account, Role: spec.Name, Policy: cp.Name, PolicyType: "Custom"})
 		}
