@@ -596,7 +596,7 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 	name := r.roleOrUserName()
 	var docs []*policy.Document // the principal's identity policies, as they will be
 	ours := RecipientPolicyName(key, r.PrincipalARN())
-	oursAttached := false
+	var oursDoc *policy.Document // its document if attached, as readPrincipal read it
 	pp, err := c.readPrincipal(ctx, acct, r)
 	if err != nil {
 		return problem(ProblemRecipientReadFail, "cannot read the recipient's principal and its policies", err)
@@ -634,7 +634,7 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 	}
 	for i, a := range pp.names {
 		if strings.EqualFold(a.Name, ours) && a.Type == "Custom" {
-			oursAttached = true
+			oursDoc = pp.docs[i]
 			continue // judged below, against what it should say
 		}
 		docs = append(docs, pp.docs[i])
@@ -651,12 +651,12 @@ func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) Re
 	if err != nil {
 		return problem(ProblemRecipientReadFail, "cannot build the recipient policy", err)
 	}
-	steps, err := customPolicySteps(ctx, acct.RAM, r.Account, ours, "kmsshare: use of "+key.String(), want, nil)
+	steps, err := customPolicySteps(ctx, acct.RAM, r.Account, ours, "kmsshare: use of "+key.String(), want, oursDoc)
 	if err != nil {
 		return problem(ProblemRecipientReadFail, "cannot read policy "+ours, err)
 	}
 	rp.Steps = append(rp.Steps, steps...)
-	if !oursAttached {
+	if oursDoc == nil {
 		rp.Steps = append(rp.Steps, Step{Action: StepAttachPolicy, Account: r.Account, Role: name,
 			User: r.kind() == PrincipalUser, Policy: ours, PolicyType: "Custom"})
 	}

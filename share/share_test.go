@@ -155,6 +155,17 @@ func TestIdempotent(t *testing.T) {
 	if plan.Changes() {
 		t.Errorf("second plan has changes:\n%s", plan)
 	}
+	// Each recipient's kmsshare policy is read once, with the principal's
+	// other attached policies, not fetched again to be compared.
+	gets := 0
+	for _, e := range lz.cloud.Log().Entries(fakecloud.Match{Action: "GetPolicy"}) {
+		if e.Seq > seq {
+			gets++
+		}
+	}
+	if gets != 3 { // orders-app, batch and the ECS disk role have one
+		t.Errorf("second plan made %d GetPolicy calls, want 3", gets)
+	}
 	if !strings.Contains(plan.String(), "Nothing to do.") {
 		t.Errorf("plan text:\n%s", plan)
 	}
