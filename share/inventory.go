@@ -89,7 +89,7 @@ func (c *Client) Inventory(ctx context.Context, key string, spec *Spec) (*Invent
 	}
 	inv := &Inventory{Key: p.Key}
 	if p.KeyPolicy.Current == nil {
-		return nil, (&Plan{Problems: p.Problems}).Err()
+		return nil, p.Err()
 	}
 	kp := p.KeyPolicy.Current
 	inv.Findings = policy.Lint(kp, policy.KeyPolicy, policy.LintOptions{Owner: k.AccountID})

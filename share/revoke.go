@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kmsshare/kmsshare/arn"
@@ -50,7 +51,9 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 		return nil, err
 	}
 	// A disabled key can still lose its grants.
-	p.Problems = dropProblems(p.Problems, ProblemKeyNotEnabled, ProblemKeyUsage)
+	p.Problems = slices.DeleteFunc(p.Problems, func(pr Problem) bool {
+		return pr.Code == ProblemKeyNotEnabled || pr.Code == ProblemKeyUsage
+	})
 	p.Recipients = make([]RecipientPlan, len(spec.Recipients))
 	own := spec.clone() // the recipient plans share nothing with p.Spec either
 	parallel(ctx, c.opts.Concurrency, len(spec.Recipients), func(i int) {
@@ -187,22 +190,6 @@ func (c *Client) checkCreatedRoles(ctx context.Context, acct *alicloud.Clients, 
 		}
 	}
 	return nil
-}
-
-func dropProblems(ps []Problem, codes ...string) []Problem {
-	var out []Problem
-	for _, p := range ps {
-		keep := true
-		for _, c := range codes {
-			if p.Code == c {
-				keep = false
-			}
-		}
-		if keep {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // Share plans and applies spec in one call. See Plan and Apply.
