@@ -403,7 +403,7 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 				// Back off, then read and merge again: what was merged a moment ago
 				// may be stale by now, and the write may even have been applied.
 				c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Message: "key policy write failed; reading and merging again", Err: err})
-				if serr := c.opts.Clock.Sleep(ctx, c.opts.Retry.Backoff(failures)); serr != nil {
+				if serr := c.opts.Retry.Sleep(ctx, c.opts.Retry.Backoff(failures)); serr != nil {
 					return fail(err)
 				}
 				continue

@@ -56,7 +56,8 @@ type Options struct {
 	// cached credentials are refreshed 5 minutes before they expire.
 	SessionDuration time.Duration
 	// Retry is the policy for each API call: throttling and 5xx are retried
-	// with jittered exponential backoff by default (DefaultRetry).
+	// with jittered exponential backoff by default (DefaultRetry). Its
+	// Sleep waits between attempts; nil means Clock's.
 	Retry Retry
 	// KeyPolicyAttempts bounds the read-modify-write rounds on a key policy
 	// when other writers keep overwriting it (default 10).

@@ -170,3 +170,31 @@ func TestFreshRoleInvalidParameterRetried(t *testing.T) {
 		t.Errorf("retried %v, %d refusals, result %+v", retried, len(refused), res.KeyPolicy)
 	}
 }
+
+// TestKeyPolicyRetryUsesRetrySleep: the backoff between attempts of a
+// throttled SetKeyPolicy waits with Options.Retry.Sleep, like every other
+// retried call.
+func TestKeyPolicyRetryUsesRetrySleep(t *testing.T) {
+	t.Parallel()
+	lz := newLandingZone(t, lzOptions{members: 1})
+	lz.cloud.Faults().Add(fakecloud.Fault{Action: "SetKeyPolicy", Throttle: 1})
+	var mu sync.Mutex
+	var waits []time.Duration
+	c := lz.client(t, func(o *share.Options) {
+		o.Retry.MaxAttempts = 3
+		o.Retry.Backoff = func(attempt int) time.Duration { return time.Duration(attempt) * time.Second }
+		o.Retry.Sleep = func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+			return ctx.Err()
+		}
+	})
+	res, err := c.Share(context.Background(), lz.spec(lz.members...))
+	if !errors.Is(err, share.ErrIncomplete) || res.KeyPolicy.Writes != 3 {
+		t.Fatalf("Share = %v, key policy %+v; want 3 throttled writes", err, res.KeyPolicy)
+	}
+	if !slices.Equal(waits, []time.Duration{time.Second, 2 * time.Second}) {
+		t.Errorf("Retry.Sleep waits %v, want [1s 2s]", waits)
+	}
+}
