@@ -59,7 +59,7 @@
 //     streaming, key-committing message format, several master keys, a
 //     data-key cache and rewrapping.
 //   - internal/cloudapi classifies the SDK's errors and retries;
-//     internal/alicloud adapts the SDK clients; internal/fakecloud is an
+//     internal/alicloud adapts the SDK clients; fakecloud is an
 //     in-process multi-account KMS, RAM and STS that the real SDK clients
 //     talk to over the real wire protocol. It is the embedded default of
 //     every example: nothing here reaches Alibaba Cloud unless asked to.

@@ -17,7 +17,7 @@ import (
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/envelope"
 	"github.com/kmsshare/kmsshare/envelope/internal/format"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/policy"
 )
 

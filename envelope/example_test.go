@@ -23,7 +23,7 @@ const (
 	recipientKey = "acs:kms:cn-hangzhou:2208745523640391:key/key-hzzrecipient00000000"
 )
 
-// exampleCloud returns an emulated Alibaba Cloud (internal/fakecloud) that the real KMS
+// exampleCloud returns an emulated Alibaba Cloud (fakecloud) that the real KMS
 // SDK client talks to, in process: the Security account owns mainKey and
 // its disaster-recovery copy drKey, the recipient account owns recipientKey
 // and lets the Security account's "app" user encrypt data keys to it. In a

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kmsshare/kmsshare/arn"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/policy"
 	"github.com/kmsshare/kmsshare/share"
 )

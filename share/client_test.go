@@ -14,7 +14,7 @@ import (
 	ram "github.com/alibabacloud-go/ram-20150501/v2/client"
 	sts "github.com/alibabacloud-go/sts-20150401/v2/client"
 
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/share"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/share"
 )
 

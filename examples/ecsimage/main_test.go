@@ -10,7 +10,7 @@ import (
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/ecsroles"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/internal/golden"
 )
 

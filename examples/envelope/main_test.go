@@ -12,7 +12,7 @@ import (
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 )
 
 // TestStory runs the emulated W5 story and checks that it tells it.

@@ -15,12 +15,12 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/arn"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/policy"
 	"github.com/kmsshare/kmsshare/share"
 )
 
-// Simulate mode runs every command on an emulated cloud (internal/fakecloud)
+// Simulate mode runs every command on an emulated cloud (fakecloud)
 // through the same library calls as on real Alibaba Cloud; only the SDK
 // configuration differs. The emulator lives in memory, so each command
 // rebuilds it:

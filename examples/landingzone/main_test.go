@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/internal/golden"
 	"github.com/kmsshare/kmsshare/share"
 )

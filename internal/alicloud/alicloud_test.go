@@ -11,7 +11,7 @@ import (
 
 	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 )
 
 func TestCredentialsNeverPrintSecrets(t *testing.T) {

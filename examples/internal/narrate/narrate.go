@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/share"
 )
 

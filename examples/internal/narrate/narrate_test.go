@@ -9,7 +9,7 @@ import (
 
 	"github.com/alibabacloud-go/tea/tea"
 
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 )
 
 func TestPrinter(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/arn"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 )
 
 // ECSOutcome is how far ECS acting for an account got with a key (ECSUse).

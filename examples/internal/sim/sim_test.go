@@ -9,7 +9,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/arn"
-	"github.com/kmsshare/kmsshare/internal/fakecloud"
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/policy"
 )
 
