@@ -1,0 +1,103 @@
+package share
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kmsshare/kmsshare/policy"
+)
+
+// String renders the plan for people: the accounts with their folders,
+// each key's change, each principal's steps, the quota per instance, and
+// the problems.
+func (p *OrgPlan) String() string {
+	var b strings.Builder
+	prune := "no"
+	if p.Prune {
+		prune = "yes"
+	}
+	dir := p.Directory
+	if dir == "" {
+		dir = "not read"
+	}
+	fmt.Fprintf(&b, "Manifest plan (resource directory %s, prune: %s)\n", dir, prune)
+	fmt.Fprintf(&b, "Accounts (%d):\n", len(p.Accounts))
+	for _, a := range p.Accounts {
+		where := a.Folder
+		if where == "" {
+			where = a.FolderID
+		}
+		if where == "" {
+			where = "(not in the directory)"
+		}
+		fmt.Fprintf(&b, "  %s %-12s %s  %d key(s)\n", a.Account, a.Name, where, len(a.Keys))
+	}
+	fmt.Fprintf(&b, "Keys (%d):\n", len(p.Keys))
+	for _, k := range p.Keys {
+		state := k.Key.State
+		if k.Key.InstanceID != "" {
+			state += ", instance " + k.Key.InstanceID
+		}
+		change := "no change"
+		if k.KeyPolicy.NeedsWrite() {
+			change = "one key-policy write: " + summarize(k.KeyPolicy.Changes)
+		}
+		fmt.Fprintf(&b, "  %s [%s] %d recipient(s): %s", k.Key.ARN, state, len(k.Recipients), change)
+		if k.Bytes > 0 {
+			fmt.Fprintf(&b, " (%d bytes)", k.Bytes)
+		}
+		b.WriteString("\n")
+		for _, s := range k.Pruned {
+			fmt.Fprintf(&b, "    prune %s\n", s)
+		}
+		for _, s := range k.Stale {
+			fmt.Fprintf(&b, "    kept (no longer selected; apply with prune to remove) %s\n", s)
+		}
+		for _, f := range k.Findings {
+			if f.Severity != policy.SeveritySuggestion {
+				fmt.Fprintf(&b, "    lint: %s\n", f)
+			}
+		}
+		for _, pr := range k.Problems {
+			fmt.Fprintf(&b, "    PROBLEM %s\n", pr)
+		}
+	}
+	changed := 0
+	for _, pr := range p.Principals {
+		if len(pr.Steps) > 0 || len(pr.Problems) > 0 {
+			changed++
+		}
+	}
+	fmt.Fprintf(&b, "Recipient side (%d principal(s), %d with changes):\n", len(p.Principals), changed)
+	for _, pr := range p.Principals {
+		if len(pr.Steps) == 0 && len(pr.Problems) == 0 {
+			continue
+		}
+		what := fmt.Sprintf("%d key(s)", len(pr.Keys))
+		if pr.Cleanup {
+			what = "no longer granted"
+		}
+		fmt.Fprintf(&b, "  %s (%s):\n", pr.Principal, what)
+		for _, st := range pr.Steps {
+			fmt.Fprintf(&b, "    %s\n", st)
+		}
+		for _, pb := range pr.Problems {
+			fmt.Fprintf(&b, "    PROBLEM %s\n", pb)
+		}
+	}
+	for _, ip := range p.Instances {
+		if ip.Limit == 0 && len(ip.New) == 0 {
+			fmt.Fprintf(&b, "Instance %s: %d key(s), no new account\n", ip.ID, len(ip.Keys))
+			continue
+		}
+		fmt.Fprintf(&b, "Instance %s: %d key(s), quota %d, used %d, %d new account(s), %d fit\n",
+			ip.ID, len(ip.Keys), ip.Limit, ip.Used, len(ip.New)-len(ip.Counts), ip.Fits)
+	}
+	for _, pr := range p.Problems {
+		fmt.Fprintf(&b, "PROBLEM %s\n", pr)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "WARNING %s\n", w)
+	}
+	return b.String()
+}
