@@ -159,11 +159,16 @@ func (c *Client) PlanManifest(ctx context.Context, m *Manifest, opts ManifestOpt
 	if err != nil {
 		return nil, err
 	}
-	return c.planSelection(ctx, m, sel, opts, nil)
+	return c.planSelection(ctx, m, sel, opts)
 }
 
-// planSelection plans the keys of sel (all of them, or those in only).
-func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection, opts ManifestOptions, only map[string]bool) (*OrgPlan, error) {
+// planSelection plans every key and principal of sel.
+func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection, opts ManifestOptions) (*OrgPlan, error) {
+	// Who the caller is decides which accounts need a role session: ask
+	// once, before the goroutines below would each ask.
+	if _, err := c.CallerIdentity(ctx); err != nil {
+		return nil, err
+	}
 	p := &OrgPlan{Manifest: *m, Prune: opts.Prune, Directory: sel.directory}
 	for _, oa := range sel.accounts {
 		p.Accounts = append(p.Accounts, *oa)

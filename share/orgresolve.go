@@ -186,7 +186,7 @@ func inFolder(m alicloud.Member, id string, subfolders bool) bool {
 // selection is what a manifest resolves to: per key the recipients in
 // principal order, and the accounts.
 type selection struct {
-	keys      []arn.ARN             // in manifest order, each once
+	keys      []arn.ARN              // in manifest order, each once
 	recips    map[string][]Recipient // by key ARN
 	accounts  map[string]*OrgAccount
 	directory string // the directory's ID, if read

@@ -101,3 +101,63 @@ func (p *OrgPlan) String() string {
 	}
 	return b.String()
 }
+
+// String renders the result for people.
+func (r *OrgResult) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Key policies (%d key-policy write(s)):\n", r.Writes())
+	for _, k := range r.Keys {
+		fmt.Fprintf(&b, "  %s: %s", k.Key, k.KeyPolicy.Status)
+		if k.KeyPolicy.Writes > 0 {
+			fmt.Fprintf(&b, " (%d write(s))", k.KeyPolicy.Writes)
+		}
+		if len(k.Granted) > 0 || len(k.Removed) > 0 {
+			fmt.Fprintf(&b, ", %d principal(s) granted, %d removed", len(k.Granted), len(k.Removed))
+		}
+		if k.KeyPolicy.Error != "" {
+			fmt.Fprintf(&b, ": %s", k.KeyPolicy.Error)
+		}
+		b.WriteString("\n")
+		for _, h := range k.HeldBack {
+			fmt.Fprintf(&b, "    held back (its own side failed): %s\n", h)
+		}
+	}
+	steps := 0
+	for _, p := range r.Principals {
+		steps += len(p.Steps)
+	}
+	fmt.Fprintf(&b, "Recipient side (%d step(s)):\n", steps)
+	for _, p := range r.Principals {
+		for _, s := range p.Steps {
+			fmt.Fprintf(&b, "  %s: %s: %s", p.Principal, s.Step, s.Status)
+			if s.Error != "" {
+				fmt.Fprintf(&b, ": %s", s.Error)
+			}
+			b.WriteString("\n")
+		}
+		if p.Error != "" && len(p.Steps) == 0 {
+			fmt.Fprintf(&b, "  %s: %s\n", p.Principal, p.Error)
+		}
+	}
+	return b.String()
+}
+
+// String renders the onboarding for people.
+func (r *OnboardResult) String() string {
+	var b strings.Builder
+	where := r.Account.Folder
+	if where == "" {
+		where = r.Account.FolderID
+	}
+	if where == "" {
+		where = "not in the directory"
+	}
+	fmt.Fprintf(&b, "Account %s (%s) gets %d key(s)\n", r.Account.Account, where, len(r.Account.Keys))
+	for _, k := range r.Account.Keys {
+		fmt.Fprintf(&b, "  %s\n", k)
+	}
+	if r.Result != nil {
+		b.WriteString(r.Result.String())
+	}
+	return b.String()
+}
