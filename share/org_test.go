@@ -560,3 +560,57 @@ func TestManifestRAMSplit(t *testing.T) {
 		t.Fatalf("shrinking wrote %v", w)
 	}
 }
+
+// TestManifestSelectors: folders by name and by ID, with and without
+// sub-folders, the whole directory, exclusions of accounts and folders,
+// explicit accounts outside the directory, and the key owner left out.
+func TestManifestSelectors(t *testing.T) {
+	t.Parallel()
+	g := newOrg(t, orgOptions{keys: 1, apps: 2, prod: 2, dev: 1, data: 2})
+	outsider := g.cloud.NewAccount("outsider")
+	c := g.client(t)
+	apps, prod, dev := g.members[:2], g.members[2:4], g.members[4:5]
+	ids := func(as ...[]*fakecloud.Account) []string {
+		var out []string
+		for _, a := range as {
+			for _, m := range a {
+				out = append(out, m.ID)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, sel string
+		want      []string
+	}{
+		{"folder by name, members only", `{"folders": [{"folder": "apps"}]}`, ids(apps)},
+		{"folder by name with sub-folders", `{"folders": [{"folder": "apps", "subfolders": true}]}`, ids(apps, prod, dev)},
+		{"nested name", `{"folders": [{"folder": "apps/prod"}]}`, ids(prod)},
+		{"folder by ID", `{"folders": [{"folder": "` + g.dev.ID + `"}]}`, ids(dev)},
+		{"exclusions", `{"folders": [{"folder": "apps", "subfolders": true}], "exclude": {"accounts": ["` + apps[0].ID + `"], "folders": [{"folder": "apps/prod"}]}}`,
+			ids(apps[1:], dev)},
+		{"whole directory without the key owner", `{"directory": true, "exclude": {"folders": [{"folder": "data"}]}}`,
+			append(ids(apps, prod, dev), g.mgmt.ID)},
+		{"explicit accounts, one outside the directory", `{"accounts": ["` + outsider.ID + `", "` + dev[0].ID + `"]}`, []string{outsider.ID, dev[0].ID}},
+	} {
+		p, err := c.PlanManifest(context.Background(), g.manifest(tc.sel), share.ManifestOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := map[string]bool{}
+		for _, a := range p.Accounts {
+			got[a.Account] = true
+			if a.Account == g.security.ID {
+				t.Errorf("%s: the key's owner is selected", tc.name)
+			}
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: selected %d accounts, want %d", tc.name, len(got), len(tc.want))
+		}
+		for _, w := range tc.want {
+			if !got[w] {
+				t.Errorf("%s: %s not selected", tc.name, w)
+			}
+		}
+	}
+}
