@@ -296,6 +296,11 @@ func TestManifestLandingZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, k := range res.Keys {
+		if len(k.Removed) != 1 || !strings.EqualFold(k.Removed[0], movedRole) {
+			t.Fatalf("prune of %s removed %v, want %s", k.Key, k.Removed, movedRole)
+		}
+	}
 	if w := g.writes(seq); w["SetKeyPolicy"] != 3 || len(w) != 1 {
 		t.Fatalf("prune wrote %v", w)
 	}
@@ -326,6 +331,9 @@ func TestManifestLandingZone(t *testing.T) {
 	}
 	if _, res, err = c.ApplyManifestNow(ctx, m, share.ManifestOptions{Prune: true}); err != nil {
 		t.Fatal(err)
+	}
+	if res.Writes() != 3 {
+		t.Fatalf("prune of a departed member: %d writes, want 3", res.Writes())
 	}
 	if rep, err := c.VerifyRevoked(ctx, keySpec(g.keys[1], gone)); err != nil || !rep.OK() {
 		t.Fatalf("the departed account is not refused: %v %+v", err, rep)
