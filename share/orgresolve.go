@@ -58,6 +58,10 @@ func (c *Client) openDirectory(ctx context.Context) (*directory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("share: %w", err)
 	}
+	return c.openDirectoryWith(ctx, api)
+}
+
+func (c *Client) openDirectoryWith(ctx context.Context, api *alicloud.Directory) (*directory, error) {
 	info, err := api.GetResourceDirectory(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("share: read the resource directory (GetResourceDirectory): %w", err)
@@ -394,16 +398,27 @@ func (c *Client) readMember(ctx context.Context, m *Manifest, account string) (*
 	var members []alicloud.Member
 	var dir *directory
 	if m.needsDirectory() {
-		var err error
-		if dir, err = c.openDirectory(ctx); err != nil {
+		// The directory, the member and who the caller is, all at once.
+		api, err := c.factory.Directory()
+		if err != nil {
+			return nil, fmt.Errorf("share: %w", err)
+		}
+		var mb alicloud.Member
+		var merr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); mb, merr = api.GetAccount(ctx, account) }()
+		go func() { defer wg.Done(); _, _ = c.CallerIdentity(ctx) }() // cached for the plan; its error comes back there
+		dir, err = c.openDirectoryWith(ctx, api)
+		wg.Wait()
+		if err != nil {
 			return nil, err
 		}
-		mb, err := dir.api.GetAccount(ctx, account)
 		switch {
-		case errors.Is(err, cloudapi.ErrNotFound):
+		case errors.Is(merr, cloudapi.ErrNotFound):
 			// Not a member: only explicit grants can name it.
-		case err != nil:
-			return nil, fmt.Errorf("share: read account %s in the resource directory (GetAccount): %w", account, err)
+		case merr != nil:
+			return nil, fmt.Errorf("share: read account %s in the resource directory (GetAccount): %w", account, merr)
 		default:
 			members = []alicloud.Member{mb}
 		}
