@@ -349,6 +349,9 @@ func (c *Client) planOrgKey(ctx context.Context, key arn.ARN, rs []Recipient, pr
 	if kp.KeyPolicy.Changes == nil {
 		kp.KeyPolicy.Changes = []policy.Change{}
 	}
+	if !kp.KeyPolicy.NeedsWrite() {
+		return kp, nil // unchanged: nothing to lint or to measure (Inventory lints a key as it is)
+	}
 	lintOpts := policy.LintOptions{Owner: key.AccountID}
 	before := map[string]bool{}
 	for _, f := range policy.Lint(p.KeyPolicy.Current, policy.KeyPolicy, lintOpts) {
