@@ -207,7 +207,7 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 		})
 	}()
 	parallel(ctx, c.opts.Concurrency, len(order), func(i int) {
-		c.planOrgPrincipal(ctx, byPrincipal[order[i]], opts.Prune)
+		c.planOrgPrincipal(ctx, byPrincipal[order[i]], opts.Prune, sel.keySet())
 	})
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -237,7 +237,7 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 			}
 		}
 		sort.Slice(cleanup, func(i, j int) bool { return cleanup[i].Principal < cleanup[j].Principal })
-		parallel(ctx, c.opts.Concurrency, len(cleanup), func(i int) { c.planOrgPrincipal(ctx, cleanup[i], true) })
+		parallel(ctx, c.opts.Concurrency, len(cleanup), func(i int) { c.planOrgPrincipal(ctx, cleanup[i], true, sel.keySet()) })
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -660,8 +660,10 @@ func orgPolicyDocs(grants map[string][]string) ([]*policy.Document, error) {
 // planOrgPrincipal plans one principal's RAM side for all its keys: it
 // reads the principal and its policies once, finds the keys whose actions
 // its other policies do not allow yet, and makes its org policies allow
-// exactly those (plus, without prune, what they allowed before).
-func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, prune bool) {
+// them. What the org policies allow for keys outside the manifest (another
+// manifest's) is kept; for the manifest's own keys, without prune what
+// they allowed before is kept too, with prune only what is granted now.
+func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, prune bool, manifestKeys map[string]bool) {
 	r := pr.Recipient
 	problem := func(code, msg string, err error) {
 		pr.Problems = append(pr.Problems, Problem{Code: code, Account: r.Account, Principal: pr.Principal, Message: msg, Err: err})
@@ -687,20 +689,11 @@ func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, pru
 	pr.Exists = pp.exists
 	principal := r.PrincipalARN()
 	name := r.roleOrUserName()
-	if pr.Cleanup {
-		if !pp.exists {
-			return
-		}
-		for _, a := range pp.names {
-			if _, ours := orgPolicyIndex(principal, a.Name); ours && a.Type == "Custom" {
-				pr.Steps = append(pr.Steps,
-					Step{Action: StepDetachPolicy, Account: r.Account, Role: name, User: r.kind() == PrincipalUser, Policy: a.Name, PolicyType: "Custom"},
-					Step{Action: StepDeletePolicy, Account: r.Account, Policy: a.Name, PolicyType: "Custom"})
-			}
-		}
+	switch {
+	case pr.Cleanup && !pp.exists:
 		return
-	}
-	if !pp.exists {
+	case pr.Cleanup:
+	case !pp.exists:
 		switch r.kind() {
 		case PrincipalUser:
 			problem(ProblemUserMissing, fmt.Sprintf("RAM user %s does not exist; create it first", name), nil)
@@ -722,7 +715,7 @@ func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, pru
 			pr.Steps = append(pr.Steps, Step{Action: StepCreateRole, Account: r.Account, Role: name, Document: trust,
 				Description: "kmsshare: uses keys shared by manifest"})
 		}
-	} else if r.kind() != PrincipalUser {
+	case r.kind() != PrincipalUser:
 		if step, ok := c.trustStep(r, pp.role); ok {
 			pr.Steps = append(pr.Steps, step)
 		}
@@ -736,13 +729,17 @@ func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, pru
 		}
 		others = append(others, pp.docs[i])
 	}
-	want := map[string][]string{}
-	if !prune {
-		var have []*policy.Document
-		for _, d := range ours {
-			have = append(have, d)
+	var have []*policy.Document
+	for _, d := range ours {
+		have = append(have, d)
+	}
+	want := keyGrants(have...)
+	if prune {
+		for k := range want {
+			if _, granted := pr.grants[k]; manifestKeys[k] && !granted {
+				delete(want, k)
+			}
 		}
-		want = keyGrants(have...)
 	}
 	for k, acts := range pr.grants {
 		key, _ := arn.Parse(k)

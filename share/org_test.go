@@ -519,7 +519,7 @@ func TestManifestLimits(t *testing.T) {
 func TestManifestRAMSplit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	g := newOrg(t, orgOptions{keys: 120, apps: 1, quota: 10})
+	g := newOrg(t, orgOptions{keys: 120, apps: 2, quota: 10})
 	c := g.client(t)
 	m := g.manifest(`{"accounts": ["` + g.members[0].ID + `"]}`)
 	m.Grants[0].Principal, m.Grants[0].Name = share.PrincipalRole, "app"
@@ -554,7 +554,12 @@ func TestManifestRAMSplit(t *testing.T) {
 	if p2, err := c.PlanManifest(ctx, m, share.ManifestOptions{}); err != nil || p2.Changes() {
 		t.Fatalf("second plan: %v\n%s", err, p2)
 	}
-	// Ten keys left, with prune: one policy, the others detached and deleted.
+	// The last 110 keys go to another account instead, with prune: the
+	// first account keeps one policy (a new version), the others are
+	// detached and deleted; the second gets its own.
+	m.Grants = append(m.Grants, m.Grants[0])
+	m.Grants[1].Keys = m.Grants[0].Keys[10:]
+	m.Grants[1].Recipients = share.Selector{Accounts: []string{g.members[1].ID}}
 	m.Grants[0].Keys = m.Grants[0].Keys[:10]
 	p3, err := c.PlanManifest(ctx, m, share.ManifestOptions{Prune: true})
 	if err != nil {
@@ -564,8 +569,20 @@ func TestManifestRAMSplit(t *testing.T) {
 	if _, err := c.ApplyManifest(ctx, p3); err != nil {
 		t.Fatal(err)
 	}
-	if w := g.writes(seq); w["DeletePolicy"] != creates-1 || w["CreatePolicyVersion"] != 1 {
-		t.Fatalf("shrinking wrote %v", w)
+	deleted := 0
+	for _, e := range g.cloud.Log().Entries(fakecloud.Match{Action: "DeletePolicy", Status: 200}) {
+		if e.Seq > seq && e.TargetAccount == g.members[0].ID {
+			deleted++
+		}
+	}
+	if w := g.writes(seq); deleted != creates-1 || w["CreatePolicyVersion"] != 1 || w["SetKeyPolicy"] != 110 {
+		t.Fatalf("moving 110 keys wrote %v, %d policies deleted in the first account", w, deleted)
+	}
+	// A manifest does not touch what its org policies allow for keys it
+	// does not name: with only the first ten keys left, nothing changes.
+	m.Grants = m.Grants[:1]
+	if p4, err := c.PlanManifest(ctx, m, share.ManifestOptions{Prune: true}); err != nil || p4.Changes() {
+		t.Fatalf("a manifest of fewer keys plans changes: %v\n%s", err, p4)
 	}
 }
 

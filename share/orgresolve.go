@@ -444,3 +444,12 @@ func onlyAccount(m *Manifest, account string) *Manifest {
 	}
 	return out
 }
+
+// keySet is the set of the selection's key ARNs.
+func (sel *selection) keySet() map[string]bool {
+	out := make(map[string]bool, len(sel.keys))
+	for _, k := range sel.keys {
+		out[k.String()] = true
+	}
+	return out
+}
