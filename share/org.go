@@ -39,6 +39,8 @@ type ManifestOptions struct {
 	// did not write are never touched. Without Prune such principals are
 	// listed in the plan (OrgKeyPlan.Stale) and kept.
 	Prune bool
+
+	onboarding bool // plan for one account: see planOrgKey's brief
 }
 
 // OrgPlan is what ApplyManifest will change for a whole manifest: the
@@ -203,7 +205,7 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 	go func() {
 		defer wg.Done()
 		parallel(ctx, c.keyConcurrency(), len(sel.keys), func(i int) {
-			p.Keys[i], errs[i] = c.planOrgKey(ctx, sel.keys[i], sel.recips[sel.keys[i].String()], opts.Prune)
+			p.Keys[i], errs[i] = c.planOrgKey(ctx, sel.keys[i], sel.recips[sel.keys[i].String()], opts.Prune, opts.onboarding)
 		})
 	}()
 	parallel(ctx, c.opts.Concurrency, len(order), func(i int) {
@@ -290,9 +292,11 @@ func recipientOf(principal string) (Recipient, bool) {
 // library owns in d.
 func ownedPrincipals(d *policy.Document) []string {
 	set := map[string]bool{}
-	for _, g := range policy.Grants(d) {
-		if g.PrincipalType == "RAM" && g.Effect == policy.Allow && strings.HasPrefix(g.Sid, policy.SidCrossAccountUsers) {
-			set[g.Principal] = true
+	for _, s := range d.Statement {
+		if s.Principal != nil && s.Effect == policy.Allow && strings.HasPrefix(s.Sid, policy.SidCrossAccountUsers) {
+			for _, p := range s.Principal.RAM.Values {
+				set[p] = true
+			}
 		}
 	}
 	out := make([]string, 0, len(set))
@@ -305,7 +309,9 @@ func ownedPrincipals(d *policy.Document) []string {
 
 // planOrgKey reads one key and plans its policy: every recipient granted,
 // and with prune the principals it no longer selects removed.
-func (c *Client) planOrgKey(ctx context.Context, key arn.ARN, rs []Recipient, prune bool) (OrgKeyPlan, error) {
+//
+// brief (onboarding) lists in Changes only the changes to rs's grants.
+func (c *Client) planOrgKey(ctx context.Context, key arn.ARN, rs []Recipient, prune, brief bool) (OrgKeyPlan, error) {
 	kp := OrgKeyPlan{Recipients: rs}
 	owner, err := c.account(ctx, key.AccountID, "")
 	if err != nil {
@@ -345,7 +351,18 @@ func (c *Client) planOrgKey(ctx context.Context, key arn.ARN, rs []Recipient, pr
 			return kp, fmt.Errorf("share: %w", err)
 		}
 	}
-	kp.KeyPolicy = KeyPolicyPlan{Current: p.KeyPolicy.Current, Desired: desired, Changes: policy.Diff(p.KeyPolicy.Current, desired)}
+	kp.KeyPolicy = KeyPolicyPlan{Current: p.KeyPolicy.Current, Desired: desired}
+	if brief {
+		// Onboarding: only the newcomer's grants can change; diffing the
+		// whole policy (every member's grants) costs more than the rest.
+		ps := map[string]bool{}
+		for _, r := range rs {
+			ps[strings.ToLower(r.PrincipalARN().String())] = true
+		}
+		kp.KeyPolicy.Changes = policy.Diff(onlyPrincipals(p.KeyPolicy.Current, ps), onlyPrincipals(desired, ps))
+	} else {
+		kp.KeyPolicy.Changes = policy.Diff(p.KeyPolicy.Current, desired)
+	}
 	if kp.KeyPolicy.Changes == nil {
 		kp.KeyPolicy.Changes = []policy.Change{}
 	}
@@ -423,12 +440,8 @@ func (c *Client) planInstances(ctx context.Context, p *OrgPlan) {
 			ids = append(ids, kp.Key.InstanceID)
 		}
 		g.keys = append(g.keys, i)
-		for a := range foreignAccounts(kp.KeyPolicy.Current, kp.Key.Owner) {
-			g.have[a] = true
-		}
-		for a := range foreignAccounts(kp.KeyPolicy.Desired, kp.Key.Owner) {
-			g.desired[a] = true
-		}
+		principalAccounts(kp.KeyPolicy.Current, kp.Key.Owner, g.have)
+		principalAccounts(kp.KeyPolicy.Desired, kp.Key.Owner, g.desired)
 	}
 	sort.Strings(ids)
 	p.Instances = make([]InstancePlan, len(ids))
@@ -784,6 +797,49 @@ func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, pru
 			pr.Steps = append(pr.Steps,
 				Step{Action: StepDetachPolicy, Account: r.Account, Role: name, User: r.kind() == PrincipalUser, Policy: pname, PolicyType: "Custom"},
 				Step{Action: StepDeletePolicy, Account: r.Account, Policy: pname, PolicyType: "Custom"})
+		}
+	}
+}
+
+// onlyPrincipals returns the Allow statements of d reduced to the RAM
+// principals in ps (lower-case ARNs), for a diff of their grants alone.
+func onlyPrincipals(d *policy.Document, ps map[string]bool) *policy.Document {
+	out := &policy.Document{Version: d.Version}
+	for _, s := range d.Statement {
+		if s.Principal == nil {
+			continue
+		}
+		var keep []string
+		for _, p := range s.Principal.RAM.Values {
+			if ps[strings.ToLower(p)] {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		out.Statement = append(out.Statement, policy.Statement{Sid: s.Sid, Effect: s.Effect, Principal: &policy.Principal{RAM: policy.List(keep...)},
+			Action: s.Action, NotAction: s.NotAction, Resource: s.Resource, NotResource: s.NotResource, Condition: s.Condition})
+	}
+	return out
+}
+
+// principalAccounts adds to into the accounts other than owner that d's
+// Allow statements name RAM principals of: foreignAccounts' answer, read
+// from the statements directly (a policy of hundreds of principals has
+// thousands of grants).
+func principalAccounts(d *policy.Document, owner string, into map[string]bool) {
+	if d == nil {
+		return
+	}
+	for _, s := range d.Statement {
+		if s.Principal == nil || s.Effect != policy.Allow {
+			continue
+		}
+		for _, p := range s.Principal.RAM.Values {
+			if a, err := arn.ParsePattern(p); err == nil && a.AccountID != owner {
+				into[a.AccountID] = true
+			}
 		}
 	}
 }

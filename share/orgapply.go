@@ -258,7 +258,7 @@ func (c *Client) Onboard(ctx context.Context, m *Manifest, account string) (*Onb
 		out.Account = *oa
 	}
 	c.emit(ctx, Event{Phase: "plan", Account: account, Message: fmt.Sprintf("onboarding: the manifest gives it %d key(s)", len(out.Account.Keys))})
-	p, err := c.planSelection(ctx, m, sel, ManifestOptions{})
+	p, err := c.planSelection(ctx, m, sel, ManifestOptions{onboarding: true})
 	if err != nil {
 		return nil, err
 	}
