@@ -28,8 +28,8 @@ import (
 // requests for reachability and the server's clock.
 func doctorCommand() specCommand {
 	return specCommand{
-		name: "doctor",
-		summary: "check that real Alibaba Cloud is ready for the spec (credentials, clock, endpoints, key, roles); changes nothing",
+		name:     "doctor",
+		summary:  "check that real Alibaba Cloud is ready for the spec (credentials, clock, endpoints, key, roles); changes nothing",
 		realOnly: true,
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "how long each network check may take")
