@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/envelope"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/fakecloud"
 )
@@ -139,3 +141,23 @@ func TestFlags(t *testing.T) {
 
 // noEnv is an environment without credentials.
 func noEnv(string) string { return "" }
+
+// TestReportOnePrefix: an error of the envelope package is printed with one
+// "envelope:" prefix, not two.
+func TestReportOnePrefix(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want string
+		code int
+	}{
+		{fmt.Errorf("decrypt x: %w", envelope.ErrNotAuthentic), "envelope: decrypt x: " + envelope.ErrNotAuthentic.Error() + "\n", 1},
+		{envelope.ErrNotAuthentic, envelope.ErrNotAuthentic.Error() + "\n", 1},
+		{fmt.Errorf("%w: -key: bad", errUsage), "envelope: usage: -key: bad\n", 2},
+	} {
+		var b bytes.Buffer
+		if code := report(&b, tc.err); code != tc.code || b.String() != tc.want || strings.Contains(b.String(), "envelope: envelope:") {
+			t.Errorf("report(%v) = %d %q, want %d %q", tc.err, code, b.String(), tc.code, tc.want)
+		}
+	}
+}
