@@ -130,7 +130,7 @@ func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
 		fmt.Fprintf(fs.Output(), "\nRun \"keyshare -h\" for the spec format, simulation and the exit statuses.\n")
 	}
 	fs.StringVar(&o.spec, "spec", "", "the JSON spec file (\"-\": standard input)")
-	fs.StringVar(&o.output, "output", "text", "text, or json: the library's own JSON, for programs")
+	fs.StringVar(&o.output, "output", "text", "text, or json: the library's own JSON for programs, with \"simulated\" first and durations in seconds")
 	if !cmd.realOnly {
 		fs.BoolVar(&o.simulate, "simulate", false, "run on an emulated cloud built from the spec instead of Alibaba Cloud (never chosen for you)")
 		fs.StringVar(&o.state, "state", ".keyshare-sim.json", "simulation: the file that keeps the emulated cloud's changes and clock between commands")
@@ -204,6 +204,9 @@ func (inv *invocation) execute(ctx context.Context) (err error) {
 		return err
 	}
 	if err := inv.connect(ctx); err != nil {
+		if inv.lock != nil {
+			inv.lock.Unlock()
+		}
 		return err
 	}
 	if inv.sim != nil {

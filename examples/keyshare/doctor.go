@@ -126,7 +126,7 @@ func doDoctor(ctx context.Context, inv *invocation) (any, string, error) {
 	if err != nil {
 		return finish(err)
 	}
-	id, err := stsClient.GetCallerIdentityWithOptions(&dara.RuntimeOptions{}) // the SDK has no WithContext form
+	id, err := stsClient.GetCallerIdentityWithOptions(inv.runtime()) // the SDK has no WithContext form
 	if err != nil {
 		rep.add("identity", checkFailed, "GetCallerIdentity: %v", cloudapi.Classify("sts", "GetCallerIdentity", err))
 		rep.add("key", checkSkipped, "no identity")
@@ -138,12 +138,12 @@ func doDoctor(ctx context.Context, inv *invocation) (any, string, error) {
 	key := inv.spec.KeyARN()
 	ownerCfg := cfg
 	if caller != key.AccountID {
-		ownerCfg = doctorAssume(ctx, stsClient, cfg, arn.ResourceDirectoryAccessRole(key.AccountID), "access role of the key owner "+key.AccountID, rep)
+		ownerCfg = doctorAssume(ctx, inv, stsClient, cfg, arn.ResourceDirectoryAccessRole(key.AccountID), "access role of the key owner "+key.AccountID, rep)
 	} else {
 		rep.add("access role of the key owner "+key.AccountID, checkOK, "not needed: the credentials are the key owner's own")
 	}
 	if ownerCfg != nil {
-		doctorKey(ctx, ownerCfg, inv.spec.Key, rep)
+		doctorKey(ctx, inv, ownerCfg, inv.spec.Key, rep)
 	} else {
 		rep.add("key", checkSkipped, "the key owner's account cannot be entered")
 	}
@@ -161,9 +161,16 @@ func doDoctor(ctx context.Context, inv *invocation) (any, string, error) {
 			rep.add("access role of recipient "+r.Account, checkOK, "not needed: the credentials are the recipient's own")
 			continue
 		}
-		doctorAssume(ctx, stsClient, cfg, role, "access role of recipient "+r.Account, rep)
+		doctorAssume(ctx, inv, stsClient, cfg, role, "access role of recipient "+r.Account, rep)
 	}
 	return finish(nil)
+}
+
+// runtime bounds each API call of doctor by -timeout, without retries: a
+// check that hangs or fails is what doctor reports.
+func (inv *invocation) runtime() *dara.RuntimeOptions {
+	ms := int(inv.opts.timeout.Milliseconds())
+	return &dara.RuntimeOptions{ConnectTimeout: &ms, ReadTimeout: &ms}
 }
 
 func (inv *invocation) bannerDoctor() string {
@@ -292,10 +299,10 @@ func doctorClock(inv *invocation, server time.Time, rep *doctorReport) {
 
 // doctorAssume checks that role can be assumed and returns a configuration
 // with its session, or nil.
-func doctorAssume(ctx context.Context, c *sts.Client, base *openapi.Config, role arn.ARN, name string, rep *doctorReport) *openapi.Config {
+func doctorAssume(ctx context.Context, inv *invocation, c *sts.Client, base *openapi.Config, role arn.ARN, name string, rep *doctorReport) *openapi.Config {
 	resp, err := c.AssumeRoleWithContext(ctx, &sts.AssumeRoleRequest{
 		RoleArn: tea.String(role.String()), RoleSessionName: tea.String("keyshare-doctor"), DurationSeconds: tea.Int64(900),
-	}, &dara.RuntimeOptions{})
+	}, inv.runtime())
 	if err != nil {
 		rep.add(name, checkFailed, "cannot assume %s: %v", role, cloudapi.Classify("sts", "AssumeRole", err))
 		return nil
@@ -310,13 +317,13 @@ func doctorAssume(ctx context.Context, c *sts.Client, base *openapi.Config, role
 
 // doctorKey reports the key's state and its KMS instance's network
 // settings, as far as the API shows them.
-func doctorKey(ctx context.Context, cfg *openapi.Config, keyARN string, rep *doctorReport) {
+func doctorKey(ctx context.Context, inv *invocation, cfg *openapi.Config, keyARN string, rep *doctorReport) {
 	c, err := kms.NewClient(cfg)
 	if err != nil {
 		rep.add("key", checkFailed, "%v", err)
 		return
 	}
-	d, err := c.DescribeKeyWithContext(ctx, &kms.DescribeKeyRequest{KeyId: tea.String(keyARN)}, &dara.RuntimeOptions{})
+	d, err := c.DescribeKeyWithContext(ctx, &kms.DescribeKeyRequest{KeyId: tea.String(keyARN)}, inv.runtime())
 	if err != nil {
 		rep.add("key", checkFailed, "DescribeKey: %v", cloudapi.Classify("kms", "DescribeKey", err))
 		return
@@ -332,7 +339,7 @@ func doctorKey(ctx context.Context, cfg *openapi.Config, keyARN string, rep *doc
 		rep.add("instance", checkFailed, "the key is not in a KMS instance; only keys of KMS instances can be shared with other accounts")
 		return
 	}
-	g, err := c.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(inst)}, &dara.RuntimeOptions{})
+	g, err := c.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(inst)}, inv.runtime())
 	if err != nil {
 		rep.add("instance", checkFailed, "GetKmsInstance %s: %v", inst, cloudapi.Classify("kms", "GetKmsInstance", err))
 		return
