@@ -27,8 +27,8 @@
 // code. It changes nothing in the cloud; it refuses to overwrite -out
 // unless -force is given.
 //
-// The exit status is 0 on success, 2 for bad flags or a bad key ARN, and 1
-// for anything else.
+// The exit status is 0 on success, 2 for bad flags, a bad key ARN or
+// missing or half-configured credentials, and 1 for anything else.
 package main
 
 import (
@@ -98,7 +98,7 @@ func report(stderr io.Writer, err error) int {
 		return 0
 	}
 	fmt.Fprintln(stderr, "envelope:", strings.TrimPrefix(err.Error(), "envelope: "))
-	if errors.Is(err, errUsage) {
+	if errors.Is(err, errUsage) || errors.Is(err, realcloud.ErrNoCredentials) || errors.Is(err, realcloud.ErrIncompleteCredentials) {
 		return 2
 	}
 	return 1

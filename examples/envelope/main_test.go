@@ -13,6 +13,7 @@ import (
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/envelope"
+	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/fakecloud"
 )
@@ -154,6 +155,7 @@ func TestReportOnePrefix(t *testing.T) {
 		{fmt.Errorf("decrypt x: %w", envelope.ErrNotAuthentic), "envelope: decrypt x: " + envelope.ErrNotAuthentic.Error() + "\n", 1},
 		{envelope.ErrNotAuthentic, envelope.ErrNotAuthentic.Error() + "\n", 1},
 		{fmt.Errorf("%w: -key: bad", errUsage), "envelope: usage: -key: bad\n", 2},
+		{&realcloud.CredentialsError{Problems: []string{"X is set but Y is not"}}, "envelope: incomplete Alibaba Cloud credentials: X is set but Y is not\n", 2},
 	} {
 		var b bytes.Buffer
 		if code := report(&b, tc.err); code != tc.code || b.String() != tc.want || strings.Contains(b.String(), "envelope: envelope:") {
