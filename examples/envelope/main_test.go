@@ -127,7 +127,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-real", "-key", "acs:kms:cn-hangzhou:119285303511****:key/k", "-in", exists, "-out", filepath.Join(dir, "o")}, 2, "masks IDs"},
 		{[]string{"-real", "-key", "acs:ram::1192853035118460:role/x", "-in", exists, "-out", filepath.Join(dir, "o")}, 2, "not a KMS key ARN"},
 		{[]string{"-real", "-key", key, "-in", exists, "-out", exists}, 2, "exists"},
-		{[]string{"-real", "-key", key, "-in", exists, "-out", filepath.Join(dir, "o")}, 1, "no Alibaba Cloud credentials"},
+		{[]string{"-real", "-key", key, "-in", exists, "-out", filepath.Join(dir, "o")}, 2, "no Alibaba Cloud credentials"},
 		{[]string{"-context", "novalue"}, 2, "want key=value"},
 		{[]string{"extra"}, 2, "unexpected arguments"},
 	}
