@@ -110,7 +110,7 @@ func (d *Decryptor) DecryptStream(ctx context.Context, src io.Reader, encCtx map
 		return nil, err
 	}
 	overhead := int64(16) // the GCM tag, or a PKCS#7 pad block
-	buf, err := readLimited(src, d.maxSize()+overhead)
+	buf, err := readLimited(src, d.maxSize()+overhead, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -128,29 +128,37 @@ func (d *Decryptor) DecryptStream(ctx context.Context, src io.Reader, encCtx map
 }
 
 // readLimited reads src to its end into one buffer, failing with ErrLimit
-// beyond max bytes. A source that knows its length (bytes.Reader,
-// bytes.Buffer, ...) is read without growing the buffer.
-func readLimited(src io.Reader, max int64) ([]byte, error) {
+// beyond max bytes; the buffer has extra bytes of spare capacity. A source
+// that knows its length (bytes.Reader, bytes.Buffer, ...) is read without
+// growing the buffer. Buffers outgrown are wiped.
+func readLimited(src io.Reader, limit int64, extra int) ([]byte, error) {
 	size := 512
 	if l, ok := src.(interface{ Len() int }); ok {
-		if n := int64(l.Len()); n > max {
+		if n := int64(l.Len()); n > limit {
 			return nil, fmt.Errorf("aliesdk: message body above the size limit: %w", ErrLimit)
 		} else {
-			size = int(n) + 1 // room to see io.EOF without growing
+			size = int(n) + max(extra, 1) // room to see io.EOF without growing
 		}
 	}
 	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
+			old := buf
 			buf = slices.Grow(buf, len(buf)) // doubles
+			clear(old)
 		}
 		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > max {
+		if int64(len(buf)) > limit {
 			clear(buf)
 			return nil, fmt.Errorf("aliesdk: message body above the size limit: %w", ErrLimit)
 		}
 		if err == io.EOF {
+			if cap(buf)-len(buf) < extra {
+				old := buf
+				buf = slices.Grow(buf, extra)
+				clear(old)
+			}
 			return buf, nil
 		}
 		if err != nil {

@@ -32,6 +32,10 @@ type Encryptor struct {
 	// context share a data key within the cache's limits.
 	Cache *Cache
 
+	// MaxSize bounds the plaintext FromEnvelope buffers; 0 means
+	// DefaultMaxSize.
+	MaxSize int64
+
 	// Rand is the source of the two IVs per message (header first, then
 	// body, as the Java SDK draws them); nil means crypto/rand.
 	Rand io.Reader

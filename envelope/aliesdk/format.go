@@ -442,18 +442,31 @@ func sortedConcat(elems [][]byte) []byte {
 	return bytes.Join(elems, nil)
 }
 
-// asn1Frame builds the message framing: the returned buffer holds the whole
-// message with len(pt) bytes of room for the ciphertext at ctOff.
-func asn1Frame(head []byte, iv []byte, ctLen, tLen int) (buf []byte, ctOff int) {
-	bodyContent := derSize(len(iv)) + derSize(ctLen) + derSize(tLen)
-	outerContent := len(head) + derSize(bodyContent)
-	total := derSize(outerContent)
-	buf = make([]byte, 0, total)
-	buf = appendHeader(buf, tagSequence, outerContent)
-	buf = append(buf, head...)
-	buf = appendHeader(buf, tagSequence, bodyContent)
-	buf = appendTLV(buf, tagOctetString, iv)
-	buf = appendHeader(buf, tagOctetString, ctLen)
+// asn1Size is the length of a container A message with this header and
+// body sizes.
+func asn1Size(headLen, ivLen, ctLen, tLen int) (total, outerContent, bodyContent int) {
+	bodyContent = derSize(ivLen) + derSize(ctLen) + derSize(tLen)
+	outerContent = headLen + derSize(bodyContent)
+	return derSize(outerContent), outerContent, bodyContent
+}
+
+// appendASN1Prefix appends a container A message up to its ciphertext:
+// outer, header, body and IV, and the ciphertext's own DER header. The
+// ciphertext and the tag's OCTET STRING follow.
+func appendASN1Prefix(dst, head, iv []byte, ctLen, tLen int) []byte {
+	_, outer, bd := asn1Size(len(head), len(iv), ctLen, tLen)
+	dst = appendHeader(dst, tagSequence, outer)
+	dst = append(dst, head...)
+	dst = appendHeader(dst, tagSequence, bd)
+	dst = appendTLV(dst, tagOctetString, iv)
+	return appendHeader(dst, tagOctetString, ctLen)
+}
+
+// asn1Frame returns a buffer holding the prefix, with capacity for the rest
+// of the message, and the ciphertext's offset.
+func asn1Frame(head, iv []byte, ctLen, tLen int) (buf []byte, ctOff int) {
+	total, _, _ := asn1Size(len(head), len(iv), ctLen, tLen)
+	buf = appendASN1Prefix(make([]byte, 0, total), head, iv, ctLen, tLen)
 	return buf, len(buf)
 }
 
