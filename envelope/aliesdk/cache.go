@@ -121,13 +121,13 @@ func (c *Cache) get(id string, n uint64) ([]byte, []EncryptedKey, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[id]
-	if !ok {
+	o := c.o
+	if !ok || o.MaxBytes > 0 && n > o.MaxBytes { // too large for any entry: leave them
 		return nil, nil, false
 	}
-	o := c.o
 	if o.Now().Sub(e.created) >= o.MaxAge ||
 		o.MaxMessages > 0 && e.messages >= o.MaxMessages ||
-		o.MaxBytes > 0 && (n > o.MaxBytes || e.bytes > o.MaxBytes-n) {
+		o.MaxBytes > 0 && e.bytes > o.MaxBytes-n {
 		clear(e.key)
 		delete(c.entries, id)
 		return nil, nil, false

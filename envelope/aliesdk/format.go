@@ -474,8 +474,8 @@ func asn1Frame(head, iv []byte, ctLen, tLen int) (buf []byte, ctOff int) {
 
 // streamReader reads the binary header of container B with a byte budget.
 type streamReader struct {
-	r      io.Reader
-	budget int
+	r       io.Reader
+	budget  int
 	scratch [4]byte
 }
 
