@@ -73,6 +73,25 @@ func (d *Decryptor) Decrypt(ctx context.Context, msg []byte, encCtx map[string]s
 	return d.open(ctx, h, b, encCtx)
 }
 
+// DecryptInPlace is Decrypt that decrypts inside msg, saving a copy of the
+// message: the plaintext returned is part of msg's memory. msg is
+// overwritten whether or not decryption succeeds (on failure it holds no
+// plaintext, but no message either). Use it when msg is yours to spend.
+func (d *Decryptor) DecryptInPlace(ctx context.Context, msg []byte, encCtx map[string]string) ([]byte, error) {
+	h, b, err := parseASN1(msg, d.maxKeys())
+	if err != nil {
+		return nil, err
+	}
+	return d.openWith(ctx, h, b, encCtx, func() []byte {
+		// DER keeps the tag two bytes (its OCTET STRING header) after the
+		// ciphertext; GCM wants them adjacent: move the tag, not the body.
+		n := len(b.ct)
+		ctTag := b.ct[:n+len(b.tag)]
+		copy(ctTag[n:], b.tag)
+		return ctTag
+	})
+}
+
 // DecryptDetached decrypts a message whose header is stored apart from it
 // (container C: the Secrets Manager data-key provider keeps the DER header,
 // base64-decoded here, in a secret and the message is the DER body only).
@@ -180,6 +199,20 @@ func (d *Decryptor) check(h *header, encCtx map[string]string) error {
 }
 
 func (d *Decryptor) open(ctx context.Context, h *header, b *body, encCtx map[string]string) ([]byte, error) {
+	return d.openWith(ctx, h, b, encCtx, func() []byte {
+		// GCM wants ciphertext and tag together; DER keeps them apart. One
+		// copy into the plaintext's own buffer, then decryption in place.
+		buf := make([]byte, len(b.ct)+len(b.tag))
+		copy(buf, b.ct)
+		copy(buf[len(b.ct):], b.tag)
+		return buf
+	})
+}
+
+// openWith checks the message against the caller's settings, decrypts the
+// data key, verifies the header tag and opens the body in the buffer that
+// ctTag arranges (ciphertext then tag).
+func (d *Decryptor) openWith(ctx context.Context, h *header, b *body, encCtx map[string]string, ctTag func() []byte) ([]byte, error) {
 	if err := d.check(h, encCtx); err != nil {
 		return nil, err
 	}
@@ -194,12 +227,7 @@ func (d *Decryptor) open(ctx context.Context, h *header, b *body, encCtx map[str
 	if err := verifyHeader(h, key); err != nil {
 		return nil, err
 	}
-	// GCM wants ciphertext and tag together; DER keeps them apart. One copy
-	// into the plaintext's own buffer, then decryption in place.
-	buf := make([]byte, len(b.ct)+len(b.tag))
-	copy(buf, b.ct)
-	copy(buf[len(b.ct):], b.tag)
-	return openBody(h.suite, key, b.iv, buf, ctxBytes(h.ctx))
+	return openBody(h.suite, key, b.iv, ctTag(), ctxBytes(h.ctx))
 }
 
 // dataKey decrypts the first encrypted data key, in message order, whose ARN
