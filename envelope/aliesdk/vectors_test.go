@@ -161,6 +161,7 @@ func testASN1(t *testing.T, v *vector, msg []byte) {
 	checkHeader(t, v, h, v.HeaderIVHex, v.HeaderTagHex, v.HeaderAADHex)
 	checkBody(t, v, b)
 	decryptOK(t, v, h, want, func(d *Decryptor) ([]byte, error) { return d.Decrypt(ctx, msg, v.Context) })
+	decryptOK(t, v, h, want, func(d *Decryptor) ([]byte, error) { return d.DecryptInPlace(ctx, bytes.Clone(msg), v.Context) })
 
 	svc := &fakeKMS{id: v.ID, dataKey: unhex(t, v.DataKeyHex)}
 	e := v.encryptor(t, svc)
