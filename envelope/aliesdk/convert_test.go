@@ -6,8 +6,6 @@ import (
 	"errors"
 	"testing"
 
-	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
-
 	"github.com/kmsshare/kmsshare/envelope"
 	"github.com/kmsshare/kmsshare/envelope/aliesdk"
 )
@@ -19,11 +17,7 @@ func TestConvert(t *testing.T) {
 	t.Parallel()
 	w := testWorld(t)
 	ctx := context.Background()
-	client, err := kms.NewClient(w.cloud.Config(w.app, "cn-hangzhou"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	envKey := envelope.MasterKey{ARN: mainKey, Service: envelope.NewKMS(client)}
+	envKey := envelope.MasterKey{ARN: mainKey, Service: envelope.NewKMS(w.kmsClient("cn-hangzhou"))}
 	aliKey := envelope.MasterKey{ARN: secondKey, Service: w.kms("cn-hangzhou")}
 	envEnc := &envelope.Encryptor{Keys: []envelope.MasterKey{envKey}, SegmentSize: 1024}
 	envDec := &envelope.Decryptor{Keys: []envelope.MasterKey{envKey}}

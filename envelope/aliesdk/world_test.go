@@ -46,14 +46,17 @@ func newWorld() (*world, error) {
 	return w, nil
 }
 
-// kms returns aliesdk's key service for region over the real SDK client.
-func (w *world) kms(region string) *aliesdk.KMS {
+// kmsClient returns the real SDK client for region, on the emulator.
+func (w *world) kmsClient(region string) *kms.Client {
 	client, err := kms.NewClient(w.cloud.Config(w.app, region))
 	if err != nil {
 		panic(err) // kms.NewClient fails only on a missing config
 	}
-	return aliesdk.NewKMS(client)
+	return client
 }
+
+// kms returns aliesdk's key service for region over the real SDK client.
+func (w *world) kms(region string) *aliesdk.KMS { return aliesdk.NewKMS(w.kmsClient(region)) }
 
 // calls counts successful requests of an action in the emulator's log.
 func (w *world) calls(action string) int {
