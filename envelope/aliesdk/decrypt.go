@@ -60,6 +60,25 @@ func (d *Decryptor) maxSize() int64 {
 	return d.MaxSize
 }
 
+// Info is what a message's header says, read without any key: use it to
+// choose master keys or the context to expect, never as a fact. Nothing of
+// it is authenticated until the message decrypts.
+type Info struct {
+	Suite   Suite
+	KeyARNs []string          // in message order
+	Context map[string]string // nil when the message has none
+}
+
+// Inspect parses a message in the ASN.1 format (container A) and returns
+// what its header claims. It makes no KMS call and verifies nothing.
+func Inspect(msg []byte) (*Info, error) {
+	h, _, err := parseASN1(msg, MaxEncryptedKeys)
+	if err != nil {
+		return nil, err
+	}
+	return &Info{Suite: h.suite, KeyARNs: h.keyARNs(), Context: h.context()}, nil
+}
+
 // Decrypt decrypts a message in the SDKs' ASN.1 format (container A, what
 // AliyunCrypto.encrypt returns in Java and Python). encCtx must equal the
 // context the message was encrypted with (nil for none), or the result is

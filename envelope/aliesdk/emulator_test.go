@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+
 	"github.com/kmsshare/kmsshare/envelope"
 	"github.com/kmsshare/kmsshare/envelope/aliesdk"
 )
@@ -107,5 +109,38 @@ func TestEmulatorContextBoundInKMS(t *testing.T) {
 	_, err = (&aliesdk.Decryptor{Keys: []envelope.MasterKey{{ARN: secondKey, Service: hz}}}).Decrypt(ctx, msg, nil)
 	if !errors.Is(err, envelope.ErrNoKey) || w.calls("Decrypt") != before {
 		t.Errorf("a message under a key not allowed: %v, %d Decrypt calls", err, w.calls("Decrypt")-before)
+	}
+}
+
+// TestEmulatorHTTP: the same round trip with the SDK client talking HTTP to
+// the emulator on 127.0.0.1, both containers, ReEncrypt and Encrypt.
+func TestEmulatorHTTP(t *testing.T) {
+	t.Parallel()
+	w := testWorld(t)
+	srv := w.cloud.Serve()
+	defer srv.Close()
+	svc := func(region string) *aliesdk.KMS {
+		c, err := kms.NewClient(srv.Config(w.app, region))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aliesdk.NewKMS(c)
+	}
+	ctx := context.Background()
+	hz, sh := svc("cn-hangzhou"), svc("cn-shanghai")
+	keys := []envelope.MasterKey{{ARN: mainKey, Service: hz}, {ARN: secondKey, Service: hz}, {ARN: drKey, Service: sh}}
+	encCtx := map[string]string{"tenant": "acme"}
+	enc := &aliesdk.Encryptor{Keys: keys, Suite: aliesdk.SM4GCM}
+	msg, err := enc.Encrypt(ctx, []byte("over http"), encCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if got, err := (&aliesdk.Decryptor{Keys: []envelope.MasterKey{k}}).Decrypt(ctx, msg, encCtx); err != nil || string(got) != "over http" {
+			t.Errorf("decrypt with %s: %v", k.ARN, err)
+		}
+	}
+	if _, err := (&aliesdk.Decryptor{Keys: keys}).Decrypt(ctx, msg, nil); !errors.Is(err, aliesdk.ErrNotAuthentic) {
+		t.Errorf("context mismatch: %v", err)
 	}
 }

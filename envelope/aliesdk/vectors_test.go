@@ -160,6 +160,9 @@ func testASN1(t *testing.T, v *vector, msg []byte) {
 	}
 	checkHeader(t, v, h, v.HeaderIVHex, v.HeaderTagHex, v.HeaderAADHex)
 	checkBody(t, v, b)
+	if info, err := Inspect(msg); err != nil || info.Suite != h.suite || !slices.Equal(info.KeyARNs, h.keyARNs()) || !maps.Equal(info.Context, h.context()) {
+		t.Errorf("Inspect: %+v, %v", info, err)
+	}
 	decryptOK(t, v, h, want, func(d *Decryptor) ([]byte, error) { return d.Decrypt(ctx, msg, v.Context) })
 	decryptOK(t, v, h, want, func(d *Decryptor) ([]byte, error) { return d.DecryptInPlace(ctx, bytes.Clone(msg), v.Context) })
 
