@@ -172,17 +172,19 @@ func (d *Decryptor) DecryptStream(ctx context.Context, src io.Reader, encCtx map
 func readLimited(src io.Reader, limit int64, extra int) ([]byte, error) {
 	size := 512
 	if l, ok := src.(interface{ Len() int }); ok {
-		if n := int64(l.Len()); n > limit {
+		n := int64(l.Len())
+		if n > limit {
 			return nil, fmt.Errorf("aliesdk: message body above the size limit: %w", ErrLimit)
-		} else {
-			size = int(n) + max(extra, 1) // room to see io.EOF without growing
 		}
+		size = int(n) + max(extra, 1) // room to see io.EOF without growing
 	}
 	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
+			// Double, but never beyond one byte over the limit (which is
+			// enough to see that the limit is exceeded).
 			old := buf
-			buf = slices.Grow(buf, len(buf)) // doubles
+			buf = slices.Grow(buf, max(1, int(min(int64(len(buf)), limit+1-int64(len(buf))))))
 			clear(old)
 		}
 		n, err := src.Read(buf[len(buf):cap(buf)])
