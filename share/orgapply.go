@@ -379,12 +379,6 @@ func (c *Client) VerifyManifest(ctx context.Context, m *Manifest) ([]*VerifyRepo
 	return c.perKey(ctx, m, func(ctx context.Context, s *Spec) (*VerifyReport, error) { return c.Verify(ctx, s) })
 }
 
-// InventoryManifest reports, per key of the manifest, who can use it today
-// and the drift against what the manifest grants.
-func (c *Client) InventoryManifest(ctx context.Context, m *Manifest) ([]*Inventory, error) {
-	return perKeyDo(c, ctx, m, func(ctx context.Context, s *Spec) (*Inventory, error) { return c.Inventory(ctx, s.Key, s) })
-}
-
 func (c *Client) perKey(ctx context.Context, m *Manifest, fn func(context.Context, *Spec) (*VerifyReport, error)) ([]*VerifyReport, error) {
 	return perKeyDo(c, ctx, m, fn)
 }
@@ -414,4 +408,72 @@ func perKeyDo[T any](c *Client, ctx context.Context, m *Manifest, fn func(contex
 		return out, err
 	}
 	return out, errors.Join(errs...)
+}
+
+// OrgInventory is who can use each key of a manifest today, and the drift
+// against what the manifest grants, across the organisation.
+type OrgInventory struct {
+	Keys    []*Inventory      `json:"keys"`
+	Summary []KeyDriftSummary `json:"summary"`
+}
+
+// KeyDriftSummary is one key's line of an OrgInventory.
+type KeyDriftSummary struct {
+	Key string `json:"key"`
+	// Accounts counts the other accounts its policy grants anything.
+	Accounts int `json:"accounts"`
+	// Missing are the principals the manifest grants that the key policy
+	// does not (fully); Extra those the key policy grants beyond the
+	// manifest (including grants made outside this library).
+	Missing []string `json:"missing,omitempty"`
+	Extra   []string `json:"extra,omitempty"`
+}
+
+// Drifted reports whether any key's policy differs from the manifest.
+func (o *OrgInventory) Drifted() bool {
+	for _, s := range o.Summary {
+		if len(s.Missing) > 0 || len(s.Extra) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// InventoryManifest reports, per key of the manifest, who can use it today
+// and the drift against what the manifest grants, with a summary line per
+// key.
+func (c *Client) InventoryManifest(ctx context.Context, m *Manifest) (*OrgInventory, error) {
+	invs, err := perKeyDo(c, ctx, m, func(ctx context.Context, s *Spec) (*Inventory, error) { return c.Inventory(ctx, s.Key, s) })
+	out := &OrgInventory{}
+	for _, inv := range invs {
+		if inv == nil {
+			continue
+		}
+		out.Keys = append(out.Keys, inv)
+		s := KeyDriftSummary{Key: inv.Key.ARN}
+		for _, a := range inv.Accounts {
+			if !a.Owner {
+				s.Accounts++
+			}
+		}
+		if d := inv.Drift; d != nil {
+			s.Missing = grantPrincipals(d.Missing)
+			s.Extra = grantPrincipals(d.Extra)
+		}
+		out.Summary = append(out.Summary, s)
+	}
+	return out, err
+}
+
+func grantPrincipals(gs []policy.Grant) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range gs {
+		if !seen[g.Principal] {
+			seen[g.Principal] = true
+			out = append(out, g.Principal)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -161,3 +161,30 @@ func (r *OnboardResult) String() string {
 	}
 	return b.String()
 }
+
+// String renders the inventory for people: a line per key, then the drift
+// of the keys that drifted.
+func (o *OrgInventory) String() string {
+	var b strings.Builder
+	drifted := 0
+	for _, s := range o.Summary {
+		if len(s.Missing) > 0 || len(s.Extra) > 0 {
+			drifted++
+		}
+	}
+	fmt.Fprintf(&b, "Organisation inventory: %d key(s), %d with drift\n", len(o.Summary), drifted)
+	for _, s := range o.Summary {
+		state := "matches the manifest"
+		if len(s.Missing) > 0 || len(s.Extra) > 0 {
+			state = fmt.Sprintf("DRIFT: %d principal(s) missing, %d extra", len(s.Missing), len(s.Extra))
+		}
+		fmt.Fprintf(&b, "  %s: %d account(s) with access; %s\n", s.Key, s.Accounts, state)
+		for _, p := range s.Missing {
+			fmt.Fprintf(&b, "    missing %s\n", p)
+		}
+		for _, p := range s.Extra {
+			fmt.Fprintf(&b, "    extra %s\n", p)
+		}
+	}
+	return b.String()
+}

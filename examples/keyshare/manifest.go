@@ -235,14 +235,11 @@ func manifestDo(ctx context.Context, name string, o manifestOptions, c *share.Cl
 		}
 		return reps, b.String(), err
 	case "inventory":
-		invs, err := c.InventoryManifest(ctx, m)
-		var b strings.Builder
-		for _, in := range invs {
-			if in != nil {
-				b.WriteString(in.String())
-			}
+		inv, err := c.InventoryManifest(ctx, m)
+		if inv == nil {
+			return nil, "", err
 		}
-		return invs, b.String(), err
+		return inv, inv.String(), err
 	case "onboard":
 		r, err := c.Onboard(ctx, m, o.account)
 		if r == nil {

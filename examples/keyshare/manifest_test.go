@@ -85,7 +85,7 @@ func TestManifestCommands(t *testing.T) {
 		{nil, []string{"apply", "-manifest", org}, exitOK, "Key policies (2 key-policy write(s))", 2},
 		{nil, []string{"apply", "-manifest", org, "-output", "json"}, exitOK, `"writes": 0`, 0},
 		{nil, []string{"verify", "-manifest", org}, exitOK, "ok", 0},
-		{nil, []string{"inventory", "-manifest", org}, exitOK, "Drift: none", 0},
+		{nil, []string{"inventory", "-manifest", org}, exitOK, "2 key(s), 0 with drift", 0},
 		{func() { newcomer = prod.NewMember("p3").ID }, []string{"onboard", "-manifest", org, "-account", "NEWCOMER"}, exitOK, "gets 2 key(s)", 2},
 		{func() {
 			if err := other.AddMember(members[1]); err != nil {
