@@ -287,6 +287,9 @@ func TestManifestLandingZone(t *testing.T) {
 			t.Fatalf("plan without prune, key %s: write %v, stale %v", k.Key.ARN, k.KeyPolicy.NeedsWrite(), k.Stale)
 		}
 	}
+	if inv, err := c.InventoryManifest(ctx, m); err != nil || !inv.Drifted() || len(inv.Summary[2].Extra) != 1 || !strings.EqualFold(inv.Summary[2].Extra[0], movedRole) {
+		t.Fatalf("inventory before the prune: %v %+v", err, inv)
+	}
 	seq = g.lastSeq()
 	pruned, err := c.PlanManifest(ctx, m, share.ManifestOptions{Prune: true})
 	if err != nil {
