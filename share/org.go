@@ -183,8 +183,13 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 	var order []string
 	for _, key := range sel.keys {
 		for _, r := range sel.recips[key.String()] {
-			id := r.key() + "\x00" + strings.ToLower(r.AccessRole)
+			id := r.key() + "\x00"
 			pr := byPrincipal[id]
+			if pr != nil && !strings.EqualFold(pr.Recipient.AccessRole, r.AccessRole) {
+				pr.Problems = append(pr.Problems, Problem{Code: ProblemRecipientReadFail, Account: r.Account, Principal: pr.Principal,
+					Message: fmt.Sprintf("the manifest's grants name two access roles for this principal (%q and %q); make them agree",
+						pr.Recipient.AccessRole, r.AccessRole)})
+			}
 			if pr == nil {
 				base := r
 				base.Actions = nil
@@ -208,8 +213,9 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 			p.Keys[i], errs[i] = c.planOrgKey(ctx, sel.keys[i], sel.recips[sel.keys[i].String()], opts.Prune, opts.onboarding)
 		})
 	}()
+	manifestKeys := sel.keySet()
 	parallel(ctx, c.opts.Concurrency, len(order), func(i int) {
-		c.planOrgPrincipal(ctx, byPrincipal[order[i]], opts.Prune, sel.keySet())
+		c.planOrgPrincipal(ctx, byPrincipal[order[i]], opts.Prune, manifestKeys)
 	})
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -239,7 +245,7 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 			}
 		}
 		sort.Slice(cleanup, func(i, j int) bool { return cleanup[i].Principal < cleanup[j].Principal })
-		parallel(ctx, c.opts.Concurrency, len(cleanup), func(i int) { c.planOrgPrincipal(ctx, cleanup[i], true, sel.keySet()) })
+		parallel(ctx, c.opts.Concurrency, len(cleanup), func(i int) { c.planOrgPrincipal(ctx, cleanup[i], true, manifestKeys) })
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -254,15 +260,10 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 	return p, nil
 }
 
-// findPrincipal finds the plan of r's principal whatever its access role.
+// findPrincipal finds the plan of r's principal.
 func findPrincipal(m map[string]*OrgPrincipalPlan, r Recipient) (*OrgPrincipalPlan, bool) {
-	prefix := r.key() + "\x00"
-	for id, pr := range m {
-		if strings.HasPrefix(id, prefix) {
-			return pr, true
-		}
-	}
-	return nil, false
+	pr, ok := m[r.key()+"\x00"]
+	return pr, ok
 }
 
 // recipientOf is the recipient behind a principal ARN a key policy names:

@@ -355,7 +355,8 @@ func (c *Client) RevokeManifest(ctx context.Context, m *Manifest) (*OrgPlan, *Or
 		}
 	}
 	sort.Slice(p.Principals, func(i, j int) bool { return p.Principals[i].Principal < p.Principals[j].Principal })
-	parallel(ctx, c.opts.Concurrency, len(p.Principals), func(i int) { c.planOrgPrincipal(ctx, &p.Principals[i], true, sel.keySet()) })
+	manifestKeys := sel.keySet()
+	parallel(ctx, c.opts.Concurrency, len(p.Principals), func(i int) { c.planOrgPrincipal(ctx, &p.Principals[i], true, manifestKeys) })
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}

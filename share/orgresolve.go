@@ -252,6 +252,7 @@ func (c *Client) resolveManifest(ctx context.Context, m *Manifest, members []ali
 	}
 	granted := map[string]resolvedRecipient{} // key ARN + "\x00" + principal → first grant
 	seenKey := map[string]bool{}
+	reported := map[string]bool{}
 	for i, g := range m.Grants {
 		gf := fmt.Sprintf("grants[%d]", i)
 		picked := map[string]bool{}
@@ -293,7 +294,7 @@ func (c *Client) resolveManifest(ctx context.Context, m *Manifest, members []ali
 			}
 			keys = append(keys, key)
 		}
-		any := false
+		matched := false
 		ids := make([]string, 0, len(picked))
 		for a := range picked {
 			ids = append(ids, a)
@@ -309,13 +310,15 @@ func (c *Client) resolveManifest(ctx context.Context, m *Manifest, members []ali
 				if a == key.AccountID {
 					continue // a key's own account is not a recipient of it
 				}
-				any = true
+				matched = true
 				r := Recipient{Account: a, Principal: g.Principal, Name: g.Name, Actions: slices.Clone(g.Actions), AccessRole: g.AccessRole}
 				id := ks + "\x00" + r.key()
 				if prev, dup := granted[id]; dup {
-					if !sameGrant(prev.r, r) {
-						add(gf, r.PrincipalARN().String(), fmt.Sprintf("grants %s to %s differently from grants[%d] (actions or access role); "+
-							"make the grants agree or exclude the account from one", ks, r.PrincipalARN(), prev.grant), nil)
+					pair := fmt.Sprintf("%d\x00%d\x00%s", prev.grant, i, ks)
+					if !sameGrant(prev.r, r) && !reported[pair] {
+						reported[pair] = true // once per pair of grants and key, not per account
+						add(gf, r.PrincipalARN().String(), fmt.Sprintf("grants %s to %s (and maybe others) differently from grants[%d] "+
+							"(actions or access role); make the grants agree or exclude the accounts from one", ks, r.PrincipalARN(), prev.grant), nil)
 					}
 					continue
 				}
@@ -340,7 +343,7 @@ func (c *Client) resolveManifest(ctx context.Context, m *Manifest, members []ali
 				}
 			}
 		}
-		if !any && len(keys) > 0 && !one {
+		if !matched && len(keys) > 0 && !one {
 			add(gf+".recipients", "", "matches no account (after exclusions, and leaving out each key's own account)", nil)
 		}
 	}
