@@ -270,7 +270,7 @@ func ramOnlyGrants(rep *Report, add func(Finding)) {
 					}
 					reported[r] = true
 					add(Finding{Code: "ram-only-grant", Key: k.ARN, Instance: k.Instance, Account: p.Account, Principal: p.ARN,
-						Document: "RAM policy " + d.name,
+						Document:  "RAM policy " + d.name,
 						Statement: &Statement{Index: si, Sid: st.Sid, Pointer: fmt.Sprintf("/Statement/%d/Resource/%d", si, ri)},
 						Message:   fmt.Sprintf("RAM policy %s of %s allows %s on the key, but the key policy grants it nothing.", d.name, p.ARN, strings.Join(st.Action.Values, ", ")),
 						Fix:       "Add the principal to the key policy if it should use the key, or remove the key from the RAM policy."})

@@ -219,7 +219,9 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 func (r *Report) WriteDOT(w io.Writer) error {
 	g := r.graph()
 	b := bufio.NewWriter(w)
-	q := func(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"` }
+	q := func(s string) string {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+	}
 	fmt.Fprintf(b, "digraph findings {\n  rankdir=LR;\n  node [shape=box, style=\"rounded\", fontname=\"Helvetica\"];\n  label=%s;\n", q("KMS key sharing in "+r.Directory))
 	for ci, col := range [][]node{g.keys, g.accounts, g.folders} {
 		fmt.Fprintf(b, "  subgraph cluster_%d {\n    label=%s;\n", ci, q([]string{"keys", "accounts", "folders"}[ci]))
