@@ -295,10 +295,13 @@ var htmlPage = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 body { font-family: system-ui, sans-serif; margin: 24px; color: #1f2933; }
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { border-bottom: 1px solid #d9dee3; padding: 6px 8px; text-align: left; vertical-align: top; }
+th, td { border-bottom: 1px solid #d9dee3; padding: 6px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f1f3f5; }
 td.sev { font-weight: 600; white-space: nowrap; }
 code { font-size: 12px; word-break: break-all; }
+table { table-layout: fixed; }
+#findings th:nth-child(1) { width: 11%; } #findings th:nth-child(2) { width: 15%; } #findings th:nth-child(3) { width: 24%; }
+#findings th:nth-child(4) { width: 16%; } #findings th:nth-child(5) { width: 34%; }
 svg text { font-family: system-ui, sans-serif; }
 .summary { color: #52606d; }
 </style>
@@ -306,7 +309,7 @@ svg text { font-family: system-ui, sans-serif; }
 <body>
 <h1>Who can use which key: {{.Report.Directory}}</h1>
 <p class="summary">Accounts {{range $i, $a := .Report.Accounts}}{{if $i}}, {{end}}{{$a}}{{end}} in {{range $i, $r := .Report.Regions}}{{if $i}}, {{end}}{{$r}}{{end}}: {{len .Report.Keys}} keys, {{len .Report.Recipients}} recipient accounts{{if .Report.TrustFolder}}, trust zone {{.Report.TrustFolder}}{{end}}. Findings: {{.Counts}}; {{len .Report.Accepted}} accepted.</p>
-<svg id="graph" xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="keys, the accounts they are shared with, and the folders of those accounts">
+<svg id="graph" xmlns="http://www.w3.org/2000/svg" style="max-width: 100%; height: auto" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="keys, the accounts they are shared with, and the folders of those accounts">
 {{range .Columns}}<text x="{{.X}}" y="30" font-size="15" font-weight="700">{{.Title}}</text>
 {{end}}{{range .Edges}}<path d="{{.Path}}" fill="none" stroke="{{.Stroke}}" stroke-width="{{.Width}}"><title>{{.Tooltip}}</title></path>
 {{end}}{{range .Boxes}}<g class="node"><title>{{.Tooltip}}</title><rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" rx="6" fill="{{.Fill}}" stroke="{{.Stroke}}" stroke-width="{{.Width}}"/><text x="{{.X}}" y="{{.Y}}" dx="10" dy="19" font-size="13" font-weight="600">{{.Title}}</text><text x="{{.X}}" y="{{.Y}}" dx="10" dy="36" font-size="11" fill="#52606d">{{.Sub}}</text></g>
@@ -316,8 +319,8 @@ svg text { font-family: system-ui, sans-serif; }
 {{end}}</svg>
 <h2>Findings</h2>
 {{if .Findings}}<table id="findings">
-<tr><th>Severity</th><th>Code</th><th>Where</th><th>Principal</th><th>Finding</th><th>Fix</th></tr>
-{{range .Findings}}<tr><td class="sev" style="color: {{.Colour}}">{{.Severity}}</td><td><code>{{.Code}}</code><br><code>{{.ID}}</code></td><td><code>{{.Where}}</code></td><td><code>{{.Principal}}</code></td><td>{{.Message}}</td><td>{{.Fix}}</td></tr>
+<tr><th>Severity</th><th>Code</th><th>Where</th><th>Principal</th><th>Finding and fix</th></tr>
+{{range .Findings}}<tr><td class="sev" style="color: {{.Colour}}">{{.Severity}}</td><td><code>{{.Code}}</code><br><code>{{.ID}}</code></td><td><code>{{.Where}}</code></td><td><code>{{.Principal}}</code></td><td>{{.Message}}<br><b>Fix:</b> {{.Fix}}</td></tr>
 {{end}}</table>{{else}}<p id="findings">No findings.</p>{{end}}
 {{if .Accepted}}<h2>Accepted</h2>
 <table id="accepted">
