@@ -144,11 +144,13 @@ func TestCheckNoNewAccessSound(t *testing.T) {
 	t.Parallel()
 	principals := []string{`"*"`, `"acs:ram::1111111111111111:*"`, `"acs:ram::2222222222222222:root"`,
 		`"acs:ram::2222222222222222:role/app"`, `"acs:ram::2222222222222222:role/a*"`, `"acs:ram::2222222222222222:user/bob"`,
-		`"acs:ram::2*:*"`, `"acs:ram::3333333333333333:role/App"`, `"acs:ram::2222222222222222:assumed-role/app/s1"`}
+		`"acs:ram::2*:*"`, `"acs:ram::3333333333333333:role/App"`, `"acs:ram::2222222222222222:assumed-role/app/s1"`,
+		`"acs:ram::2222222222222222:user/app"`}
 	actions := []string{`"kms:*"`, `"kms:Decrypt"`, `"kms:Encrypt"`, `"kms:Gen*"`, `"kms:GenerateDataKey"`, `"*"`, `"kms:?ecrypt"`}
 	conds := []string{"", `"Condition":{"StringEquals":{"acs:SourceVpc":["vpc-1"]}}`,
 		`"Condition":{"StringEquals":{"acs:SourceVpc":["vpc-1","vpc-2"]}}`,
 		`"Condition":{"StringNotEquals":{"acs:SourceVpc":["vpc-2"]}}`,
+		`"Condition":{"StringNotEquals":{"acs:SourceVpc":["vpc-1","vpc-2"]}}`,
 		`"Condition":{"StringLike":{"acs:SourceVpc":["vpc-*"]}}`,
 		`"Condition":{"Bogus":{"acs:SourceVpc":["vpc-1"]}}`}
 	callers := []arn.ARN{
@@ -157,6 +159,7 @@ func TestCheckNoNewAccessSound(t *testing.T) {
 		arn.MustParse("acs:ram::2222222222222222:assumed-role/app/s2"),
 		arn.MustParse("acs:ram::2222222222222222:assumed-role/another/s1"),
 		arn.MustParse("acs:ram::2222222222222222:user/bob"),
+		arn.MustParse("acs:ram::2222222222222222:user/app"),
 		arn.MustParse("acs:ram::2222222222222222:root"),
 		arn.MustParse("acs:ram::3333333333333333:assumed-role/app/s1"),
 		arn.MustParse("acs:ram::4444444444444444:user/bob"),
