@@ -10,7 +10,6 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/examples/internal/commalist"
-	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/findings"
 )
 
@@ -29,24 +28,17 @@ var errFindings = errors.New("findings at or above -fail-on")
 // no simulation of an organisation to scan.
 func runFindings(ctx context.Context, e env, args []string) int {
 	err := scanFindings(ctx, e, args)
-	var inc *findings.IncompleteError
-	switch {
-	case err == nil:
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return exitOK
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case errors.Is(err, errFindings):
-		fmt.Fprintf(e.stderr, "keyshare: %v\n", err)
-		return exitFindings
-	case errors.Is(err, findings.ErrInvalid), errors.Is(err, errUsage), errors.Is(err, realcloud.ErrNoCredentials):
-		fmt.Fprintf(e.stderr, "keyshare: %v\n", err)
-		return exitUsage
-	case errors.As(err, &inc):
-		fmt.Fprintf(e.stderr, "keyshare: %v\n", err)
-		return exitFailure
 	}
-	fmt.Fprintf(e.stderr, "keyshare: %v\n", err)
-	return exitFailure
+	fmt.Fprintf(e.stderr, "keyshare: %s\n", message(err))
+	switch {
+	case errors.Is(err, errFindings):
+		return exitFindings
+	case errors.Is(err, findings.ErrInvalid):
+		return exitUsage
+	}
+	return exitCode(err) // usage, credentials, or 1 for a failed or partial scan
 }
 
 func scanFindings(ctx context.Context, e env, args []string) error {
