@@ -55,5 +55,9 @@
 // statement delegates to the owner's RAM policies, which the scan does not
 // enumerate. The access management quota is counted from the scan (bound
 // VPCs plus distinct accounts in the instance's key policies) because
-// whether GetKmsInstanceQuotaInfos counts accounts is unverified.
+// whether GetKmsInstanceQuotaInfos counts accounts is unverified. Grants
+// are read from Allow statements as written: a Deny of the key policy that
+// cancels one does not remove its findings, and a grant with a Condition
+// counts as a grant. Deletion protection and automatic rotation are read
+// from DescribeKey (DeletionProtection, AutomaticRotation).
 package findings

@@ -117,6 +117,9 @@ func Scan(ctx context.Context, config func(region string) *openapi.Config, t Tar
 	}
 	all := analyze(rep)
 	rep.Findings, rep.Accepted, rep.UnusedAcceptances = accept(all, opts.Accept)
+	if rep.Findings == nil {
+		rep.Findings = []Finding{} // "findings": [] in JSON, not null
+	}
 	sortFindings(rep.Findings)
 	sortFindings(rep.Accepted)
 	slices.SortFunc(rep.Problems, func(a, b Problem) int { return strings.Compare(a.Subject, b.Subject) })

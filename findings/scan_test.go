@@ -240,3 +240,24 @@ func TestIncomplete(t *testing.T) {
 		t.Errorf("problems %v, %d keys, %d findings; want the 3 policies unread, the 3 keys listed, no findings", inc.Problems, len(rep.Keys), len(rep.Findings))
 	}
 }
+
+// TestTwoRegions: keys of every given region are scanned, each with the
+// region's own configuration.
+func TestTwoRegions(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t, false)
+	inst := o.sec.NewKMSInstance("cn-shanghai", fakecloud.InstanceOptions{Quota: 10})
+	k, err := inst.NewKey(fakecloud.KeyOptions{})
+	must(t, err)
+	o.target.Regions = []string{"cn-shanghai", region}
+	rep, err := Scan(context.Background(), o.config, o.target, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Keys) != 4 || !slices.ContainsFunc(rep.Keys, func(x Key) bool { return x.ARN == k.ARN && x.Region == "cn-shanghai" }) {
+		t.Errorf("keys %+v; want the 3 of cn-hangzhou and the one of cn-shanghai", rep.Keys)
+	}
+	if len(rep.Instances) != 3 {
+		t.Errorf("%d instances, want 3", len(rep.Instances))
+	}
+}
