@@ -461,9 +461,15 @@ func (s *scan) readPrincipals(ctx context.Context, rep *Report) {
 		list = append(list, p)
 	}
 	slices.SortFunc(list, func(a, b Principal) int { return strings.Compare(a.ARN, b.ARN) })
+	var mu sync.Mutex
+	done := 0
 	each(ctx, s.opts.Concurrency, list, func(ctx context.Context, i int, p Principal) {
 		list[i] = s.readPrincipal(ctx, p)
-		s.progress(Event{Phase: "principal", Subject: p.ARN, Done: i + 1, Total: len(list)})
+		mu.Lock()
+		done++
+		n := done
+		mu.Unlock()
+		s.progress(Event{Phase: "principal", Subject: p.ARN, Done: n, Total: len(list)})
 	})
 	rep.Principals = list
 }
