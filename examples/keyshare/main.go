@@ -85,6 +85,7 @@ func usage() string {
 		line(c.name, c.summary)
 	}
 	line("lint", lintSummary)
+	line("findings", findingsSummary)
 	b.WriteString(usageTail)
 	return b.String()
 }
@@ -142,6 +143,7 @@ Exit status:
   5  verification failed: a recipient is denied (or, with -revoked, still granted)
   6  not yet propagated: both policies allow it, but the cloud did not agree before -timeout
   7  lint found errors
+  8  findings found a finding nobody accepted at or above -fail-on (default warning)
 `
 
 // errUsage marks bad command lines.
@@ -162,6 +164,8 @@ func run(ctx context.Context, args []string, e env) int {
 		return exitOK
 	case "lint":
 		return finish(e, nil, lint(e, rest))
+	case "findings":
+		return runFindings(ctx, e, rest)
 	}
 	if isManifestCommand(name, rest) {
 		return runManifest(ctx, name, rest, e) // manifest.go
