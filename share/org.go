@@ -370,6 +370,12 @@ func (c *Client) planOrgKey(ctx context.Context, key arn.ARN, rs []Recipient, pr
 	if !kp.KeyPolicy.NeedsWrite() {
 		return kp, nil // unchanged: nothing to lint or to measure (Inventory lints a key as it is)
 	}
+	// The same guard as a single-key plan: the new policy may give new
+	// access only to this key's recipients.
+	guard := &Plan{Operation: OpShare, Spec: Spec{Key: key.String(), Recipients: rs}, KeyPolicy: kp.KeyPolicy}
+	checkNewAccess(guard, key.AccountID)
+	kp.KeyPolicy.NewAccess = guard.KeyPolicy.NewAccess
+	kp.Problems = append(kp.Problems, guard.Problems...)
 	lintOpts := policy.LintOptions{Owner: key.AccountID}
 	before := map[string]bool{}
 	for _, f := range policy.Lint(p.KeyPolicy.Current, policy.KeyPolicy, lintOpts) {

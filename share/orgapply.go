@@ -322,6 +322,9 @@ func (c *Client) RevokeManifest(ctx context.Context, m *Manifest) (*OrgPlan, *Or
 			return
 		}
 		kp.KeyPolicy = KeyPolicyPlan{Current: plan.KeyPolicy.Current, Desired: desired, Changes: policy.Diff(plan.KeyPolicy.Current, desired)}
+		guard := &Plan{Operation: OpRevoke, KeyPolicy: kp.KeyPolicy}
+		checkNewAccess(guard, key.AccountID) // a revoke adds no access
+		kp.KeyPolicy.NewAccess, kp.Problems = guard.KeyPolicy.NewAccess, guard.Problems
 		have := map[string]bool{}
 		for _, s := range ownedPrincipals(plan.KeyPolicy.Current) {
 			have[strings.ToLower(s)] = true
