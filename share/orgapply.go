@@ -82,7 +82,9 @@ func (e *OrgApplyError) Is(target error) bool { return target == ErrIncomplete }
 func (e *OrgApplyError) Unwrap() []error { return e.errs }
 
 // ApplyManifest makes the changes of a manifest's plan. A plan with
-// problems is refused with its *PreflightError before any call. The
+// problems is refused with its *PreflightError before any call, and so is,
+// with a *SpecError, a plan that the planning calls could not have made
+// (checkOrgPlan: say, one edited after it was stored as JSON). The
 // recipient side goes first (a key policy may only name principals that
 // exist), Options.Concurrency principals at a time; then each key that
 // changes gets one confirmed read-modify-write of its policy, several keys
@@ -92,7 +94,10 @@ func (e *OrgApplyError) Unwrap() []error { return e.errs }
 // written, so applying a manifest already in effect writes nothing.
 func (c *Client) ApplyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, error) {
 	if p == nil {
-		return nil, errors.New("share: nil plan")
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "plan", Reason: "no plan"}}}
+	}
+	if err := c.checkOrgPlan(p); err != nil {
+		return nil, err
 	}
 	if err := p.Err(); err != nil {
 		return nil, err
