@@ -327,7 +327,8 @@ func (c *Client) RevokeManifest(ctx context.Context, m *Manifest) (*OrgPlan, *Or
 			return
 		}
 		kp.KeyPolicy = KeyPolicyPlan{Current: plan.KeyPolicy.Current, Desired: desired, Changes: policy.Diff(plan.KeyPolicy.Current, desired)}
-		guard := &Plan{Operation: OpRevoke, KeyPolicy: kp.KeyPolicy}
+		was, will := changedStatements(plan.KeyPolicy.Current, desired)
+		guard := &Plan{Operation: OpRevoke, KeyPolicy: KeyPolicyPlan{Current: was, Desired: will}}
 		checkNewAccess(guard, key.AccountID) // a revoke adds no access
 		kp.KeyPolicy.NewAccess, kp.Problems = guard.KeyPolicy.NewAccess, guard.Problems
 		have := map[string]bool{}
