@@ -98,6 +98,31 @@
 // Cloud.Log records every request (time, service, action, caller account
 // and ARN, target account, status, code, injected fault), never a secret.
 //
+// # World files
+//
+// LoadWorld and LoadWorldFile build a whole cloud from JSON: accounts by
+// name (with optional fixed UIDs), the Resource Directory tree, custom
+// policies, RAM users and roles, KMS instances (quota, bound VPCs) and
+// their keys (optional fixed IDs, aliases, key policies), delays, faults
+// and the clock. Policy documents are JSON objects or strings;
+// ${uid:<account>} in them stands for that account's UID. The World gives
+// the handles back by name, and World.Config returns an *openapi.Config
+// for "<account>" (its root) or "<account>/<user>". The file is strict:
+// an unknown field, a field given twice, a duplicate name, a masked or
+// invalid ID, an unknown reference or a policy that does not parse is a
+// *WorldError naming line, column and field, and nothing is built.
+// examples/fakecloud/world.json is a complete example;
+// examples/fakecloud serves a world over HTTP, and World.Handler adds
+// admin endpoints under AdminPath (request log, emulator time).
+//
+//	World files and the server                                             Test
+//	A world file builds accounts, directory, RAM, instances, keys, delays, TestWorldFile
+//	  faults; names give the handles back
+//	The default clock is real time that Advance moves ahead; a caller's    TestWorldFileClocks
+//	  clock replaces the file's
+//	Mistakes name line, column and field; nothing is built                 TestWorldFileErrors
+//	The admin endpoints: log since a mark, time, advance                   TestAdminHandler
+//
 // # Behaviours and their tests
 //
 //	Behaviour                                                              Test
