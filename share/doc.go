@@ -80,6 +80,23 @@
 // other account's RAM side where the caller can look, and drift against a
 // spec.
 //
+// # Testing your code
+//
+// Package fakecloud emulates KMS, RAM and STS of many accounts behind the
+// real SDK clients, so code that calls share can be tested without a
+// cloud. Describe the world in JSON (or with fakecloud's Go API) and take
+// a configuration for any principal:
+//
+//	clock := fakecloud.NewManualClock(time.Time{})
+//	world, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{Clock: clock})
+//	cfg, err := world.Config("management/pipeline", "cn-hangzhou")
+//	client, err := share.New(cfg, func(o *share.Options) { o.Clock = clock })
+//	spec := &share.Spec{Key: world.Key("security", "shared").ARN,
+//		Recipients: []share.Recipient{{Account: world.Account("app-1").ID}}}
+//
+// With the manual clock, Verify's polling advances emulated time instead
+// of waiting for propagation.
+//
 // # Errors
 //
 // API failures are *APIError values (an alias of the internal error type)
