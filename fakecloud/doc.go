@@ -3,9 +3,25 @@
 // sts-20150401/v2) talk to over the real wire protocol. It exists because
 // Alibaba Cloud cannot be reached from where kmsshare is built and tested,
 // and no other emulator covers it; it is also the zero-set-up default of
-// the examples. Facts come from ../shared/reference (wire-protocol.md,
+// the examples, and it is public so that you can test your own code with
+// it. Facts come from ../shared/reference (wire-protocol.md,
 // kms.md, ram-sts.md, workflows.md); what they leave open is marked
 // assumed below.
+//
+// # Testing your code
+//
+// Load a world file (see World files below) and take an SDK configuration
+// for any principal; it goes wherever an *openapi.Config goes
+// (kms.NewClient, share.New, a KMS client for envelope.NewKMS):
+//
+//	clock := fakecloud.NewManualClock(time.Time{})
+//	world, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{Clock: clock})
+//	cfg, err := world.Config("management/pipeline", "cn-hangzhou") // "<account>" or "<account>/<user>"
+//	keyARN := world.Key("security", "shared").ARN
+//
+// Advance the manual clock past propagation delays instead of sleeping;
+// assert on what your code did with Cloud.Log. For programs in other
+// languages, examples/fakecloud serves a world over HTTP on 127.0.0.1.
 //
 // # Set-up
 //
@@ -41,7 +57,8 @@
 //
 // # Wire protocol
 //
-// RPC style: POST / with every parameter in the query string, dispatched
+// RPC style: GET or POST / with the parameters in the query string or a
+// form body (the Go SDK sends POST and the query), dispatched
 // on x-acs-action and x-acs-version (KMS 2016-01-20, RAM 2015-05-01, STS
 // 2015-04-01). The ACS3-HMAC-SHA256 signature is recomputed from the
 // request with the signed header list taken from Authorization; host,
