@@ -343,7 +343,7 @@ func (b *worldBuilder) document(path string, d jsonDoc, kind policy.Kind) (strin
 	return text, nil
 }
 
-// names checks that a name is given and unique within seen (compared
+// name checks that a name is given and unique within seen (compared
 // case-insensitively when fold is set, as RAM does).
 func (b *worldBuilder) name(path, what, name string, seen map[string]string, fold bool) error {
 	if name == "" {
@@ -714,6 +714,22 @@ func (b *worldBuilder) fault(p string, f worldFault) error {
 			return b.at(p+"."+pr.name, "want a probability from 0 to 1, found %g", pr.v)
 		}
 	}
+	if f.Action != "" {
+		found := false
+		for _, svc := range []string{"kms", "ram", "sts"} {
+			if f.Service == "" || f.Service == svc {
+				_, ok := b.w.Cloud.ops[svc+":"+f.Action]
+				found = found || ok
+			}
+		}
+		if !found {
+			where := ""
+			if f.Service != "" {
+				where = " in " + f.Service
+			}
+			return b.at(p+".action", "the emulator serves no operation %q%s; a fault on it would never fire", f.Action, where)
+		}
+	}
 	if f.Throttle+f.Unavailable > 1 {
 		return b.at(p, "throttle + unavailable exceed 1")
 	}
@@ -754,22 +770,8 @@ func (w *World) ResourceDirectory() *ResourceDirectory { return w.rd }
 func (w *World) Regions() []string { return append([]string(nil), w.regions...) }
 
 // Principals returns every identity with an access key, in file order:
-// each account's root, then the account's users.
-func (w *World) Principals() []Principal {
-	out := make([]Principal, 0, len(w.principals))
-	// Roots first in file order, then users, as Principals documents.
-	for _, p := range w.principals {
-		if !strings.Contains(p.Name, "/") {
-			out = append(out, p)
-		}
-	}
-	for _, p := range w.principals {
-		if strings.Contains(p.Name, "/") {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+// each account's root, then the RAM users.
+func (w *World) Principals() []Principal { return append([]Principal(nil), w.principals...) }
 
 // Credentials returns the access key of a principal: "<account>" for the
 // account's root, "<account>/<user>" for a RAM user.

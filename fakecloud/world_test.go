@@ -226,6 +226,9 @@ func TestWorldFileErrors(t *testing.T) {
 		{"bad fault", `{"accounts": [{"name": "a"}], "faults": [
 			{"service": "kms", "throttle": 1.5} ←
 		]}`, "faults[0].throttle", "probability"},
+		{"fault on an operation the emulator lacks", `{"accounts": [{"name": "a"}], "faults": [
+			{"service": "kms", "action": "CreateSecret", "throttle": 0.5} ←
+		]}`, "faults[0].action", `no operation "CreateSecret" in kms`},
 		{"bad duration", `{"accounts": [{"name": "a"}],
 			"delays": {"propagation": "soon"} ←
 		}`, "delays.propagation", "duration"},
