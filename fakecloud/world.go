@@ -160,6 +160,7 @@ type World struct {
 	roles      map[string]*Role
 	instances  map[string]*Instance
 	keys       map[string]*Key
+	keyNames   []string // "<account>/<key>", in file order
 	rd         *ResourceDirectory
 	principals []Principal
 	regions    []string
@@ -392,6 +393,9 @@ func (b *worldBuilder) build(wf *worldFile, clk Clock) (*World, error) {
 		p := fmt.Sprintf("accounts[%d]", i)
 		if err := b.name(p, "account", wa.Name, seen, false); err != nil {
 			return nil, err
+		}
+		if strings.Contains(wa.Name, "/") {
+			return nil, b.at(p+".name", "account names cannot hold \"/\": principals are named \"<account>/<user>\"")
 		}
 		var a *Account
 		if wa.ID != "" {
@@ -688,6 +692,7 @@ func (b *worldBuilder) key(p string, wa worldAccount, inst *Instance, wk worldKe
 		return b.at(p, "%v", err)
 	}
 	b.w.keys[wa.Name+"/"+wk.Name] = k
+	b.w.keyNames = append(b.w.keyNames, wa.Name+"/"+wk.Name)
 	return nil
 }
 
@@ -762,6 +767,10 @@ func (w *World) Instance(account, name string) *Instance { return w.instances[ac
 
 // Key returns the key the file calls name in account, or nil.
 func (w *World) Key(account, name string) *Key { return w.keys[account+"/"+name] }
+
+// KeyNames returns every key of the file as "<account>/<key>", in file
+// order; World.Key takes the two parts.
+func (w *World) KeyNames() []string { return append([]string(nil), w.keyNames...) }
 
 // ResourceDirectory returns the world's Resource Directory, or nil.
 func (w *World) ResourceDirectory() *ResourceDirectory { return w.rd }

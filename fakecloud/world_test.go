@@ -90,6 +90,9 @@ func TestWorldFile(t *testing.T) {
 	if n := w.Instance("security", "main").QuotaUsed(); n != 3 {
 		t.Errorf("quota used %d, want 3 (two VPCs and app-1)", n)
 	}
+	if got := strings.Join(w.KeyNames(), ","); got != "security/shared,security/private,security/legacy" {
+		t.Errorf("KeyNames() = %s", got)
+	}
 	if k := w.Key("security", "legacy"); k == nil || k.Instance != nil || k.Region != "cn-shanghai" {
 		t.Errorf("default key %+v", k)
 	}
@@ -184,6 +187,9 @@ func TestWorldFileErrors(t *testing.T) {
 		{"duplicate account", `{"accounts": [{"name": "a"},
 			{"name": "a"} ←
 		]}`, "accounts[1].name", `duplicate account name "a" (first at line 1`},
+		{"slash in an account name", `{"accounts": [
+			{"name": "a/b"} ←
+		]}`, "accounts[0].name", `account names cannot hold "/"`},
 		{"duplicate user, other case", `{"accounts": [{"name": "a", "users": [{"name": "Bob"},
 			{"name": "bob"} ←
 		]}]}`, "accounts[0].users[1].name", `duplicate user name "bob"`},

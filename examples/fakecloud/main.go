@@ -7,8 +7,8 @@
 // Each region of the world gets its own listener (the region of a request
 // is the region of the port it arrives on, as each real endpoint is
 // regional). Once listening, the command prints one JSON document on
-// stdout: the endpoints, the admin URL and every principal's credentials
-// (each account's root and RAM users). With -env it prints shell export
+// stdout: the endpoints, the admin URL, every principal's credentials
+// (each account's root and RAM users) and every key's ID and ARN. With -env it prints shell export
 // lines instead. Point an SDK at an endpoint over plain HTTP:
 //
 //	Python: Config(access_key_id=…, access_key_secret=…, endpoint="127.0.0.1:PORT", protocol="http", region_id="cn-hangzhou")
@@ -67,6 +67,14 @@ type output struct {
 	Endpoints  map[string]string `json:"endpoints"` // region → host:port
 	Admin      string            `json:"admin"`     // base URL of the admin API
 	Principals []principal       `json:"principals"`
+	Keys       []key             `json:"keys"`
+}
+
+type key struct {
+	Name   string `json:"name"` // "<account>/<key>", as the world file names it
+	ID     string `json:"id"`
+	ARN    string `json:"arn"`
+	Region string `json:"region"`
 }
 
 type principal struct {
@@ -151,6 +159,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			AccessKeyID: p.Credentials.AccessKeyID, AccessKeySecret: p.Credentials.Secret()})
 	}
 
+	out.Keys = []key{}
+	for _, name := range w.KeyNames() {
+		account, keyName, _ := strings.Cut(name, "/")
+		k := w.Key(account, keyName)
+		out.Keys = append(out.Keys, key{Name: name, ID: k.ID, ARN: k.ARN, Region: k.Region})
+	}
+
 	errs := make(chan error, len(servers))
 	for i, srv := range servers {
 		go func() { errs <- srv.Serve(listeners[i]) }()
@@ -185,9 +200,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// printEnv prints export lines: the endpoints and admin URL, then each
-// principal's key as FAKECLOUD_<NAME>_ACCESS_KEY_ID and _SECRET, with the
-// first principal also as the SDKs' standard ALIBABA_CLOUD_* variables.
+// printEnv prints export lines: the endpoints and admin URL, each key's
+// ARN as FAKECLOUD_KEY_<ACCOUNT>_<KEY>, then each principal's access key
+// as FAKECLOUD_<NAME>_ACCESS_KEY_ID and _SECRET, with the first principal
+// also as the SDKs' standard ALIBABA_CLOUD_* variables.
 func printEnv(w io.Writer, regions []string, out output) {
 	fmt.Fprintf(w, "export FAKECLOUD_ENDPOINT=%s\n", out.Endpoint)
 	for _, r := range regions {
@@ -195,6 +211,9 @@ func printEnv(w io.Writer, regions []string, out output) {
 	}
 	fmt.Fprintf(w, "export FAKECLOUD_ADMIN=%s\n", out.Admin)
 	fmt.Fprintf(w, "export ALIBABA_CLOUD_REGION_ID=%s\n", regions[0])
+	for _, k := range out.Keys {
+		fmt.Fprintf(w, "export FAKECLOUD_KEY_%s=%s\n", envName(k.Name), k.ARN)
+	}
 	for i, p := range out.Principals {
 		if i == 0 {
 			fmt.Fprintf(w, "export ALIBABA_CLOUD_ACCESS_KEY_ID=%s\nexport ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s\n", p.AccessKeyID, p.AccessKeySecret)

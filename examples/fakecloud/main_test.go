@@ -160,6 +160,10 @@ func TestServer(t *testing.T) {
 		t.Fatalf("endpoints %+v", s.out)
 	}
 	keyARN := "acs:kms:cn-hangzhou:1234567890123456:key/key-hzz0000000000000000000001"
+	if len(s.out.Keys) != 2 || s.out.Keys[0] != (key{Name: "security/app-data", ID: "key-hzz0000000000000000000001", ARN: keyARN, Region: region}) ||
+		s.out.Keys[1].Name != "security/unshared" || !strings.HasPrefix(s.out.Keys[1].ARN, "acs:kms:cn-hangzhou:1234567890123456:key/key-hzz") {
+		t.Errorf("keys %+v", s.out.Keys)
+	}
 	service := s.principal(t, "app-1/service")
 	if service.ARN != "acs:ram::"+service.AccountID+":user/service" || service.AccessKeySecret == "" {
 		t.Errorf("principal %+v", service)
@@ -519,7 +523,7 @@ func TestEnv(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	for _, k := range []string{"FAKECLOUD_ENDPOINT", "FAKECLOUD_ENDPOINT_CN_HANGZHOU", "FAKECLOUD_ADMIN", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_REGION_ID"} {
+	for _, k := range []string{"FAKECLOUD_ENDPOINT", "FAKECLOUD_ENDPOINT_CN_HANGZHOU", "FAKECLOUD_KEY_SECURITY_APP_DATA", "FAKECLOUD_ADMIN", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_REGION_ID"} {
 		if vars[k] == "" {
 			t.Errorf("%s not exported: %v", k, vars)
 		}
