@@ -132,12 +132,44 @@
 // examples/fakecloud serves a world over HTTP, and World.Handler adds
 // admin endpoints under AdminPath (request log, emulator time).
 //
+// Every field, all optional but accounts and the names:
+//
+//	{
+//	  "seed": 1,                                   // IDs and fault draws (Options.Seed)
+//	  "clock": {"kind": "real"},                   // or {"kind": "manual", "start": "2026-01-01T00:00:00Z"},
+//	                                               // or {"kind": "scaled", "scale": 60, "start": …}
+//	  "delays": {"propagation": "30s", "quotaRelease": "5m", "visibility": "2s"},
+//	  "logLimit": 100000,
+//	  "accounts": [{
+//	    "name": "security", "id": "1234567890123456", // id: a fixed UID; generated if absent
+//	    "policies": [{"name": "UseKeys", "document": {…}}], // custom permission policies
+//	    "users": [{"name": "admin", "policies": ["AdministratorAccess"]}],
+//	    "roles": [{"name": "App", "description": "…", "trust": {…}, "policies": ["UseKeys"]}],
+//	    "instances": [{"name": "main", "region": "cn-hangzhou", "external": false,
+//	      "quota": 10, "keyQuota": 1000, "vpcs": ["vpc-…"],
+//	      "keys": [{"name": "orders", "id": "key-…", "alias": "alias/orders",
+//	        "description": "…", "spec": "Aliyun_AES_256", "usage": "ENCRYPT/DECRYPT", "policy": {…}}]}],
+//	    "defaultKeys": [{"name": "legacy", "region": "cn-hangzhou"}] // keys outside an instance
+//	  }],
+//	  "resourceDirectory": {"management": "management", "members": ["security"],
+//	    "folders": [{"name": "apps", "members": ["app-1"], "folders": […]}]},
+//	  "faults": [{"service": "kms", "action": "Decrypt", "account": "app-1",
+//	    "throttle": 0.1, "unavailable": 0, "lostResponse": 0, "latency": "50ms"}]
+//	}
+//
+// Names are the file's own handles (World.Account, World.Key, …); user,
+// role and policy names are also the RAM names. Policies are attached by
+// name: the account's custom policies first, then system policies. The
+// default clock is real time that World.Advance moves ahead, so that SDKs'
+// request timestamps stay current.
+//
 //	World files and the server                                             Test
 //	A world file builds accounts, directory, RAM, instances, keys, delays, TestWorldFile
 //	  faults; names give the handles back
 //	The default clock is real time that Advance moves ahead; a caller's    TestWorldFileClocks
 //	  clock replaces the file's
 //	Mistakes name line, column and field; nothing is built                 TestWorldFileErrors
+//	The field reference above names every field of the schema              TestWorldDocFields
 //	The admin endpoints: log since a mark, time, advance                   TestAdminHandler
 //
 // # Behaviours and their tests

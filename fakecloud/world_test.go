@@ -3,6 +3,8 @@ package fakecloud
 import (
 	"context"
 	"errors"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -261,5 +263,38 @@ func TestWorldFileErrors(t *testing.T) {
 				t.Errorf("message %q does not start with the file name", err)
 			}
 		})
+	}
+}
+
+// TestWorldDocFields: the package doc's field reference names every field
+// of the world file's schema.
+func TestWorldDocFields(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(rt reflect.Type)
+	walk = func(rt reflect.Type) {
+		for rt.Kind() == reflect.Pointer || rt.Kind() == reflect.Slice {
+			rt = rt.Elem()
+		}
+		if rt.Kind() != reflect.Struct || seen[rt] || rt == docType {
+			return
+		}
+		seen[rt] = true
+		for _, name := range fieldNames(rt) {
+			if !strings.Contains(string(doc), `"`+name+`":`) {
+				t.Errorf("doc.go's world file reference lacks %q (%s)", name, rt.Name())
+			}
+		}
+		for i := 0; i < rt.NumField(); i++ {
+			walk(rt.Field(i).Type)
+		}
+	}
+	walk(reflect.TypeOf(worldFile{}))
+	if len(seen) < 10 {
+		t.Errorf("walked %d schema types", len(seen))
 	}
 }
