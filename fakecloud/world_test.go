@@ -298,3 +298,26 @@ func TestWorldDocFields(t *testing.T) {
 		t.Errorf("walked %d schema types", len(seen))
 	}
 }
+
+// FuzzLoadWorld: any input either builds a world or is refused with a
+// *WorldError whose place lies inside the file; nothing panics.
+func FuzzLoadWorld(f *testing.F) {
+	f.Add(worldJSON)
+	f.Add(`{"accounts": [{"name": "a", "id": "119285303511****"}]}`)
+	f.Add(`{"accounts": [{"name": "a", "name": "b"}]}`)
+	f.Add(`{"accounts": [{"name": "a",}]}`)
+	f.Add(`[1, {"x": null}, "s"]`)
+	f.Fuzz(func(t *testing.T, file string) {
+		_, err := LoadWorld(strings.NewReader(file), WorldOptions{Name: "f.json", Clock: NewManualClock(time.Time{})})
+		if err == nil {
+			return
+		}
+		var we *WorldError
+		if !errors.As(err, &we) {
+			t.Fatalf("error %v (%T) is not a *WorldError", err, err)
+		}
+		if we.Line < 1 || we.Column < 1 || we.Line > strings.Count(file, "\n")+1 {
+			t.Fatalf("place %d:%d outside the file: %v", we.Line, we.Column, err)
+		}
+	})
+}
