@@ -209,3 +209,32 @@ func ExampleInstance_NewKeyWithID() {
 	// acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7 <nil>
 	// fakecloud: arn: invalid account in "119285303511****": documentation masks IDs with "****"; use the real, unmasked ID
 }
+
+// An external key (Hold Your Own Key) works only while the XKI proxy is
+// connected and the external key is enabled.
+func ExampleAccount_NewExternalKMSInstance() {
+	cloud := fakecloud.New(fakecloud.Options{Seed: 1})
+	acct := cloud.NewAccount("a")
+	inst := acct.NewExternalKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{})
+	key, _ := inst.NewKey(fakecloud.KeyOptions{})
+	client, _ := kms.NewClient(cloud.Config(acct.RootCredentials(), "cn-hangzhou"))
+	generate := func() string {
+		_, err := client.GenerateDataKeyWithContext(context.Background(),
+			&kms.GenerateDataKeyRequest{KeyId: tea.String(key.ID)}, &dara.RuntimeOptions{})
+		var e *tea.SDKError
+		if errors.As(err, &e) {
+			return *e.Code
+		}
+		return "ok"
+	}
+	fmt.Println(generate())
+	inst.SetProxyConnected(false)
+	fmt.Println(generate())
+	inst.SetProxyConnected(true)
+	key.SetExternalKeyEnabled(false)
+	fmt.Println(generate())
+	// Output:
+	// ok
+	// Rejected.Unavailable
+	// Rejected.Unavailable
+}
