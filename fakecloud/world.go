@@ -207,7 +207,7 @@ func LoadWorld(r io.Reader, opts WorldOptions) (*World, error) {
 	if len(data) > maxWorldBytes {
 		return nil, fmt.Errorf("fakecloud: %s is larger than %d bytes", opts.Name, maxWorldBytes)
 	}
-	b := &worldBuilder{data: data, file: opts.Name, dec: decoder{places: map[string]int{}}}
+	b := &worldBuilder{data: data, file: opts.Name, dec: decoder{places: map[string]int{}}, aliases: map[string]string{}}
 	tree, err := parseJSONTree(data)
 	if err != nil {
 		return nil, b.wrap(err)
@@ -225,10 +225,11 @@ func LoadWorld(r io.Reader, opts WorldOptions) (*World, error) {
 
 // worldBuilder turns a decoded file into a World.
 type worldBuilder struct {
-	data []byte
-	file string
-	dec  decoder
-	w    *World
+	data    []byte
+	file    string
+	dec     decoder
+	w       *World
+	aliases map[string]string // "<uid>/<region>/alias/<name>" → where
 }
 
 // wrap turns positioned errors into *WorldError.
@@ -644,18 +645,27 @@ func (b *worldBuilder) key(p string, wa worldAccount, inst *Instance, wk worldKe
 		}
 		opts.Policy = doc
 	}
-	if wk.Policy.set {
-		// SetKeyPolicy's own checks (principals of other accounts must
-		// exist), so that a refusal points at the policy.
-		c := b.w.Cloud
-		c.mu.RLock()
-		_, e := c.checkKeyPolicy(a.state(), opts.Policy, func(code, detail string) *Error {
-			return &Error{Code: code, Message: detail}
-		})
-		c.mu.RUnlock()
-		if e != nil {
-			return b.at(p+".policy", "%s", e.Message)
+	// What CreateKey would refuse for the key itself is checked here, so
+	// that a refusal by NewKey below is about the key policy.
+	if wk.Spec != "" && !knownSpec(wk.Spec) {
+		return b.at(p+".spec", "unknown key spec %q", wk.Spec)
+	}
+	if wk.Usage != "" && wk.Usage != "ENCRYPT/DECRYPT" && wk.Usage != "SIGN/VERIFY" {
+		return b.at(p+".usage", "want \"ENCRYPT/DECRYPT\" or \"SIGN/VERIFY\", found %q", wk.Usage)
+	}
+	if wk.Usage != "" && (wk.Spec == "" || symmetricSpec(wk.Spec)) && wk.Usage != "ENCRYPT/DECRYPT" {
+		return b.at(p+".usage", "symmetric keys are ENCRYPT/DECRYPT")
+	}
+	if wk.Alias != "" {
+		region := wk.Region
+		if inst != nil {
+			region = inst.Region
 		}
+		alias := region + "/alias/" + strings.TrimPrefix(wk.Alias, "alias/")
+		if first, dup := b.aliases[a.ID+"/"+alias]; dup {
+			return b.at(p+".alias", "alias %q is already used in %s (at %s)", wk.Alias, region, first)
+		}
+		b.aliases[a.ID+"/"+alias] = b.where(p + ".alias")
 	}
 	if wk.ID != "" {
 		if perr := arn.Pasted(wk.ID); perr != nil {
@@ -689,6 +699,13 @@ func (b *worldBuilder) key(p string, wa worldAccount, inst *Instance, wk worldKe
 		k, err = inst.NewKey(opts)
 	}
 	if err != nil {
+		// With the key's own fields checked above, what CreateKey refuses
+		// as a bad parameter or an exceeded share quota is the key policy
+		// (a principal that does not exist, too many accounts).
+		var e *Error
+		if wk.Policy.set && errors.As(err, &e) && (e.Code == "InvalidParameter" || e.Code == "Rejected.ShareQuotaExceedLimit") {
+			return b.at(p+".policy", "%s: %s", e.Code, e.Message)
+		}
 		return b.at(p, "%v", err)
 	}
 	b.w.keys[wa.Name+"/"+wk.Name] = k

@@ -225,6 +225,15 @@ func TestWorldFileErrors(t *testing.T) {
 		{"key policy names a missing role", `{"accounts": [{"name": "a"}, {"name": "b", "id": "1234567890123456", "instances": [{"name": "i", "region": "cn-hangzhou", "keys": [
 			{"name": "k", "policy": {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": {"RAM": ["acs:ram::${uid:a}:role/nope"]}, "Action": "kms:Decrypt", "Resource": "*"}]}} ←
 		]}]}]}`, "accounts[1].instances[0].keys[0].policy", "role nope does not exist"},
+		{"share quota exceeded", `{"accounts": [{"name": "a"}, {"name": "b", "instances": [{"name": "i", "region": "cn-hangzhou", "quota": 1, "vpcs": ["vpc-1"], "keys": [
+			{"name": "k", "policy": {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": {"RAM": ["acs:ram::${uid:a}:*"]}, "Action": "kms:Decrypt", "Resource": "*"}]}} ←
+		]}]}]}`, "accounts[1].instances[0].keys[0].policy", "Rejected.ShareQuotaExceedLimit"},
+		{"alias twice", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou", "keys": [{"name": "k", "alias": "x"},
+			{"name": "l", "alias": "alias/x"} ←
+		]}]}]}`, "accounts[0].instances[0].keys[1].alias", `alias "alias/x" is already used in cn-hangzhou`},
+		{"unknown spec", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou", "keys": [
+			{"name": "k", "spec": "AES_512"} ←
+		]}]}]}`, "accounts[0].instances[0].keys[0].spec", `unknown key spec "AES_512"`},
 		{"member twice", `{"accounts": [{"name": "m"}, {"name": "a"}], "resourceDirectory": {"management": "m", "members": ["a"],
 			"folders": [{"name": "f", "members": ["a"]}]} ←
 		}`, "resourceDirectory.folders[0].members[0]", `account "a" is already in the directory`},
