@@ -95,27 +95,25 @@ func ExampleCloud_Serve() {
 	// true
 }
 
-// Faults make matching requests fail: here every Decrypt of one account is
-// throttled, and the log says the fault was injected.
+// Faults make matching requests fail: here every GetCallerIdentity of one
+// account is throttled, and the log says the fault was injected.
 func ExampleFaults_Add() {
 	cloud := fakecloud.New(fakecloud.Options{Seed: 1})
 	acct := cloud.NewAccount("a")
-	key, _ := acct.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{}).NewKey(fakecloud.KeyOptions{})
-	id := cloud.Faults().Add(fakecloud.Fault{Service: "kms", Action: "Encrypt", Account: acct.ID, Throttle: 1})
-	client, _ := kms.NewClient(cloud.Config(acct.RootCredentials(), "cn-hangzhou"))
-	encrypt := func() string {
-		_, err := client.EncryptWithContext(context.Background(),
-			&kms.EncryptRequest{KeyId: tea.String(key.ID), Plaintext: tea.String("aGVsbG8=")}, &dara.RuntimeOptions{})
+	id := cloud.Faults().Add(fakecloud.Fault{Service: "sts", Action: "GetCallerIdentity", Account: acct.ID, Throttle: 1})
+	client, _ := sts.NewClient(cloud.Config(acct.RootCredentials(), "cn-hangzhou"))
+	call := func() string {
+		_, err := client.GetCallerIdentity()
 		var e *tea.SDKError
 		if errors.As(err, &e) {
 			return *e.Code
 		}
 		return "ok"
 	}
-	fmt.Println(encrypt())
+	fmt.Println(call())
 	cloud.Faults().Remove(id)
-	fmt.Println(encrypt())
-	fmt.Println(cloud.Log().Entries(fakecloud.Match{Action: "Encrypt"})[0].Fault)
+	fmt.Println(call())
+	fmt.Println(cloud.Log().Entries(fakecloud.Match{Action: "GetCallerIdentity"})[0].Fault)
 	// Output:
 	// Throttling.User
 	// ok

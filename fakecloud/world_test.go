@@ -119,7 +119,7 @@ func TestWorldFile(t *testing.T) {
 			t.Errorf("GenerateDataKey as %s: %v, want code %q", role, err, want)
 		}
 		_, err = appKMS.EncryptWithContext(ctx, &kms.EncryptRequest{KeyId: tea.String(key.ARN), Plaintext: tea.String("aGk=")}, rt)
-		if code := errCode(err); code != "ServiceUnavailable" {
+		if errStatus(err) != 503 {
 			t.Errorf("Encrypt as %s: %v, want the injected 503", role, err)
 		}
 	}
