@@ -80,6 +80,15 @@
 // other account's RAM side where the caller can look, and drift against a
 // spec.
 //
+// # Errors
+//
+// API failures are *APIError values (an alias of the internal error type)
+// carrying the service's code, HTTP status and request ID; their class is
+// matched with errors.Is and ErrThrottled, ErrAccessDenied, ErrNotFound,
+// ErrQuotaExceeded, ErrKeyState and the others. The orchestrator's own
+// errors are *SpecError (ErrInvalidSpec), *PreflightError (ErrPreflight),
+// *ApplyError (ErrIncomplete) and *VerifyError (one Err* per outcome).
+//
 // # Testing your code
 //
 // Package fakecloud emulates KMS, RAM and STS of many accounts behind the
@@ -96,15 +105,6 @@
 //
 // With the manual clock, Verify's polling advances emulated time instead
 // of waiting for propagation.
-//
-// # Errors
-//
-// API failures are *APIError values (an alias of the internal error type)
-// carrying the service's code, HTTP status and request ID; their class is
-// matched with errors.Is and ErrThrottled, ErrAccessDenied, ErrNotFound,
-// ErrQuotaExceeded, ErrKeyState and the others. The orchestrator's own
-// errors are *SpecError (ErrInvalidSpec), *PreflightError (ErrPreflight),
-// *ApplyError (ErrIncomplete) and *VerifyError (one Err* per outcome).
 //
 // # Facts and assumptions
 //
