@@ -215,6 +215,8 @@ func TestServer(t *testing.T) {
 		}
 		cases = append(cases, rawCase{sig, http.MethodPost, "form"})
 	}
+	// Older RPC clients may send everything, the signature too, as a form.
+	cases = append(cases, rawCase{"HMAC-SHA1", http.MethodPost, "form-all"})
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s %s %s", tc.sig, tc.method, tc.place), func(t *testing.T) {
 			status, body := rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret,
@@ -388,12 +390,13 @@ func nonce() string {
 //     ("form"), the body covered by x-acs-content-sha256;
 //   - HMAC-SHA1 (the RPC V2 signature): Action, Version and the signature
 //     parameters in the query; the operation's parameters there too
-//     ("query") or in a form body ("form"), signed together.
+//     ("query") or in a form body ("form"), signed together; or every
+//     parameter, Signature included, in the form body ("form-all").
 func signed(t *testing.T, sig, method, place, endpoint, keyID, secret, action, version string, params map[string]string) *http.Request {
 	t.Helper()
 	query, form := map[string]string{}, map[string]string{}
 	target := query
-	if place == "form" {
+	if place == "form" || place == "form-all" {
 		target = form
 	}
 	for k, v := range params {
@@ -448,6 +451,13 @@ func signed(t *testing.T, sig, method, place, endpoint, keyID, secret, action, v
 		mac := hmac.New(sha1.New, []byte(secret+"&"))
 		mac.Write([]byte(method + "&" + percent("/") + "&" + percent(canonical(all))))
 		query["Signature"] = base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		if place == "form-all" {
+			for k, v := range query {
+				form[k] = v
+			}
+			query = map[string]string{}
+			body = canonical(form)
+		}
 		if body != "" {
 			headers["content-type"] = "application/x-www-form-urlencoded"
 		}
