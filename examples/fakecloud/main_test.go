@@ -219,28 +219,43 @@ func TestServer(t *testing.T) {
 	cases = append(cases, rawCase{"HMAC-SHA1", http.MethodPost, "form-all"})
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s %s %s", tc.sig, tc.method, tc.place), func(t *testing.T) {
-			status, body := rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret,
+			status, body := rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret, "",
 				"GenerateDataKey", "2016-01-20", map[string]string{"KeyId": keyARN, "NumberOfBytes": "32", "EncryptionContext": `{"purpose":"raw test * ~"}`})
 			if status != 200 || body["KeyId"] != "key-hzz0000000000000000000001" || body["CiphertextBlob"] == nil {
 				t.Fatalf("GenerateDataKey: %d %v", status, body)
 			}
-			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret,
+			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret, "",
 				"Decrypt", "2016-01-20", map[string]string{"CiphertextBlob": body["CiphertextBlob"].(string), "EncryptionContext": `{"purpose":"raw test * ~"}`})
 			if status != 200 || body["Plaintext"] == nil {
 				t.Errorf("Decrypt: %d %v", status, body)
 			}
-			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret,
+			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret, "",
 				"GetCallerIdentity", "2015-04-01", nil)
 			if status != 200 || body["Arn"] != service.ARN {
 				t.Errorf("GetCallerIdentity: %d %v", status, body)
 			}
-			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, s.principal(t, "app-1"), s.principal(t, "app-1").AccessKeySecret,
+			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, s.principal(t, "app-1"), s.principal(t, "app-1").AccessKeySecret, "",
 				"ListRoles", "2015-05-01", map[string]string{"MaxItems": "10"})
 			if status != 200 || body["Roles"] == nil {
 				t.Errorf("ListRoles: %d %v", status, body)
 			}
+			// STS: the pipeline enters app-1; the session's token travels
+			// as x-acs-security-token or SecurityToken.
+			pipeline := s.principal(t, "management/pipeline")
+			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, pipeline, pipeline.AccessKeySecret, "",
+				"AssumeRole", "2015-04-01", map[string]string{"RoleArn": "acs:ram::" + s.principal(t, "app-1").AccountID + ":role/resourcedirectoryaccountaccessrole", "RoleSessionName": "raw-test"})
+			creds, _ := body["Credentials"].(map[string]any)
+			if status != 200 || creds == nil {
+				t.Fatalf("AssumeRole: %d %v", status, body)
+			}
+			session := principal{AccessKeyID: creds["AccessKeyId"].(string), AccessKeySecret: creds["AccessKeySecret"].(string)}
+			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, session, session.AccessKeySecret, creds["SecurityToken"].(string),
+				"GetCallerIdentity", "2015-04-01", nil)
+			if status != 200 || !strings.Contains(fmt.Sprint(body["Arn"]), ":assumed-role/resourcedirectoryaccountaccessrole/raw-test") {
+				t.Errorf("GetCallerIdentity with the session: %d %v", status, body)
+			}
 			// A wrong secret is refused: the signature is really checked.
-			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret+"x",
+			status, body = rawCall(t, tc.sig, tc.method, tc.place, s.out.Endpoint, service, service.AccessKeySecret+"x", "",
 				"GetCallerIdentity", "2015-04-01", nil)
 			if status != 400 || body["Code"] != "SignatureDoesNotMatch" {
 				t.Errorf("wrong secret: %d %v", status, body)
@@ -338,9 +353,9 @@ func admin(t *testing.T, method, u string, want int, into any) {
 }
 
 // rawCall sends one signed request and decodes the JSON answer.
-func rawCall(t *testing.T, sig, method, place, endpoint string, p principal, secret, action, version string, params map[string]string) (int, map[string]any) {
+func rawCall(t *testing.T, sig, method, place, endpoint string, p principal, secret, token, action, version string, params map[string]string) (int, map[string]any) {
 	t.Helper()
-	req := signed(t, sig, method, place, endpoint, p.AccessKeyID, secret, action, version, params)
+	req := signed(t, sig, method, place, endpoint, p.AccessKeyID, secret, token, action, version, params)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -392,7 +407,7 @@ func nonce() string {
 //     parameters in the query; the operation's parameters there too
 //     ("query") or in a form body ("form"), signed together; or every
 //     parameter, Signature included, in the form body ("form-all").
-func signed(t *testing.T, sig, method, place, endpoint, keyID, secret, action, version string, params map[string]string) *http.Request {
+func signed(t *testing.T, sig, method, place, endpoint, keyID, secret, token, action, version string, params map[string]string) *http.Request {
 	t.Helper()
 	query, form := map[string]string{}, map[string]string{}
 	target := query
@@ -417,6 +432,9 @@ func signed(t *testing.T, sig, method, place, endpoint, keyID, secret, action, v
 		headers["x-acs-date"] = now.Format("2006-01-02T15:04:05Z")
 		headers["x-acs-signature-nonce"] = nonce()
 		headers["x-acs-content-sha256"] = hex.EncodeToString(sum[:])
+		if token != "" {
+			headers["x-acs-security-token"] = token
+		}
 		if body != "" {
 			headers["content-type"] = "application/x-www-form-urlencoded"
 		}
@@ -441,6 +459,9 @@ func signed(t *testing.T, sig, method, place, endpoint, keyID, secret, action, v
 			"SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": nonce(),
 			"Timestamp": now.Format("2006-01-02T15:04:05Z"), "RegionId": region} {
 			query[k] = v
+		}
+		if token != "" {
+			query["SecurityToken"] = token
 		}
 		all := map[string]string{}
 		for _, m := range []map[string]string{query, form} {
