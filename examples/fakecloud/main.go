@@ -8,11 +8,15 @@
 // is the region of the port it arrives on, as each real endpoint is
 // regional). Once listening, the command prints one JSON document on
 // stdout: the endpoints, the admin URL, every principal's credentials
-// (each account's root and RAM users) and every key's ID and ARN. With -env it prints shell export
-// lines instead. Point an SDK at an endpoint over plain HTTP:
+// (each account's root and RAM users) and every key's ID and ARN. With
+// -env it prints shell export lines instead. Point an SDK at an endpoint
+// over plain HTTP:
 //
-//	Python: Config(access_key_id=…, access_key_secret=…, endpoint="127.0.0.1:PORT", protocol="http", region_id="cn-hangzhou")
-//	Java:   new Config().setAccessKeyId(…).setAccessKeySecret(…).setEndpoint("127.0.0.1:PORT").setProtocol("http")
+//	Python:  Config(access_key_id=…, access_key_secret=…, endpoint="127.0.0.1:PORT", protocol="http", region_id="cn-hangzhou")
+//	Java:    new Config().setAccessKeyId(…).setAccessKeySecret(…).setEndpoint("127.0.0.1:PORT").setProtocol("http")
+//	Node.js: new Config({accessKeyId, accessKeySecret, endpoint: "127.0.0.1:PORT", protocol: "http", regionId: "cn-hangzhou"})
+//
+// testdata/node/sdks.js does this with the official Node.js SDKs.
 //
 // Both signatures the official SDKs use are accepted (ACS3-HMAC-SHA256 and
 // the older HMAC-SHA1 with SignatureVersion 1.0), on GET or POST, with the
