@@ -1,6 +1,7 @@
 package fakecloud
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/policy"
 )
 
@@ -275,6 +277,12 @@ func (c *offsetClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Now().UTC().Add(c.offset)
+}
+
+// Sleep waits d of real time (or until ctx is done): emulator time runs
+// at the real rate.
+func (c *offsetClock) Sleep(ctx context.Context, d time.Duration) error {
+	return cloudapi.Sleep(ctx, d)
 }
 
 func (c *offsetClock) Advance(d time.Duration) {
@@ -821,7 +829,8 @@ func (w *World) Config(principal, region string) (*openapi.Config, error) {
 	return w.Cloud.Config(creds, region), nil
 }
 
-// Clock returns the world's clock.
+// Clock returns the world's clock. Every clock a world file describes also
+// has a Sleep method, so it can serve as share.Options.Clock.
 func (w *World) Clock() Clock { return w.clock }
 
 // Advance moves emulator time forward by d, for clocks that can be moved:

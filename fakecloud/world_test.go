@@ -152,6 +152,17 @@ func TestWorldFileClocks(t *testing.T) {
 	if now := w.Cloud.Now(); now.Before(before.Add(48*time.Hour)) || now.After(time.Now().Add(49*time.Hour)) {
 		t.Errorf("real clock after Advance(48h): %v", now)
 	}
+	sleeper, ok := w.Clock().(interface {
+		Sleep(context.Context, time.Duration) error
+	})
+	if !ok {
+		t.Fatalf("the real clock %T has no Sleep", w.Clock())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleeper.Sleep(ctx, time.Hour); err == nil {
+		t.Error("Sleep ignored a cancelled context")
+	}
 	mine := NewManualClock(time.Time{})
 	w = must(LoadWorld(strings.NewReader(`{"clock": {"kind": "scaled", "scale": 60}, "accounts": [{"name": "a"}]}`), WorldOptions{Clock: mine}))
 	if w.Clock() != Clock(mine) {
