@@ -236,3 +236,26 @@ func ExampleAccount_NewExternalKMSInstance() {
 	// Rejected.Unavailable
 	// Rejected.Unavailable
 }
+
+// A test keeps its world in testdata/ and reads it with one call; the
+// principals and keys come back by the names the file gives them.
+func ExampleLoadWorldFile() {
+	w, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range w.Principals() {
+		fmt.Println(p.Name, p.ARN)
+	}
+	fmt.Println(w.Key("security", "shared").ARN)
+	cfg, _ := w.Config("management/pipeline", "cn-hangzhou") // for kms.NewClient, share.New, …
+	fmt.Println(*cfg.RegionId)
+	// Output:
+	// management acs:ram::1000000000000001:root
+	// security acs:ram::1000000000000002:root
+	// app-1 acs:ram::1000000000000003:root
+	// management/pipeline acs:ram::1000000000000001:user/pipeline
+	// acs:kms:cn-hangzhou:1000000000000002:key/key-hzz0000000000000000000001
+	// cn-hangzhou
+}
