@@ -22,6 +22,14 @@
 // to KMS with every call, stored in the message, and bound to every segment's
 // tag. Decrypt must be given exactly the context the message was made with.
 //
+// In a test, the client can come from package fakecloud, an emulated KMS
+// behind the real SDK client; a world file names the accounts and keys:
+//
+//	world, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{})
+//	cfg, err := world.Config("security/admin", "cn-hangzhou") // a principal: "<account>" or "<account>/<user>"
+//	client, err := kms.NewClient(cfg)
+//	key := envelope.MasterKey{ARN: world.Key("security", "shared").ARN, Service: envelope.NewKMS(client)}
+//
 // # Key management
 //
 // A MasterKey is a KMS key named by its ARN, together with the KeyService

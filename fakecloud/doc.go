@@ -3,9 +3,25 @@
 // sts-20150401/v2) talk to over the real wire protocol. It exists because
 // Alibaba Cloud cannot be reached from where kmsshare is built and tested,
 // and no other emulator covers it; it is also the zero-set-up default of
-// the examples. Facts come from ../shared/reference (wire-protocol.md,
+// the examples, and it is public so that you can test your own code with
+// it. Facts come from ../shared/reference (wire-protocol.md,
 // kms.md, ram-sts.md, workflows.md); what they leave open is marked
 // assumed below.
+//
+// # Testing your code
+//
+// Load a world file (see World files below) and take an SDK configuration
+// for any principal; it goes wherever an *openapi.Config goes
+// (kms.NewClient, share.New, a KMS client for envelope.NewKMS):
+//
+//	clock := fakecloud.NewManualClock(time.Time{})
+//	world, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{Clock: clock})
+//	cfg, err := world.Config("management/pipeline", "cn-hangzhou") // "<account>" or "<account>/<user>"
+//	keyARN := world.Key("security", "shared").ARN
+//
+// Advance the manual clock past propagation delays instead of sleeping;
+// assert on what your code did with Cloud.Log. For programs in other
+// languages, examples/fakecloud serves a world over HTTP on 127.0.0.1.
 //
 // # Set-up
 //
@@ -41,7 +57,8 @@
 //
 // # Wire protocol
 //
-// RPC style: POST / with every parameter in the query string, dispatched
+// RPC style: GET or POST / with the parameters in the query string or a
+// form body (the Go SDK sends POST and the query), dispatched
 // on x-acs-action and x-acs-version (KMS 2016-01-20, RAM 2015-05-01, STS
 // 2015-04-01, and the Resource Directory reads of ResourceManager
 // 2020-03-31, resourcemanager.go). The ACS3-HMAC-SHA256 signature is recomputed from the
@@ -98,6 +115,63 @@
 // and latency waits outside every lock and honours the request's context.
 // Cloud.Log records every request (time, service, action, caller account
 // and ARN, target account, status, code, injected fault), never a secret.
+//
+// # World files
+//
+// LoadWorld and LoadWorldFile build a whole cloud from JSON: accounts by
+// name (with optional fixed UIDs), the Resource Directory tree, custom
+// policies, RAM users and roles, KMS instances (quota, bound VPCs) and
+// their keys (optional fixed IDs, aliases, key policies), delays, faults
+// and the clock. Policy documents are JSON objects or strings;
+// ${uid:<account>} in them stands for that account's UID. The World gives
+// the handles back by name, and World.Config returns an *openapi.Config
+// for "<account>" (its root) or "<account>/<user>". The file is strict:
+// an unknown field, a field given twice, a duplicate name, a masked or
+// invalid ID, an unknown reference or a policy that does not parse is a
+// *WorldError naming line, column and field, and nothing is built.
+// examples/fakecloud/world.json is a complete example;
+// examples/fakecloud serves a world over HTTP, and World.Handler adds
+// admin endpoints under AdminPath (request log, emulator time).
+//
+// Every field, all optional but accounts and the names:
+//
+//	{
+//	  "seed": 1,                                   // IDs and fault draws (Options.Seed)
+//	  "clock": {"kind": "real"},                   // or {"kind": "manual", "start": "2026-01-01T00:00:00Z"},
+//	                                               // or {"kind": "scaled", "scale": 60, "start": …}
+//	  "delays": {"propagation": "30s", "quotaRelease": "5m", "visibility": "2s"},
+//	  "logLimit": 100000,
+//	  "accounts": [{
+//	    "name": "security", "id": "1234567890123456", // id: a fixed UID; generated if absent
+//	    "policies": [{"name": "UseKeys", "document": {…}}], // custom permission policies
+//	    "users": [{"name": "admin", "policies": ["AdministratorAccess"]}],
+//	    "roles": [{"name": "App", "description": "…", "trust": {…}, "policies": ["UseKeys"]}],
+//	    "instances": [{"name": "main", "region": "cn-hangzhou", "external": false,
+//	      "quota": 10, "keyQuota": 1000, "vpcs": ["vpc-…"],
+//	      "keys": [{"name": "orders", "id": "key-…", "alias": "alias/orders",
+//	        "description": "…", "spec": "Aliyun_AES_256", "usage": "ENCRYPT/DECRYPT", "policy": {…}}]}],
+//	    "defaultKeys": [{"name": "legacy", "region": "cn-hangzhou"}] // keys outside an instance
+//	  }],
+//	  "resourceDirectory": {"management": "management", "members": ["security"],
+//	    "folders": [{"name": "apps", "members": ["app-1"], "folders": […]}]},
+//	  "faults": [{"service": "kms", "action": "Decrypt", "account": "app-1",
+//	    "throttle": 0.1, "unavailable": 0, "lostResponse": 0, "latency": "50ms"}]
+//	}
+//
+// Names are the file's own handles (World.Account, World.Key, …); user,
+// role and policy names are also the RAM names. Policies are attached by
+// name: the account's custom policies first, then system policies. The
+// default clock is real time that World.Advance moves ahead, so that SDKs'
+// request timestamps stay current.
+//
+//	World files and the server                                             Test
+//	A world file builds accounts, directory, RAM, instances, keys, delays, TestWorldFile
+//	  faults; names give the handles back
+//	The default clock is real time that Advance moves ahead; a caller's    TestWorldFileClocks
+//	  clock replaces the file's
+//	Mistakes name line, column and field; nothing is built                 TestWorldFileErrors
+//	The field reference above names every field of the schema              TestWorldDocFields
+//	The admin endpoints: log since a mark, time, advance                   TestAdminHandler
 //
 // # Behaviours and their tests
 //

@@ -90,6 +90,23 @@
 // errors are *SpecError (ErrInvalidSpec), *PreflightError (ErrPreflight),
 // *ApplyError (ErrIncomplete) and *VerifyError (one Err* per outcome).
 //
+// # Testing your code
+//
+// Package fakecloud emulates KMS, RAM and STS of many accounts behind the
+// real SDK clients, so code that calls share can be tested without a
+// cloud. Describe the world in JSON (or with fakecloud's Go API) and take
+// a configuration for any principal:
+//
+//	clock := fakecloud.NewManualClock(time.Time{})
+//	world, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{Clock: clock})
+//	cfg, err := world.Config("management/pipeline", "cn-hangzhou")
+//	client, err := share.New(cfg, func(o *share.Options) { o.Clock = clock })
+//	spec := &share.Spec{Key: world.Key("security", "shared").ARN,
+//		Recipients: []share.Recipient{{Account: world.Account("app-1").ID}}}
+//
+// With the manual clock, Verify's polling advances emulated time instead
+// of waiting for propagation.
+//
 // # Facts and assumptions
 //
 // Where Alibaba's documentation is silent the package follows the
