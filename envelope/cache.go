@@ -116,10 +116,13 @@ func (c *Cache) String() string {
 // GoString is String, so %#v prints no key either.
 func (c *Cache) GoString() string { return c.String() }
 
+// encryptCacheTag starts the id of every encryption entry.
+const encryptCacheTag = "kmsshare-envelope cache v1\x00"
+
 // cacheKey identifies materials by master key ARNs (in order) and the
 // canonical encryption context, both length-prefixed.
-func cacheKey(keys []MasterKey, pairs []format.Pair) [sha256.Size]byte {
-	b := []byte("kmsshare-envelope cache v1\x00")
+func cacheKey(tag string, keys []MasterKey, pairs []format.Pair) [sha256.Size]byte {
+	b := []byte(tag)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(keys)))
 	for _, k := range keys {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(k.ARN)))

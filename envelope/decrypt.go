@@ -93,17 +93,18 @@ func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[strin
 // (the message's context) to KMS, and verifies the key commitment and the
 // header tag.
 func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool) (*opened, error) {
-	arns := make([]arn.ARN, len(h.Keys))
-	valid := make([]bool, len(h.Keys))
-	names := make([]string, len(h.Keys))
+	// A parsed header holds at most MaxEncryptedKeys EDKs: the bookkeeping
+	// fits on the stack.
+	var (
+		arns         [MaxEncryptedKeys]arn.ARN
+		valid, tried [MaxEncryptedKeys]bool
+		errs         []error
+	)
 	for i, k := range h.Keys {
-		names[i] = k.ARN
 		if a, err := parseKeyARN(k.ARN); err == nil {
 			arns[i], valid[i] = a, true
 		}
 	}
-	tried := make([]bool, len(h.Keys))
-	var errs []error
 	try := func(svc KeyService, i int) (*opened, error) {
 		tried[i] = true
 		k := h.Keys[i]
@@ -173,6 +174,10 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 			}
 		}
 	}
+	names := make([]string, len(h.Keys))
+	for i, k := range h.Keys {
+		names[i] = k.ARN
+	}
 	return nil, &NoKeyError{KeyARNs: names, Errors: errs}
 }
 
@@ -238,19 +243,40 @@ func (d *Decryptor) Decrypt(ctx context.Context, msg []byte, encCtx map[string]s
 	}
 	keys := o.keys
 	keys.WipeHeaderKey()
-	aad := format.Digest(h.Fixed)
+	keys.SetAAD(format.Digest(h.Fixed))
+	aad := keys.AAD()
 
 	out := make([]byte, len(body)-m*segmentOverhead)
-	var failed atomic.Bool
-	forEach(keys.Lanes(), m, jobFunc(func(lane, j int) {
-		ct := body[j*stride : min((j+1)*stride, len(body))]
-		if _, err := keys.Open(lane, out[j*seg:j*seg], ct, uint32(j), j == m-1, aad[:]); err != nil {
-			failed.Store(true)
+	ok := true
+	if keys.Lanes() > 1 && m > 1 {
+		ok = openAll(keys, out, body, seg, m)
+	} else {
+		for j := range m {
+			ct := body[j*stride : min((j+1)*stride, len(body))]
+			if _, err := keys.Open(0, out[j*seg:j*seg], ct, uint32(j), j == m-1, aad); err != nil {
+				ok = false
+				break
+			}
 		}
-	}))
-	if failed.Load() {
+	}
+	if !ok {
 		clear(out)
 		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
 	}
 	return out, nil
+}
+
+// openAll opens the m segments of body into out on every lane of keys and
+// reports whether all authenticated. It is Decrypt's parallel path, apart so
+// that the sequential one allocates no closure.
+func openAll(keys *stream.Keys, out, body []byte, seg, m int) bool {
+	stride := seg + segmentOverhead
+	var failed atomic.Bool
+	forEach(keys.Lanes(), m, jobFunc(func(lane, j int) {
+		ct := body[j*stride : min((j+1)*stride, len(body))]
+		if _, err := keys.Open(lane, out[j*seg:j*seg], ct, uint32(j), j == m-1, keys.AAD()); err != nil {
+			failed.Store(true)
+		}
+	}))
+	return !failed.Load()
 }

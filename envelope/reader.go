@@ -30,6 +30,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 		return nil, err
 	}
 	o.keys.WipeHeaderKey()
+	o.keys.SetAAD(format.Digest(h.Fixed))
 	src = format.NoStall(src)
 	if len(rest) > 0 {
 		src = io.MultiReader(bytes.NewReader(rest), src)
@@ -38,7 +39,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	stride := h.SegmentSize + segmentOverhead
 	slots := ringSlots(lanes, stride)
 	return &Reader{
-		src: src, keys: o.keys, aad: format.Digest(h.Fixed), seg: h.SegmentSize, stride: stride,
+		src: src, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
 		lanes: lanes, slots: slots, ring: make([]byte, slots*stride),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		pt: make([][]byte, slots), bad: make([]bool, slots), keyARN: o.keyARN,
@@ -58,7 +59,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 type Reader struct {
 	src    io.Reader
 	keys   *stream.Keys
-	aad    [format.DigestSize]byte
+	aad    []byte // in keys
 	seg    int
 	stride int
 	lanes  int
@@ -258,6 +259,6 @@ func (r *Reader) do(lane, s int) {
 		return
 	}
 	ct := r.ring[s*r.stride : s*r.stride+r.size[s]]
-	pt, err := r.keys.Open(lane, ct[:0], ct, r.ctr[s], r.last[s], r.aad[:])
+	pt, err := r.keys.Open(lane, ct[:0], ct, r.ctr[s], r.last[s], r.aad)
 	r.pt[s], r.bad[s] = pt, err != nil
 }

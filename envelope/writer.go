@@ -32,7 +32,7 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 	if dst == nil {
 		return nil, errors.New("envelope: NewWriter: nil destination")
 	}
-	s, err := e.begin(ctx, encCtx, size)
+	s, err := e.begin(ctx, encCtx, size, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 	lanes := s.keys.Lanes()
 	slots := ringSlots(lanes, s.seg+segmentOverhead)
 	return &Writer{
-		dst: dst, keys: s.keys, aad: s.aad, seg: s.seg, stride: s.seg + segmentOverhead,
+		dst: dst, keys: s.keys, aad: s.keys.AAD(), seg: s.seg, stride: s.seg + segmentOverhead,
 		lanes: lanes, slots: slots, ring: make([]byte, slots*(s.seg+segmentOverhead)),
 		src: make([][]byte, slots), size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		limit: size,
@@ -59,7 +59,7 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 type Writer struct {
 	dst    io.Writer
 	keys   *stream.Keys
-	aad    [format.DigestSize]byte
+	aad    []byte // in keys
 	seg    int
 	stride int
 	lanes  int
@@ -249,7 +249,7 @@ func (w *Writer) do(lane, s int) {
 	if src == nil {
 		src = w.ring[s*w.stride : s*w.stride+w.size[s]]
 	}
-	w.keys.Seal(lane, w.ring[s*w.stride:s*w.stride], src, w.ctr[s], w.last[s], w.aad[:])
+	w.keys.Seal(lane, w.ring[s*w.stride:s*w.stride], src, w.ctr[s], w.last[s], w.aad)
 }
 
 func (w *Writer) write(s int) error {
