@@ -33,6 +33,16 @@ type Decryptor struct {
 	// 0 means MaxEncryptedKeys (16).
 	MaxEncryptedKeys int
 
+	// Cache, if set, keeps the data keys this Decryptor gets from KMS, so
+	// that messages sharing a data key (as an Encryptor with a Cache makes
+	// them) cost one KMS Decrypt between them, within the cache's limits on
+	// age, messages and plaintext bytes. Entries are keyed by the message's
+	// encrypted data keys and encryption context; the key commitment and
+	// header tag are still checked for every message. A Reader charges its
+	// bytes to the entry as it releases them. Opt-in, like Encryptor.Cache;
+	// one Cache may serve both sides.
+	Cache *Cache
+
 	// Concurrency is the number of goroutines that open segments: 0 or 1
 	// means the caller's only. Decrypt uses them for the whole message, a
 	// Reader in WriteTo (which io.Copy uses); Read opens one segment at a
@@ -79,20 +89,90 @@ type opened struct {
 	keys    *stream.Keys // still holding the header key; callers wipe it
 	keyARN  string       // the master key that decrypted the data key
 	dataKey []byte       // only if asked for; the caller wipes it
+	entry   *cacheEntry  // the cache entry the data key came from, if any
 }
 
-// open checks the caller's context against the message's, then unwraps.
-func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int) (*opened, error) {
+// open checks the caller's context against the message's, then unwraps. n
+// is the plaintext length if known (one-shot), else 0: a Reader charges its
+// bytes to the cache as it releases them.
+func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int, n uint64) (*opened, error) {
 	if !contextEqual(h.Context, encCtx) {
 		return nil, notAuthentic("encryption context differs from the message's")
 	}
-	return d.unwrap(ctx, h, format.ContextMap(h.Context), lanes, false)
+	return d.unwrap(ctx, h, format.ContextMap(h.Context), lanes, false, n)
 }
 
 // unwrap decrypts the data key with an allowed master key, sending kmsCtx
-// (the message's context) to KMS, and verifies the key commitment and the
-// header tag.
-func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool) (*opened, error) {
+// (the message's context) to KMS, or takes it from the Decryptor's Cache,
+// and verifies the key commitment and the header tag.
+func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool, n uint64) (*opened, error) {
+	var (
+		m     *materials
+		entry *cacheEntry
+		err   error
+	)
+	if d.Cache != nil {
+		m, entry, err = d.Cache.lookup(ctx, decryptCacheKey(h.Keys, h.Context), n, func(ctx context.Context) (*materials, error) {
+			return d.decryptDataKey(ctx, h, kmsCtx)
+		})
+		if err == nil && !d.allows(m.keyARN) {
+			// Another Decryptor, trusting other keys, filled the entry: this
+			// one must not use a key it would not have asked KMS for.
+			m.wipe()
+			m, entry, err = nil, nil, nil
+		}
+	}
+	if m == nil && err == nil {
+		m, err = d.decryptDataKey(ctx, h, kmsCtx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer m.wipe()
+	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes)
+	if err != nil {
+		return nil, err
+	}
+	// Commitment first: a data key that does not match it says nothing
+	// about the header, and no other EDK is tried (FORMAT.md §5.2).
+	if !keys.CheckCommitment(h.Commitment[:]) {
+		keys.WipeHeaderKey()
+		return nil, notAuthentic("key commitment does not match the data key")
+	}
+	if !keys.CheckHeaderTag(h.Authd, h.Tag[:]) {
+		keys.WipeHeaderKey()
+		return nil, notAuthentic("header tag does not verify")
+	}
+	o := &opened{keys: keys, keyARN: m.keyARN, entry: entry}
+	if wantDataKey {
+		o.dataKey = bytes.Clone(m.dataKey)
+	}
+	return o, nil
+}
+
+// allows reports whether the Decryptor trusts a key ARN: listed in Keys, or
+// admitted by a discovery filter.
+func (d *Decryptor) allows(keyARN string) bool {
+	a, err := parseKeyARN(keyARN)
+	if err != nil {
+		return false
+	}
+	for _, mk := range d.Keys {
+		if want, _ := parseKeyARN(mk.ARN); want == a {
+			return true
+		}
+	}
+	for _, f := range d.Discovery {
+		if f.allows(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// decryptDataKey asks the key services for the data key: each allowed EDK in
+// the Decryptor's order, until one returns a key of the right size.
+func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx map[string]string) (*materials, error) {
 	// A parsed header holds at most MaxEncryptedKeys EDKs: the bookkeeping
 	// fits on the stack.
 	var (
@@ -105,7 +185,7 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 			arns[i], valid[i] = a, true
 		}
 	}
-	try := func(svc KeyService, i int) (*opened, error) {
+	try := func(svc KeyService, i int) (*materials, error) {
 		tried[i] = true
 		k := h.Keys[i]
 		dk, err := svc.Decrypt(ctx, k.ARN, k.Blob, kmsCtx)
@@ -116,39 +196,21 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 			errs = append(errs, &KeyError{KeyARN: k.ARN, Op: "Decrypt", Err: err})
 			return nil, nil
 		}
-		defer clear(dk)
 		if len(dk) != stream.DataKeySize {
+			clear(dk)
 			errs = append(errs, &KeyError{KeyARN: k.ARN, Op: "Decrypt",
 				Err: fmt.Errorf("data key has %d bytes, want %d", len(dk), stream.DataKeySize)})
 			return nil, nil
 		}
-		keys, err := stream.Derive(format.Suite1, dk, h.Salt[:], lanes)
-		if err != nil {
-			return nil, err
-		}
-		// Commitment first: a data key that does not match it says nothing
-		// about the header, and no other EDK is tried (FORMAT.md §5.2).
-		if !keys.CheckCommitment(h.Commitment[:]) {
-			keys.WipeHeaderKey()
-			return nil, notAuthentic("key commitment does not match the data key")
-		}
-		if !keys.CheckHeaderTag(h.Authd, h.Tag[:]) {
-			keys.WipeHeaderKey()
-			return nil, notAuthentic("header tag does not verify")
-		}
-		o := &opened{keys: keys, keyARN: k.ARN}
-		if wantDataKey {
-			o.dataKey = bytes.Clone(dk)
-		}
-		return o, nil
+		return &materials{dataKey: dk, keyARN: k.ARN}, nil
 	}
 
 	for _, mk := range d.Keys {
 		want, _ := parseKeyARN(mk.ARN) // validated by check
 		for i := range h.Keys {
 			if valid[i] && !tried[i] && arns[i] == want {
-				if o, err := try(mk.Service, i); o != nil || err != nil {
-					return o, err
+				if m, err := try(mk.Service, i); m != nil || err != nil {
+					return m, err
 				}
 			}
 		}
@@ -169,8 +231,8 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 				errs = append(errs, &KeyError{KeyARN: h.Keys[i].ARN, Op: "DescribeKey", Err: err})
 				continue
 			}
-			if o, err := try(f.Service, i); o != nil || err != nil {
-				return o, err
+			if m, err := try(f.Service, i); m != nil || err != nil {
+				return m, err
 			}
 		}
 	}
@@ -237,7 +299,7 @@ func (d *Decryptor) Decrypt(ctx context.Context, msg []byte, encCtx map[string]s
 	case int64(m) > format.MaxSegments:
 		return nil, fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
 	}
-	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency))
+	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency), uint64(len(body)-m*segmentOverhead))
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,7 @@ type Encryptor struct {
 type materials struct {
 	dataKey []byte // plaintext, 32 bytes; wiped by whoever holds it last
 	keys    []format.EncryptedKey
+	keyARN  string // on the decrypt side: the master key that decrypted it
 }
 
 func (e *Encryptor) segmentSize() int {

@@ -25,7 +25,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	if err != nil {
 		return nil, err
 	}
-	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency))
+	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +43,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 		lanes: lanes, slots: slots, ring: make([]byte, slots*stride),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		pt: make([][]byte, slots), bad: make([]bool, slots), keyARN: o.keyARN,
+		cache: d.Cache, entry: o.entry,
 	}, nil
 }
 
@@ -84,6 +85,8 @@ type Reader struct {
 	crew   *crew  // during WriteTo with concurrency
 	err    error  // set once; io.EOF after the final segment
 	keyARN string
+	cache  *Cache      // the Decryptor's, if the data key came from it
+	entry  *cacheEntry // charged with the bytes released
 }
 
 // KeyARN returns the master key that decrypted the data key.
@@ -167,6 +170,9 @@ func (r *Reader) advance() {
 		return
 	}
 	r.cur = r.pt[s]
+	if r.entry != nil {
+		r.cache.charge(r.entry, uint64(len(r.cur)))
+	}
 	r.dl++
 	r.done = r.last[s]
 }
