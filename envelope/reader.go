@@ -31,6 +31,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	}
 	o.keys.WipeHeaderKey()
 	o.keys.SetAAD(format.Digest(h.Fixed))
+	mem := inMemory(src)
 	src = format.NoStall(src)
 	if len(rest) > 0 {
 		src = io.MultiReader(bytes.NewReader(rest), src)
@@ -38,9 +39,16 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	lanes := o.keys.Lanes()
 	stride := h.SegmentSize + segmentOverhead
 	slots := ringSlots(lanes, stride)
+	ringLen := slots * stride
+	if lanes == 1 {
+		// Sequential: one slot, and one byte more that tells whether the
+		// segment in it is the last. One segment's buffer stays in the
+		// cache even at 1 MiB, where two would not.
+		slots, ringLen = 1, stride+1
+	}
 	return &Reader{
-		src: src, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
-		lanes: lanes, slots: slots, ring: make([]byte, slots*stride),
+		src: src, mem: mem, rest: rest, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
+		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		pt: make([][]byte, slots), bad: make([]bool, slots), keyARN: o.keyARN,
 		cache: d.Cache, entry: o.entry,
@@ -58,7 +66,9 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 // (or the source has ended), because only that tells whether it is the last.
 // With concurrency, WriteTo keeps several segments in flight.
 type Reader struct {
-	src    io.Reader
+	src    io.Reader // rest, then the caller's source
+	mem    memSource // the caller's source, if it holds the message in memory
+	rest   []byte    // body bytes the header parser read ahead; src starts with them
 	keys   *stream.Keys
 	aad    []byte // in keys
 	seg    int
@@ -87,6 +97,29 @@ type Reader struct {
 	keyARN string
 	cache  *Cache      // the Decryptor's, if the data key came from it
 	entry  *cacheEntry // charged with the bytes released
+
+	// Sequential state: the segment being assembled in ring[:have], and
+	// the byte after a released full segment, which starts the next one.
+	have    int
+	carry   byte
+	carried bool
+}
+
+// memSource is a source that holds the message in memory and hands it out
+// by WriteTo without copying: *bytes.Reader and *bytes.Buffer.
+type memSource interface {
+	io.Reader
+	io.WriterTo
+}
+
+func inMemory(src io.Reader) memSource {
+	switch s := src.(type) {
+	case *bytes.Reader:
+		return s
+	case *bytes.Buffer:
+		return s
+	}
+	return nil
 }
 
 // KeyARN returns the master key that decrypted the data key.
@@ -121,8 +154,13 @@ func (r *Reader) Read(p []byte) (int, error) {
 }
 
 // WriteTo writes the rest of the plaintext to w, straight from the Reader's
-// slots. With concurrency it opens several segments at once.
+// slots. With concurrency it opens several segments at once. When the source
+// holds the message in memory (a *bytes.Reader or *bytes.Buffer), segments
+// are opened straight from it, without copying them first.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if r.lanes == 1 && r.mem != nil && r.err == nil && r.dl == 0 && r.have == 0 && len(r.cur) == 0 {
+		return r.writeFromMemory(w)
+	}
 	if r.lanes > 1 && r.err == nil && r.crew == nil {
 		r.crew = newCrew(r, r.lanes, r.slots)
 		defer func() {
@@ -155,6 +193,10 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 func (r *Reader) advance() {
 	if r.done {
 		r.err = io.EOF
+		return
+	}
+	if r.lanes == 1 {
+		r.advanceSeq()
 		return
 	}
 	if err := r.pump(); err != nil {
@@ -267,4 +309,138 @@ func (r *Reader) do(lane, s int) {
 	ct := r.ring[s*r.stride : s*r.stride+r.size[s]]
 	pt, err := r.keys.Open(lane, ct[:0], ct, r.ctr[s], r.last[s], r.aad)
 	r.pt[s], r.bad[s] = pt, err != nil
+}
+
+// advanceSeq is advance without concurrency: it reads the next segment and
+// one byte more into the single slot, and opens it in place.
+func (r *Reader) advanceSeq() {
+	r.resume()
+	for r.have <= r.stride && !r.eof {
+		n, err := r.src.Read(r.ring[r.have : r.stride+1])
+		r.have += n
+		if err == io.EOF {
+			r.eof = true
+		} else if err != nil {
+			r.err = err
+			return
+		}
+	}
+	last := r.eof && r.have <= r.stride
+	r.cur, r.err = r.openSeq(r.ring[:min(r.have, r.stride)], last, !last)
+}
+
+// resume starts the next segment with the byte carried over from the last.
+func (r *Reader) resume() {
+	if r.carried {
+		r.ring[0], r.have, r.carried = r.carry, 1, false
+	}
+}
+
+// openSeq opens segment dl, whose ciphertext is ct, into the slot (in place
+// when ct is the slot), and returns its plaintext. With carry, the byte after
+// the segment, at ring[stride], starts the next one.
+func (r *Reader) openSeq(ct []byte, last, carry bool) ([]byte, error) {
+	c := r.dl
+	switch {
+	case len(ct) == 0:
+		return nil, notAuthentic("message ends before its final segment")
+	case !last && c >= format.MaxSegments-1:
+		return nil, fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
+	case last && len(ct) == segmentOverhead && c > 0:
+		// An empty final segment after data: every tag may verify, but it
+		// is not the encoding of any plaintext (FORMAT.md §5.3).
+		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
+	}
+	if carry {
+		r.carry, r.carried = r.ring[r.stride], true
+	}
+	pt, err := r.keys.Open(0, r.ring[:0], ct, uint32(c), last, r.aad)
+	if err != nil {
+		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
+	}
+	r.have = 0
+	r.dl++
+	r.sub = r.dl
+	r.done = last
+	if r.entry != nil {
+		r.cache.charge(r.entry, uint64(len(pt)))
+	}
+	return pt, nil
+}
+
+// writeFromMemory is WriteTo for a message in memory, before any of its body
+// was read: the source hands its bytes to a sink, which opens every segment
+// that has more bytes after it straight from them into the slot, and
+// buffers only what the end of a chunk cuts off.
+func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
+	s := &memSink{r: r, w: w}
+	var err error
+	if len(r.rest) > 0 {
+		_, err = s.Write(r.rest)
+		r.rest = nil
+	}
+	if err == nil {
+		_, err = r.mem.WriteTo(s)
+	}
+	if err == nil {
+		r.eof = true
+		var pt []byte
+		if pt, err = r.openSeq(r.ring[:r.have], true, false); err == nil {
+			err = s.emit(pt)
+		}
+	}
+	if err != nil {
+		if r.err == nil {
+			r.err = err
+		}
+		return s.n, err
+	}
+	r.err = io.EOF
+	return s.n, nil
+}
+
+// memSink receives a message body from its source's WriteTo.
+type memSink struct {
+	r *Reader
+	w io.Writer
+	n int64 // plaintext bytes written to w
+}
+
+func (s *memSink) emit(pt []byte) error {
+	n, err := s.w.Write(pt)
+	s.n += int64(n)
+	if err == nil && n < len(pt) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// Write opens the segments in p. A segment is not the last when at least
+// one byte follows it; the bytes of one that p ends too early to tell about
+// wait in the slot for the next Write, or for the end of the source.
+func (s *memSink) Write(p []byte) (int, error) {
+	r := s.r
+	n := len(p)
+	for len(p) > 0 {
+		var ct []byte
+		switch {
+		case r.have == r.stride: // a full segment waited, and more follows
+			ct = r.ring[:r.stride]
+		case r.have == 0 && len(p) > r.stride: // opened out of place, from p
+			ct, p = p[:r.stride], p[r.stride:]
+		default:
+			k := copy(r.ring[r.have:r.stride], p)
+			r.have += k
+			p = p[k:]
+			continue
+		}
+		pt, err := r.openSeq(ct, false, false)
+		if err == nil {
+			err = s.emit(pt)
+		}
+		if err != nil {
+			return n - len(p), err
+		}
+	}
+	return n, nil
 }

@@ -1,0 +1,80 @@
+package envelope
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+)
+
+// chunkedReader is an in-memory source whose WriteTo hands the message over
+// in chunks of random sizes, as a source with its own buffers would: every
+// chunk boundary lands somewhere else in a segment.
+type chunkedReader struct {
+	*bytes.Reader
+	rng *rand.Rand
+}
+
+func (c *chunkedReader) WriteTo(w io.Writer) (int64, error) {
+	buf, _ := io.ReadAll(c.Reader)
+	var n int64
+	for len(buf) > 0 {
+		k := min(len(buf), 1+c.rng.IntN(300))
+		m, err := w.Write(buf[:k])
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+		buf = buf[k:]
+	}
+	return n, nil
+}
+
+// TestReaderFromMemory: the path that opens segments straight from an
+// in-memory source gives what Decrypt gives for every length around the
+// segment size and every way the source may cut the body into chunks, and
+// fails, releasing nothing unauthenticated, on every truncation.
+func TestReaderFromMemory(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.enc.SegmentSize = 64
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{0, 1, 63, 64, 65, 127, 128, 129, 1000, 5000} {
+		pt := pattern(size)
+		msg := mustEncrypt(t, f.enc, pt, nil)
+		for trial := range 8 {
+			r, err := f.dec.NewReader(t.Context(), bytes.NewReader(msg), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if trial > 0 { // trial 0: the plain *bytes.Reader, one chunk
+				r.mem = &chunkedReader{r.mem.(*bytes.Reader), rng}
+			}
+			var out bytes.Buffer
+			if _, err := r.WriteTo(&out); err != nil || !bytes.Equal(out.Bytes(), pt) {
+				t.Fatalf("size %d, trial %d: %v", size, trial, err)
+			}
+			if n, err := r.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+				t.Errorf("size %d: Read after WriteTo: %d, %v", size, n, err)
+			}
+		}
+		// Every truncation fails, and what was released is a prefix of
+		// the plaintext made of whole verified segments.
+		for cut := 0; cut < len(msg); cut += 1 + rng.IntN(40) {
+			r, err := f.dec.NewReader(t.Context(), bytes.NewReader(msg[:cut]), nil)
+			if err != nil {
+				continue // the header itself is cut
+			}
+			r.mem = &chunkedReader{r.mem.(*bytes.Reader), rng}
+			var out bytes.Buffer
+			_, err = r.WriteTo(&out)
+			if !errors.Is(err, ErrNotAuthentic) {
+				t.Fatalf("size %d cut at %d: %v", size, cut, err)
+			}
+			if out.Len()%64 != 0 || !bytes.HasPrefix(pt, out.Bytes()) {
+				t.Fatalf("size %d cut at %d: released %d bytes", size, cut, out.Len())
+			}
+		}
+	}
+}
