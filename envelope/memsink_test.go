@@ -40,6 +40,13 @@ func TestReaderFromMemory(t *testing.T) {
 	f := newFixture(t)
 	f.enc.SegmentSize = 64
 	rng := rand.New(rand.NewPCG(1, 2))
+	for _, conc := range []int{1, 3} {
+		f.dec.Concurrency = conc
+		fromMemory(t, f, rng)
+	}
+}
+
+func fromMemory(t *testing.T, f *fixture, rng *rand.Rand) {
 	for _, size := range []int{0, 1, 63, 64, 65, 127, 128, 129, 1000, 5000} {
 		pt := pattern(size)
 		msg := mustEncrypt(t, f.enc, pt, nil)
@@ -53,7 +60,7 @@ func TestReaderFromMemory(t *testing.T) {
 			}
 			var out bytes.Buffer
 			if _, err := r.WriteTo(&out); err != nil || !bytes.Equal(out.Bytes(), pt) {
-				t.Fatalf("size %d, trial %d: %v", size, trial, err)
+				t.Fatalf("concurrency %d, size %d, trial %d: %v", f.dec.Concurrency, size, trial, err)
 			}
 			if n, err := r.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 				t.Errorf("size %d: Read after WriteTo: %d, %v", size, n, err)
@@ -70,10 +77,10 @@ func TestReaderFromMemory(t *testing.T) {
 			var out bytes.Buffer
 			_, err = r.WriteTo(&out)
 			if !errors.Is(err, ErrNotAuthentic) {
-				t.Fatalf("size %d cut at %d: %v", size, cut, err)
+				t.Fatalf("concurrency %d, size %d cut at %d: %v", f.dec.Concurrency, size, cut, err)
 			}
 			if out.Len()%64 != 0 || !bytes.HasPrefix(pt, out.Bytes()) {
-				t.Fatalf("size %d cut at %d: released %d bytes", size, cut, out.Len())
+				t.Fatalf("concurrency %d, size %d cut at %d: released %d bytes", f.dec.Concurrency, size, cut, out.Len())
 			}
 		}
 	}

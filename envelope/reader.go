@@ -46,13 +46,17 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 		// cache even at 1 MiB, where two would not.
 		slots, ringLen = 1, stride+1
 	}
-	return &Reader{
+	r := &Reader{
 		src: src, mem: mem, rest: rest, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
 		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
-		pt: make([][]byte, slots), bad: make([]bool, slots), keyARN: o.keyARN,
+		pt: make([][]byte, slots), bad: make([]bool, slots), from: make([][]byte, slots), keyARN: o.keyARN,
 		cache: d.Cache, entry: o.entry,
-	}, nil
+	}
+	if lanes == 1 {
+		r.part = r.ring
+	}
+	return r, nil
 }
 
 // Reader decrypts a stream. It implements io.Reader and io.WriterTo. It
@@ -84,6 +88,7 @@ type Reader struct {
 	last []bool
 	pt   [][]byte
 	bad  []bool
+	from [][]byte // ciphertext in the caller's memory, opened out of place into the slot
 
 	rd     uint64 // segments read
 	sub    uint64 // segments opened or handed to the crew
@@ -98,8 +103,10 @@ type Reader struct {
 	cache  *Cache      // the Decryptor's, if the data key came from it
 	entry  *cacheEntry // charged with the bytes released
 
-	// Sequential state: the segment being assembled in ring[:have], and
-	// the byte after a released full segment, which starts the next one.
+	// Sequential state: the segment being assembled in part[:have] (the
+	// ring, without concurrency), and the byte after a released full
+	// segment, which starts the next one.
+	part    []byte
 	have    int
 	carry   byte
 	carried bool
@@ -158,7 +165,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 // holds the message in memory (a *bytes.Reader or *bytes.Buffer), segments
 // are opened straight from it, without copying them first.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
-	if r.lanes == 1 && r.mem != nil && r.err == nil && r.dl == 0 && r.have == 0 && len(r.cur) == 0 {
+	if r.mem != nil && r.err == nil && r.rd == 0 && r.dl == 0 && r.have == 0 && len(r.cur) == 0 {
 		return r.writeFromMemory(w)
 	}
 	if r.lanes > 1 && r.err == nil && r.crew == nil {
@@ -306,8 +313,11 @@ func (r *Reader) do(lane, s int) {
 		r.pt[s], r.bad[s] = nil, true
 		return
 	}
-	ct := r.ring[s*r.stride : s*r.stride+r.size[s]]
-	pt, err := r.keys.Open(lane, ct[:0], ct, r.ctr[s], r.last[s], r.aad)
+	ct := r.from[s]
+	if ct == nil {
+		ct = r.ring[s*r.stride : s*r.stride+r.size[s]]
+	}
+	pt, err := r.keys.Open(lane, r.ring[s*r.stride:s*r.stride], ct, r.ctr[s], r.last[s], r.aad)
 	r.pt[s], r.bad[s] = pt, err != nil
 }
 
@@ -352,9 +362,9 @@ func (r *Reader) openSeq(ct []byte, last, carry bool) ([]byte, error) {
 		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
 	}
 	if carry {
-		r.carry, r.carried = r.ring[r.stride], true
+		r.carry, r.carried = r.part[r.stride], true
 	}
-	pt, err := r.keys.Open(0, r.ring[:0], ct, uint32(c), last, r.aad)
+	pt, err := r.keys.Open(0, r.part[:0], ct, uint32(c), last, r.aad)
 	if err != nil {
 		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
 	}
@@ -374,6 +384,16 @@ func (r *Reader) openSeq(ct []byte, last, carry bool) ([]byte, error) {
 // buffers only what the end of a chunk cuts off.
 func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 	s := &memSink{r: r, w: w}
+	if r.lanes > 1 {
+		// Whole segments go to the crew, opened from the source into the
+		// ring; the one a chunk's end cuts off waits in a slot of its own.
+		r.part = make([]byte, r.stride)
+		r.crew = newCrew(r, r.lanes, r.slots)
+		defer func() {
+			r.crew.stop()
+			r.crew = nil
+		}()
+	}
 	var err error
 	if len(r.rest) > 0 {
 		_, err = s.Write(r.rest)
@@ -385,7 +405,7 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 	if err == nil {
 		r.eof = true
 		var pt []byte
-		if pt, err = r.openSeq(r.ring[:r.have], true, false); err == nil {
+		if pt, err = r.openSeq(r.part[:r.have], true, false); err == nil {
 			err = s.emit(pt)
 		}
 	}
@@ -417,22 +437,33 @@ func (s *memSink) emit(pt []byte) error {
 
 // Write opens the segments in p. A segment is not the last when at least
 // one byte follows it; the bytes of one that p ends too early to tell about
-// wait in the slot for the next Write, or for the end of the source.
+// wait in part for the next Write, or for the end of the source. With a
+// crew, whole segments are queued and all are written out before Write
+// returns, so that nothing holds on to p.
 func (s *memSink) Write(p []byte) (int, error) {
 	r := s.r
 	n := len(p)
 	for len(p) > 0 {
 		var ct []byte
 		switch {
+		case r.have == 0 && len(p) > r.stride && r.crew != nil:
+			if err := s.queue(p[:r.stride]); err != nil {
+				return n - len(p), err
+			}
+			p = p[r.stride:]
+			continue
 		case r.have == r.stride: // a full segment waited, and more follows
-			ct = r.ring[:r.stride]
+			ct = r.part[:r.stride]
 		case r.have == 0 && len(p) > r.stride: // opened out of place, from p
 			ct, p = p[:r.stride], p[r.stride:]
 		default:
-			k := copy(r.ring[r.have:r.stride], p)
+			k := copy(r.part[r.have:r.stride], p)
 			r.have += k
 			p = p[k:]
 			continue
+		}
+		if err := s.drain(); err != nil {
+			return n - len(p), err
 		}
 		pt, err := r.openSeq(ct, false, false)
 		if err == nil {
@@ -442,5 +473,51 @@ func (s *memSink) Write(p []byte) (int, error) {
 			return n - len(p), err
 		}
 	}
-	return n, nil
+	return n - len(p), s.drain()
+}
+
+// queue hands segment sub, which has more bytes after it, to the crew,
+// writing out the oldest queued segment first if every slot is taken.
+func (s *memSink) queue(ct []byte) error {
+	r := s.r
+	if r.sub >= format.MaxSegments-1 {
+		return fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
+	}
+	if r.sub-r.dl >= uint64(r.slots) {
+		if err := s.retire(); err != nil {
+			return err
+		}
+	}
+	i := r.slot(r.sub)
+	r.from[i], r.size[i], r.ctr[i], r.last[i] = ct, len(ct), uint32(r.sub), false
+	r.crew.submit(i)
+	r.sub++
+	return nil
+}
+
+// retire waits for the oldest queued segment and writes it out.
+func (s *memSink) retire() error {
+	r := s.r
+	i := r.slot(r.dl)
+	r.crew.wait(i)
+	r.from[i] = nil
+	r.dl++
+	if r.bad[i] {
+		return notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
+	}
+	if r.entry != nil {
+		r.cache.charge(r.entry, uint64(len(r.pt[i])))
+	}
+	return s.emit(r.pt[i])
+}
+
+// drain writes out every queued segment, up to the first failure. (The
+// crew finishes what is left when it stops; nothing more is written.)
+func (s *memSink) drain() error {
+	for s.r.dl < s.r.sub {
+		if err := s.retire(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
