@@ -85,3 +85,61 @@ func fromMemory(t *testing.T, f *fixture, rng *rand.Rand) {
 		}
 	}
 }
+
+// lyingLen is a source that says it holds fewer bytes than it does.
+type lyingLen struct{ io.Reader }
+
+func (lyingLen) Len() int { return 10 }
+
+// TestReaderSizedToSmallMessage: a Reader over a small message in memory
+// holds a slot of the message's size, not a segment's, and still reads a
+// source that holds more than its Len said.
+func TestReaderSizedToSmallMessage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	pt := pattern(1000)
+	msg := mustEncrypt(t, f.enc, pt, nil)
+	r, err := f.dec.NewReader(t.Context(), bytes.NewReader(msg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ring) > len(pt)+segmentOverhead+1 {
+		t.Errorf("a %d-byte message got a %d-byte slot", len(pt), len(r.ring))
+	}
+	if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, pt) {
+		t.Errorf("Read: %v", err)
+	}
+	var buf bytes.Buffer
+	w, err := f.enc.NewSizedWriter(t.Context(), &buf, nil, int64(len(pt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.ring) > len(pt)+segmentOverhead {
+		t.Errorf("a sized writer for %d bytes got a %d-byte slot", len(pt), len(w.ring))
+	}
+	if _, err := w.Write(pt); err != nil || w.Close() != nil {
+		t.Fatalf("sized writer: %v", err)
+	}
+	if got, err := f.dec.Decrypt(t.Context(), buf.Bytes(), nil); err != nil || !bytes.Equal(got, pt) {
+		t.Errorf("sized writer's message: %v", err)
+	}
+	big := pattern(3 * DefaultSegmentSize / 2)
+	msg = mustEncrypt(t, f.enc, big, nil)
+	for _, copying := range []bool{false, true} {
+		r, err = f.dec.NewReader(t.Context(), lyingLen{bytes.NewReader(msg)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		if copying {
+			var out bytes.Buffer
+			_, err = io.Copy(&out, r)
+			got = out.Bytes()
+		} else {
+			got, err = io.ReadAll(r)
+		}
+		if err != nil || !bytes.Equal(got, big) {
+			t.Errorf("source longer than its Len (io.Copy %v): %v", copying, err)
+		}
+	}
+}

@@ -32,6 +32,10 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	o.keys.WipeHeaderKey()
 	o.keys.SetAAD(format.Digest(h.Fixed))
 	mem := inMemory(src)
+	body := int64(-1) // the body's length, if the source tells
+	if l, ok := src.(interface{ Len() int }); ok {
+		body = int64(len(rest)) + int64(l.Len())
+	}
 	src = format.NoStall(src)
 	if len(rest) > 0 {
 		src = io.MultiReader(bytes.NewReader(rest), src)
@@ -45,6 +49,11 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 		// segment in it is the last. One segment's buffer stays in the
 		// cache even at 1 MiB, where two would not.
 		slots, ringLen = 1, stride+1
+		if body >= 0 && body < int64(stride) {
+			// A small message in memory: a slot of its size, not a
+			// segment's. (advanceSeq grows it if the source has more.)
+			ringLen = int(body) + 1
+		}
 	}
 	r := &Reader{
 		src: src, mem: mem, rest: rest, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
@@ -326,7 +335,10 @@ func (r *Reader) do(lane, s int) {
 func (r *Reader) advanceSeq() {
 	r.resume()
 	for r.have <= r.stride && !r.eof {
-		n, err := r.src.Read(r.ring[r.have : r.stride+1])
+		if r.have == len(r.ring) {
+			r.grow()
+		}
+		n, err := r.src.Read(r.ring[r.have:])
 		r.have += n
 		if err == io.EOF {
 			r.eof = true
@@ -337,6 +349,13 @@ func (r *Reader) advanceSeq() {
 	}
 	last := r.eof && r.have <= r.stride
 	r.cur, r.err = r.openSeq(r.ring[:min(r.have, r.stride)], last, !last)
+}
+
+// grow gives a slot sized to a small message room for a whole segment and
+// the byte after it, in case the source has more than it said.
+func (r *Reader) grow() {
+	r.ring = append(r.ring, make([]byte, r.stride+1-len(r.ring))...)
+	r.part = r.ring
 }
 
 // resume starts the next segment with the byte carried over from the last.
@@ -457,7 +476,10 @@ func (s *memSink) Write(p []byte) (int, error) {
 		case r.have == 0 && len(p) > r.stride: // opened out of place, from p
 			ct, p = p[:r.stride], p[r.stride:]
 		default:
-			k := copy(r.part[r.have:r.stride], p)
+			if r.have == len(r.part) {
+				r.grow()
+			}
+			k := copy(r.part[r.have:min(r.stride, len(r.part))], p)
 			r.have += k
 			p = p[k:]
 			continue
