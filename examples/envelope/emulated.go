@@ -20,8 +20,8 @@ import (
 	"github.com/kmsshare/kmsshare/envelope"
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
-	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/fakecloud"
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/share"
 )
 
