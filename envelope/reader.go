@@ -32,6 +32,14 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	o.keys.WipeHeaderKey()
 	o.keys.SetAAD(format.Digest(h.Fixed))
 	mem := inMemory(src)
+	if sk, ok := mem.(io.Seeker); ok && len(rest) > 0 {
+		// Give the bytes read past the header back to the source, so that
+		// WriteTo finds the whole body there: the first segment is then
+		// opened from memory too, not from a copy.
+		if _, err := sk.Seek(-int64(len(rest)), io.SeekCurrent); err == nil {
+			rest = nil
+		}
+	}
 	body := int64(-1) // the body's length, if the source tells
 	if l, ok := src.(interface{ Len() int }); ok {
 		body = int64(len(rest)) + int64(l.Len())
