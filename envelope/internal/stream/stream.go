@@ -87,28 +87,46 @@ func (k *hmacKey) wipe() {
 
 // stackMsg is the longest message sum hashes on the stack; longer ones (a
 // header with many large encrypted data keys) go through a sha256 digest.
-const stackMsg = 1024
+// shortMsg covers the key schedule's own messages (salt-keyed IKM, info
+// strings), which then need only a small buffer to zero and wipe.
+const (
+	stackMsg = 1024
+	shortMsg = 64
+)
 
 // sum returns HMAC-SHA256(key, a ‖ b).
 func (k *hmacKey) sum(a, b []byte) [sha256.Size]byte {
-	var buf [sha256.BlockSize + stackMsg]byte
-	defer clear(buf[:])
 	var inner [sha256.Size]byte
-	if len(a)+len(b) <= stackMsg {
-		n := copy(buf[:], k.ipad[:])
-		n += copy(buf[n:], a)
-		n += copy(buf[n:], b)
-		inner = sha256.Sum256(buf[:n])
-	} else {
+	switch n := len(a) + len(b); {
+	case n <= shortMsg:
+		var buf [sha256.BlockSize + shortMsg]byte
+		inner = k.innerOn(buf[:], a, b)
+	case n <= stackMsg:
+		var buf [sha256.BlockSize + stackMsg]byte
+		inner = k.innerOn(buf[:], a, b)
+	default:
 		h := sha256.New()
 		h.Write(k.ipad[:])
 		h.Write(a)
 		h.Write(b)
 		h.Sum(inner[:0])
 	}
+	var buf [sha256.BlockSize + sha256.Size]byte
 	copy(buf[:], k.opad[:])
 	copy(buf[sha256.BlockSize:], inner[:])
-	return sha256.Sum256(buf[:sha256.BlockSize+sha256.Size])
+	out := sha256.Sum256(buf[:])
+	clear(buf[:])
+	return out
+}
+
+// innerOn returns SHA-256(ipad ‖ a ‖ b), hashed in buf, which it wipes.
+func (k *hmacKey) innerOn(buf, a, b []byte) [sha256.Size]byte {
+	n := copy(buf, k.ipad[:])
+	n += copy(buf[n:], a)
+	n += copy(buf[n:], b)
+	sum := sha256.Sum256(buf[:n])
+	clear(buf[:n])
+	return sum
 }
 
 // expand is HKDF-Expand(PRK, info(label, suite), ≤ 32): a single HMAC
