@@ -46,9 +46,10 @@ type Decryptor struct {
 	// Concurrency is the number of goroutines that open segments: 0 or 1
 	// means the caller's only. Decrypt uses them for the whole message, a
 	// Reader in WriteTo (which io.Copy uses); Read opens one segment at a
-	// time. A Reader holds two segments in memory, or four per goroutine up
-	// to 64 MiB. The segment size is the message writer's choice, at most
-	// 16 MiB.
+	// time. A Reader holds one segment in memory (a small message in
+	// memory: its own size), or with Concurrency > 1 four to eight per
+	// goroutine (eight while they take at most 1 MiB), up to 64 MiB. The
+	// segment size is the message writer's choice, at most 16 MiB.
 	Concurrency int
 }
 

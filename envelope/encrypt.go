@@ -34,8 +34,9 @@ type Encryptor struct {
 	Keys []MasterKey
 
 	// SegmentSize is the number of plaintext bytes per segment. 0 means
-	// DefaultSegmentSize. A Writer holds two segments in memory, or with
-	// Concurrency > 1 four per goroutine up to 64 MiB.
+	// DefaultSegmentSize. A Writer holds one segment in memory (a declared
+	// small message: its own size), or with Concurrency > 1 four to eight per
+	// goroutine (eight while they take at most 1 MiB), up to 64 MiB.
 	SegmentSize int
 
 	// Concurrency is the number of goroutines that seal segments: 0 or 1
