@@ -82,10 +82,13 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 // tampering ends the stream with ErrNotAuthentic, never with io.EOF. It is not
 // safe for concurrent use.
 //
-// Segments are read into a ring of slots, each into a slot of its own, so
-// every copy is aligned. A segment is opened once the next one has been read
-// (or the source has ended), because only that tells whether it is the last.
-// With concurrency, WriteTo keeps several segments in flight.
+// Without concurrency a segment is read, with the byte after it, into one
+// slot and opened there; that byte, or the end of the source, tells whether
+// the segment is the last. One slot stays in the cache where a ring of two
+// 1 MiB segments would not. From a message in memory (a *bytes.Reader or
+// *bytes.Buffer), WriteTo opens segments straight from the source's bytes.
+// With concurrency, segments go into a ring of slots, each into a slot of
+// its own, and WriteTo keeps several in flight.
 type Reader struct {
 	src    io.Reader // rest, then the caller's source
 	mem    memSource // the caller's source, if it holds the message in memory
