@@ -177,14 +177,17 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 	// A parsed header holds at most MaxEncryptedKeys EDKs: the bookkeeping
 	// fits on the stack.
 	var (
-		arns         [MaxEncryptedKeys]arn.ARN
-		valid, tried [MaxEncryptedKeys]bool
-		errs         []error
+		arns                 [MaxEncryptedKeys]arn.ARN
+		parsed, valid, tried [MaxEncryptedKeys]bool
+		errs                 []error
 	)
-	for i, k := range h.Keys {
-		if a, err := parseKeyARN(k.ARN); err == nil {
-			arns[i], valid[i] = a, true
+	// An EDK's ARN is parsed only when it is compared by more than its text.
+	arnOf := func(i int) (arn.ARN, bool) {
+		if !parsed[i] {
+			a, err := parseKeyARN(h.Keys[i].ARN)
+			arns[i], valid[i], parsed[i] = a, err == nil, true
 		}
+		return arns[i], valid[i]
 	}
 	try := func(svc KeyService, i int) (*materials, error) {
 		tried[i] = true
@@ -207,9 +210,22 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 	}
 
 	for _, mk := range d.Keys {
-		want, _ := parseKeyARN(mk.ARN) // validated by check
+		var want *arn.ARN
 		for i := range h.Keys {
-			if valid[i] && !tried[i] && arns[i] == want {
+			if tried[i] {
+				continue
+			}
+			// The same text is the same valid ARN (check validated mk.ARN).
+			match := h.Keys[i].ARN == mk.ARN
+			if !match {
+				if want == nil {
+					w, _ := parseKeyARN(mk.ARN) // validated by check
+					want = &w
+				}
+				a, ok := arnOf(i)
+				match = ok && a == *want
+			}
+			if match {
 				if m, err := try(mk.Service, i); m != nil || err != nil {
 					return m, err
 				}
@@ -218,13 +234,14 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 	}
 	for _, f := range d.Discovery {
 		for i := range h.Keys {
-			if !valid[i] || tried[i] || !f.allows(arns[i]) {
+			a, ok := arnOf(i)
+			if !ok || tried[i] || !f.allows(a) {
 				continue
 			}
 			// The message chose this ARN. Confirm that the account it names
 			// really holds the key before trusting Decrypt's answer, which
 			// names the key only by its bare ID.
-			if err := confirmKey(ctx, f.Service, arns[i]); err != nil {
+			if err := confirmKey(ctx, f.Service, a); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}

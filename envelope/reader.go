@@ -422,6 +422,7 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 		defer func() {
 			r.crew.stop()
 			r.crew = nil
+			clear(r.from) // hold no reference to the source's memory
 		}()
 	}
 	var err error
