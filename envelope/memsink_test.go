@@ -143,3 +143,37 @@ func TestReaderSizedToSmallMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestSizedWriterOneSegment: a writer sized to one segment or less, with
+// and without concurrency, by Write and by ReadFrom, at and around the
+// segment size.
+func TestSizedWriterOneSegment(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.enc.SegmentSize = 256
+	for _, conc := range []int{1, 4} {
+		f.enc.Concurrency = conc
+		for _, size := range []int{0, 1, 255, 256} {
+			pt := pattern(size)
+			for _, readFrom := range []bool{false, true} {
+				var buf bytes.Buffer
+				w, err := f.enc.NewSizedWriter(t.Context(), &buf, nil, int64(size))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if readFrom {
+					_, err = w.ReadFrom(plainReader{bytes.NewReader(pt)})
+				} else {
+					_, err = w.Write(pt)
+				}
+				if err != nil || w.Close() != nil {
+					t.Fatalf("concurrency %d, %d bytes, ReadFrom %v: %v", conc, size, readFrom, err)
+				}
+				got, err := f.dec.Decrypt(t.Context(), buf.Bytes(), nil)
+				if err != nil || !bytes.Equal(got, pt) {
+					t.Errorf("concurrency %d, %d bytes, ReadFrom %v: %v", conc, size, readFrom, err)
+				}
+			}
+		}
+	}
+}
