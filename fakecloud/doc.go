@@ -91,7 +91,8 @@
 // it instead of sleeping), a ScaledClock in examples (minutes of
 // propagation in seconds), the real clock by default. It drives STS expiry,
 // propagation, quota release and key deletion. Faults (Cloud.Faults) throw
-// Throttling.User or 503 ServiceUnavailable with seeded probabilities and
+// throttles (KMS: 429 Rejected.Throttling; RAM and STS: 400
+// Throttling.User), 503s and 500s with seeded probabilities and
 // add real-time latency, per service, action and caller account; they are
 // decided before the operation runs, so a faulted call changes nothing,
 // and latency waits outside every lock and honours the request's context.
@@ -166,8 +167,10 @@
 //	SignatureDoesNotMatch 400, IncompleteSignature 400 (unsigned request,
 //	  unsupported algorithm, required header unsigned), MissingSecurityToken 400,
 //	  InvalidSecurityToken.Expired 400, InvalidSecurityToken.MismatchWithAccessKey 400,
-//	  InvalidAction.NotFound 404, Throttling.User 400 (code documented, status
-//	  assumed), ServiceUnavailable 503 (injected);
+//	  InvalidAction.NotFound 404, Throttling.User 400 (RAM and STS; code
+//	  documented, status assumed), ServiceUnavailable 503 and InternalError 500
+//	  (RAM and STS, injected; KMS's documented Rejected.Throttling 429,
+//	  SerivceUnvailableTemporary 503 and InternalFailure 500 are not assumed);
 //	Forbidden.NoPermission 403 on data-plane and other key operations;
 //	  Forbidden.ResourceNotFound for a PolicyName other than "default";
 //	  InvalidParameter 400 for a tampered blob or a wrong EncryptionContext;

@@ -57,6 +57,7 @@ func errorTable() map[string]errorDef {
 		"InvalidAction.NotFound":                     {404, "Specified api is not found, please check your url and method.", assumed, nil},
 		"Throttling.User":                            {400, "Request was denied due to user flow control.", assumed, nil},
 		"ServiceUnavailable":                         {503, "The request has failed due to a temporary failure of the server.", assumed, nil},
+		"InternalError":                              {500, "The request processing has failed due to some unknown error.", assumed, nil},
 		"MissingParameter":                           {400, "The parameter needed but no provided.", documented, nil},
 
 		// KMS.
@@ -75,6 +76,9 @@ func errorTable() map[string]errorDef {
 		"Rejected.UnexpectedState":           {409, "The request was rejected because the key state is unexpected.", assumed, nil},
 		"InvalidParameter":                   {400, "The specified parameter is not valid.", documented, nil},
 		"UnsupportedOperation":               {400, "This action is not supported.", documented, nil},
+		"Rejected.Throttling":                {429, "QPS Limit Exceeded", documented, nil},
+		"InternalFailure":                    {500, "Internal Failure", documented, nil},
+		"SerivceUnvailableTemporary":         {503, "Service unavailable temporary", documented, nil},
 
 		// RAM.
 		"NoPermission":                             {403, "You are not authorized to do this action. You should be authorized by RAM.", documented, nil},

@@ -171,7 +171,7 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 	}
 	if out.lost {
 		entry.Fault = "lost-response"
-		c.respondError(w, r, k, &entry, k.fail("ServiceUnavailable", "injected after the request was carried out"))
+		c.respondError(w, r, k, &entry, k.fail(unavailableCode(k.service), "injected after the request was carried out"))
 		return
 	}
 	data, err := json.Marshal(resp)

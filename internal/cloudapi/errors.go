@@ -19,7 +19,7 @@ import (
 
 // Failure classes. Every *Error matches exactly one of them with errors.Is.
 var (
-	ErrThrottled            = errors.New("throttled")                       // Throttling, Throttling.User, Throttling.Api
+	ErrThrottled            = errors.New("throttled")                       // Rejected.Throttling (KMS, 429), Throttling, Throttling.User, Throttling.Api
 	ErrUnavailable          = errors.New("service unavailable")             // 5xx and transport failures
 	ErrAccessDenied         = errors.New("access denied")                   // NoPermission, Forbidden.NoPermission
 	ErrNotFound             = errors.New("not found")                       // EntityNotExist.*, Forbidden.KeyNotFound, ...
@@ -31,6 +31,7 @@ var (
 	ErrKeyPolicyUnsupported = errors.New("key does not support key policy") // Forbidden.KeyPolicyUnSupported
 	ErrInstanceState        = errors.New("KMS instance state does not allow this")
 	ErrAuthentication       = errors.New("authentication failed")   // bad access key, signature or STS token
+	ErrClockSkew            = errors.New("request time refused")    // InvalidTimeStamp.Expired: the host's clock is off
 	ErrUnsupported          = errors.New("operation not supported") // UnsupportedOperation
 	ErrOther                = errors.New("request failed")          // anything else the service refused
 )
@@ -68,8 +69,17 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
+	if e.Class == ErrClockSkew {
+		b.WriteString(": ")
+		b.WriteString(ClockSkewHint)
+	}
 	return b.String()
 }
+
+// ClockSkewHint is what a refused request timestamp means for the caller.
+// The SDK stamps every request with the host's clock, and the API gateway
+// refuses one more than 15 minutes off its own.
+const ClockSkewHint = "this host's clock is more than 15 minutes off; fix the host's clock (enable NTP) and retry"
 
 // Unwrap exposes the failure class and the underlying SDK error.
 func (e *Error) Unwrap() []error { return []error{e.Class, e.Err} }
@@ -169,8 +179,12 @@ func classifyTransport(err error) error {
 // see ../shared/reference/kms.md §10 and ram-sts.md §7.
 func ClassOf(code string, status int) error {
 	switch code {
-	case "Throttling": // and every "Throttling.*" code, below
+	case "Throttling", "Rejected.Throttling": // and every "Throttling.*" code, below
+		// KMS throttles with 429 Rejected.Throttling ("QPS Limit
+		// Exceeded"), RAM and STS with 400 Throttling.User.
 		return ErrThrottled
+	case "InvalidTimeStamp.Expired":
+		return ErrClockSkew
 	case "NoPermission", "Forbidden.NoPermission", "Forbidden.RAM", "Inactive":
 		return ErrAccessDenied
 	case "Forbidden.KeyNotFound", "Forbidden.AliasNotFound", "Forbidden.ResourceNotFound",
@@ -209,7 +223,7 @@ func ClassOf(code string, status int) error {
 		return ErrAuthentication
 	case strings.HasPrefix(code, "InvalidParameter"):
 		return ErrInvalidParameter
-	case strings.HasPrefix(code, "Throttling."):
+	case strings.HasPrefix(code, "Throttling."), status == 429:
 		return ErrThrottled
 	case status >= 500:
 		return ErrUnavailable
