@@ -11,9 +11,9 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
 
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
-	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/share"
 )
 

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
-	"github.com/kmsshare/kmsshare/fakecloud"
 )
 
 func TestCredentialsNeverPrintSecrets(t *testing.T) {
