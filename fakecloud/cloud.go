@@ -21,6 +21,13 @@ type Options struct {
 	// Clock is emulator time; nil means the real clock. Use a ManualClock in
 	// tests and a ScaledClock in examples.
 	Clock Clock
+	// GatewayClock is what the API gateway compares request timestamps
+	// (x-acs-date) with: a request more than MaxRequestSkew off is refused
+	// with InvalidTimeStamp.Expired. The SDK stamps requests with the
+	// host's real clock whatever Clock says, so nil means the real clock;
+	// set a clock ahead of or behind real time to rehearse a host whose
+	// clock is wrong.
+	GatewayClock Clock
 	// Seed seeds the source of IDs and fault draws.
 	Seed uint64
 	// PropagationDelay is how long changes to key policies, RAM policy
@@ -51,6 +58,8 @@ type Options struct {
 // are safe for concurrent use.
 type Cloud struct {
 	clock        Clock
+	gateway      Clock // request timestamps are checked against it
+	nonces       nonces
 	sleep        func(ctx context.Context, d time.Duration) error
 	quotaRelease time.Duration
 	visibility   time.Duration
@@ -93,6 +102,10 @@ func New(opts Options) *Cloud {
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
+	}
+	c.gateway = opts.GatewayClock
+	if c.gateway == nil {
+		c.gateway = realClock{}
 	}
 	if c.sleep == nil {
 		c.sleep = cloudapi.Sleep

@@ -104,6 +104,8 @@
 //	Behaviour                                                              Test
 //	Every operation through the real SDK clients over both transports      TestOperations
 //	ACS3 signature verified as the SDK computes it (wire-protocol.md §6)   TestACS3Vector, TestACS3VectorEndToEnd
+//	Request time more than 15 minutes off the gateway clock:               TestClockSkewAndReplay
+//	  InvalidTimeStamp.Expired (400); a reused nonce: SignatureNonceUsed
 //	Wrong secret, unknown key, expired/mismatched/missing STS token        TestAuthentication
 //	  rejected; legacy HMAC-SHA1 signature accepted
 //	Unknown action or version: InvalidAction.NotFound                      TestUnknownAction
@@ -164,6 +166,7 @@
 // The reference files do not document these codes (or not for these
 // operations); they are kept in one table (errorTable) for correction:
 //
+//	InvalidTimeStamp.Format 400 (an unparsable x-acs-date or Timestamp),
 //	SignatureDoesNotMatch 400, IncompleteSignature 400 (unsigned request,
 //	  unsupported algorithm, required header unsigned), MissingSecurityToken 400,
 //	  InvalidSecurityToken.Expired 400, InvalidSecurityToken.MismatchWithAccessKey 400,
@@ -217,8 +220,11 @@
 //     later changes.
 //   - VisibilityDelay affects AttachPolicyTo{Role,User} only; users are
 //     visible at once.
-//   - Not emulated: x-acs-date skew and nonce replay checks (no documented
-//     window), ACS3-HMAC-SM3 and ACS3-RSA-SHA256 (refused with
+//   - Request timestamps are checked against Options.GatewayClock (the real
+//     clock by default, since the SDK stamps with the host's clock), not
+//     emulator time; nonces are remembered per access key for the 15-minute
+//     window (at most about a million; older ones are forgotten early).
+//   - Not emulated: ACS3-HMAC-SM3 and ACS3-RSA-SHA256 (refused with
 //     IncompleteSignature), DryRun, key rotation and key versions beyond
 //     the first, key material import, aliases through the API (set-up only),
 //     tags, secrets, asymmetric cryptography, RAM groups, pagination

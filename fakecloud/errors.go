@@ -59,6 +59,9 @@ func errorTable() map[string]errorDef {
 		"ServiceUnavailable":                         {503, "The request has failed due to a temporary failure of the server.", assumed, nil},
 		"InternalError":                              {500, "The request processing has failed due to some unknown error.", assumed, nil},
 		"MissingParameter":                           {400, "The parameter needed but no provided.", documented, nil},
+		"InvalidTimeStamp.Expired":                   {400, "Specified time stamp or date value is expired.", documented, nil},
+		"InvalidTimeStamp.Format":                    {400, "Specified time stamp or date value is not well formatted.", assumed, nil},
+		"SignatureNonceUsed":                         {400, "Specified signature nonce was used already.", documented, nil},
 
 		// KMS.
 		"Forbidden.NoPermission":             {403, "This operation is forbidden by permission system.", assumed, []string{"SetKeyPolicy", "GetKeyPolicy", "CreateKey"}},

@@ -283,6 +283,9 @@ func (c *Cloud) authenticate(k *call, r *http.Request, body []byte) (*principal,
 		if !verify(ak.secret) {
 			return nil, k.fail("SignatureDoesNotMatch", "")
 		}
+		if e := c.checkFreshness(k, r, keyID); e != nil {
+			return nil, e
+		}
 		return &principal{acct: ak.account, user: ak.user}, nil
 	}
 	s, ok := c.sessions[keyID]
@@ -291,6 +294,9 @@ func (c *Cloud) authenticate(k *call, r *http.Request, body []byte) (*principal,
 	}
 	if !verify(s.secret) {
 		return nil, k.fail("SignatureDoesNotMatch", "")
+	}
+	if e := c.checkFreshness(k, r, keyID); e != nil {
+		return nil, e
 	}
 	switch {
 	case token == "":

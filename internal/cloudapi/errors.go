@@ -199,7 +199,7 @@ func ClassOf(code string, status int) error {
 		return ErrKeyPolicyUnsupported
 	case "Forbidden.DKMSInstanceStateInvalid":
 		return ErrInstanceState
-	case "MissingParameter", "MalformedPolicyDocument", "IllegalTimestamp":
+	case "MissingParameter", "MalformedPolicyDocument", "IllegalTimestamp", "InvalidTimeStamp.Format":
 		return ErrInvalidParameter
 	case "UnsupportedOperation":
 		return ErrUnsupported
