@@ -229,6 +229,7 @@ type ramPolicy struct {
 	defaultID        string
 	effective        timeline[*policy.Document] // the default version's document
 	visibleFrom      time.Time
+	roleDetached     time.Time // last detach from a role; DeletePolicy sees it after VisibilityDelay
 }
 
 type policyVersion struct {

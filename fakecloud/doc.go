@@ -132,6 +132,9 @@
 //	RAM limits and formats                                                 TestRAMValidation
 //	RAM authorization on acs:ram:*:<account>:role/<name>                   TestRAMAuthorization
 //	Fresh roles/policies briefly invisible to AttachPolicyToRole           TestEventualConsistency
+//	Fresh roles invisible to SetKeyPolicy (InvalidParameter) and           TestVisibilityOfNewPrincipals
+//	  AssumeRole (EntityNotExist.Role); a detach invisible to
+//	  DeletePolicy (DeleteConflict.Role.Policy, 409)
 //	AssumeRole: trust and identity both needed, parameters, root refused,  TestAssumeRole
 //	  ExternalId
 //	Session policy narrows a session                                       TestSessionPolicy
@@ -182,10 +185,8 @@
 //	  Rejected.PendingDeletion also for Encrypt and
 //	  GenerateDataKeyWithoutPlaintext; Rejected.UnexpectedState 409 for
 //	  CancelKeyDeletion of a key not pending deletion;
-//	MalformedPolicyDocument with 400 (sources say 400 or 409);
-//	  EntityAlreadyExists.Role.Policy 409, EntityNotExist.Role.Policy 404,
-//	  DeleteConflict.Policy.Role 409 (no such code is documented; the emulator
-//	  refuses to delete a policy attached to a role), InvalidParameter.MaxItems,
+//	EntityAlreadyExists.Role.Policy 409, EntityNotExist.Role.Policy 404,
+//	  InvalidParameter.MaxItems,
 //	  InvalidParameter.MaxSessionDuration, InvalidParameter.RotateStrategy;
 //	  the user codes EntityAlreadyExists.User, EntityNotExist.User,
 //	  InvalidParameter.UserName.InvalidChars, InvalidParameter.UserName.Length,
@@ -218,8 +219,9 @@
 //     everything done through the Go set-up API apply at once. Raising the
 //     delay of a running cloud (SetPropagationDelay) only fully applies to
 //     later changes.
-//   - VisibilityDelay affects AttachPolicyTo{Role,User} only; users are
-//     visible at once.
+//   - VisibilityDelay hides a new role from AttachPolicyToRole, SetKeyPolicy's
+//     principal check and AssumeRole, a new policy from AttachPolicyTo{Role,User},
+//     and a detach from a role from DeletePolicy; users are visible at once.
 //   - Request timestamps are checked against Options.GatewayClock (the real
 //     clock by default, since the SDK stamps with the host's clock), not
 //     emulator time; nonces are remembered per access key for the 15-minute

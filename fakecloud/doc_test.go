@@ -77,7 +77,7 @@ func TestErrorClassification(t *testing.T) {
 		"Rejected.Unavailable":           cloudapi.ErrKeyState,
 		"EntityNotExist.Role":            cloudapi.ErrNotFound,
 		"MalformedPolicyDocument":        cloudapi.ErrInvalidParameter,
-		"DeleteConflict.Policy.Role":     cloudapi.ErrConflict,
+		"DeleteConflict.Role.Policy":     cloudapi.ErrConflict,
 	}
 	var inOther []string
 	for code, def := range errorTable() {

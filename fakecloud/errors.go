@@ -85,7 +85,7 @@ func errorTable() map[string]errorDef {
 
 		// RAM.
 		"NoPermission":                             {403, "You are not authorized to do this action. You should be authorized by RAM.", documented, nil},
-		"MalformedPolicyDocument":                  {400, "The policy format is invalid.", assumed, nil},
+		"MalformedPolicyDocument":                  {409, "The policy format is invalid.", documented, nil},
 		"EntityAlreadyExists.Role":                 {409, "The role already exists.", documented, nil},
 		"EntityNotExist.Role":                      {404, "The role does not exist.", documented, nil},
 		"InvalidParameter.RoleName.InvalidChars":   {400, "The parameter RoleName contains invalid characters.", documented, nil},
@@ -107,7 +107,6 @@ func errorTable() map[string]errorDef {
 		"DeleteConflict.Policy.Version.Default":    {409, "The default policy version cannot be deleted.", documented, nil},
 		"DeleteConflict.Policy.Version":            {409, "The policy has non-default versions.", documented, nil},
 		"DeleteConflict.Policy.User":               {409, "The policy is attached to users.", documented, nil},
-		"DeleteConflict.Policy.Role":               {409, "The policy is attached to roles.", assumed, nil},
 		"EntityAlreadyExists.Role.Policy":          {409, "The policy has already been attached to the role.", assumed, nil},
 		"EntityNotExist.Role.Policy":               {404, "The policy is not attached to the role.", assumed, nil},
 		"LimitExceeded.Role.Policy":                {409, "The number of policies attached to the role exceeds the limit.", documented, nil},

@@ -92,7 +92,7 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 			raw = doc.String()
 		} else {
 			var e *Error
-			if doc, e = c.checkKeyPolicy(acct, raw, fail); e != nil {
+			if doc, e = c.checkKeyPolicy(acct, raw, now, fail); e != nil {
 				return nil, e
 			}
 		}
@@ -146,7 +146,7 @@ func liveKeys(inst *instance, now time.Time) int {
 // checkKeyPolicy validates a key policy document the way SetKeyPolicy
 // does: size, grammar, and principals of other accounts, whose account
 // and named role or user must exist (workflows.md W2).
-func (c *Cloud) checkKeyPolicy(owner *account, raw string, fail func(code, detail string) *Error) (*policy.Document, *Error) {
+func (c *Cloud) checkKeyPolicy(owner *account, raw string, now time.Time, fail func(code, detail string) *Error) (*policy.Document, *Error) {
 	if len(raw) > maxKeyPolicyBytes {
 		return nil, fail("InvalidParameter", fmt.Sprintf("Policy is %d bytes; at most %d", len(raw), maxKeyPolicyBytes))
 	}
@@ -162,7 +162,7 @@ func (c *Cloud) checkKeyPolicy(owner *account, raw string, fail func(code, detai
 			continue
 		}
 		for _, p := range s.Principal.RAM.Values {
-			if msg := c.checkPrincipal(owner, p); msg != "" {
+			if msg := c.checkPrincipal(owner, p, now); msg != "" {
 				return nil, fail("InvalidParameter", "principal "+p+": "+msg)
 			}
 		}
@@ -171,7 +171,9 @@ func (c *Cloud) checkKeyPolicy(owner *account, raw string, fail func(code, detai
 }
 
 // checkPrincipal reports what is wrong with one key policy principal, or "".
-func (c *Cloud) checkPrincipal(owner *account, p string) string {
+// A role created less than VisibilityDelay before now is not seen yet, and
+// is refused like a missing one (RAM is eventually consistent).
+func (c *Cloud) checkPrincipal(owner *account, p string, now time.Time) string {
 	a, err := arn.ParsePattern(p)
 	if err != nil || a.Service != "ram" {
 		return "not a RAM principal ARN"
@@ -190,7 +192,7 @@ func (c *Cloud) checkPrincipal(owner *account, p string) string {
 	case "*", "root":
 		return ""
 	case "role":
-		if r := acct.roles[strings.ToLower(a.ResourceName())]; r == nil {
+		if r := acct.roles[strings.ToLower(a.ResourceName())]; r == nil || now.Before(r.visibleFrom) {
 			return "role " + a.ResourceName() + " does not exist in account " + a.AccountID
 		}
 		return ""
@@ -655,7 +657,7 @@ func (k *call) kmsSetKeyPolicy() (any, *Error) {
 	if inst.status != "Connected" {
 		return nil, k.fail("Forbidden.DKMSInstanceStateInvalid", "instance "+inst.id+" is "+inst.status)
 	}
-	doc, e := k.c.checkKeyPolicy(key.account, raw, k.fail)
+	doc, e := k.c.checkKeyPolicy(key.account, raw, k.now, k.fail)
 	if e != nil {
 		return nil, e
 	}

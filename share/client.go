@@ -82,6 +82,13 @@ type Options struct {
 	// VerifyInterval is Verify's first wait between attempts; it doubles up
 	// to one minute (default 2 seconds).
 	VerifyInterval time.Duration
+	// VisibilityWait bounds how long Apply and Verify wait for a role or
+	// user that exists in RAM but that KMS (SetKeyPolicy's principal check)
+	// or STS (AssumeRole) does not see yet: RAM is eventually consistent,
+	// and a role created moments ago is refused as if it did not exist
+	// (default 2 minutes). A principal RAM itself does not know fails at
+	// once.
+	VisibilityWait time.Duration
 	// Clock tells time and waits; tests and emulated clouds replace it
 	// (default: real time).
 	Clock Clock
@@ -144,6 +151,9 @@ func (o *Options) fill() {
 	}
 	if o.VerifyInterval == 0 {
 		o.VerifyInterval = 2 * time.Second
+	}
+	if o.VisibilityWait == 0 {
+		o.VisibilityWait = DefaultVisibilityWait
 	}
 	if o.Clock == nil {
 		o.Clock = realClock{}

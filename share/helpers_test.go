@@ -37,13 +37,14 @@ type lzOptions struct {
 	members     int
 	quota       int
 	propagation time.Duration
+	visibility  time.Duration
 	realClock   bool
 }
 
 func newLandingZone(t testing.TB, o lzOptions) *landingZone {
 	t.Helper()
 	lz := &landingZone{}
-	opts := fakecloud.Options{Seed: 7, PropagationDelay: o.propagation}
+	opts := fakecloud.Options{Seed: 7, PropagationDelay: o.propagation, VisibilityDelay: o.visibility}
 	if !o.realClock {
 		lz.clock = fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 		opts.Clock = lz.clock

@@ -229,6 +229,10 @@ func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, 
 		}
 		now := c.opts.Clock.Now()
 		res.Elapsed = now.Sub(start)
+		if ck.invisible && res.Elapsed >= c.opts.VisibilityWait {
+			res.Outcome = OutcomeRecipientRoleMissing
+			res.Detail = fmt.Sprintf("%s exists in RAM but STS still refuses it as missing after %s", res.Principal, res.Elapsed.Round(time.Second))
+		}
 		c.emit(ctx, Event{Phase: "verify", Account: r.Account, Principal: res.Principal, Outcome: res.Outcome,
 			Attempt: res.Attempts, Message: verifyMessage(res), Err: err})
 		if res.Outcome == OutcomeError {
@@ -270,6 +274,9 @@ type check struct {
 	static  []string // granted actions checked against the policies only
 	detail  string
 	err     error
+	// invisible: the principal exists in RAM but STS refuses it as missing
+	// (eventual consistency), waited out within Options.VisibilityWait.
+	invisible bool
 }
 
 // checkOnce makes one verification attempt.
@@ -293,6 +300,11 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 		// policy no longer names it, should a role of that name come back.
 		return c.explainRevoked(ctx, key, r)
 	case errors.Is(err, cloudapi.ErrNotFound):
+		if exists, eerr := c.principalExists(ctx, r); eerr == nil && exists {
+			// RAM knows it, STS not yet: created moments ago.
+			return check{outcome: OutcomeNotYetPropagated, invisible: true, err: err,
+				detail: r.PrincipalARN().String() + " exists in RAM but STS does not see it yet (created moments ago); waiting"}
+		}
 		return check{outcome: OutcomeRecipientRoleMissing, detail: "cannot assume " + r.PrincipalARN().String() + ": it does not exist", err: err}
 	case err != nil:
 		return check{outcome: OutcomeError, detail: "cannot assume " + r.PrincipalARN().String(), err: err}
