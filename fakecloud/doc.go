@@ -122,6 +122,10 @@
 //	Disabled and pending-deletion keys refused; deletion date ends a key   TestKeyStates
 //	EncryptionContext must match at Decrypt, compared as parsed maps       TestEncryptionContext, TestCanonicalContext
 //	Ciphertext blobs are authenticated (AES-256-GCM) and region-bound      TestCiphertextTampering
+//	Key policies grant what KMS honours: documented actions only; other    TestKeyPolicySemantics
+//	  accounts only the 11 user actions, as RAM users or roles (a foreign
+//	  :* or :root grants nothing); Condition with kms:EncryptionContext:<key>,
+//	  acs:SecureTransport and the other documented keys
 //	Two-sided key access; ARN required across accounts; Decrypt decides    TestKeyAccess
 //	  on the blob's key; explicit Deny wins
 //	External keys: symmetric, no rotation, XKI proxy and key state (W3)    TestExternalKeys
@@ -212,8 +216,18 @@
 //   - System policies are AdministratorAccess, AliyunKMSFullAccess,
 //     AliyunSTSAssumeRoleAccess, AliyunRAMFullAccess (written from their
 //     documented effect) and AliyunECSDiskEncryptRolePolicy (its 2021 text).
-//   - Condition elements in key policies are evaluated like any other
-//     (whether KMS honours them is undocumented).
+//   - Key policies are evaluated as policy.EffectiveKeyPolicy reads them:
+//     actions outside the documented administrator and user lists grant
+//     nothing, and principals of other accounts get only the 11 user
+//     actions and only as RAM users or roles. SetKeyPolicy accepts a
+//     foreign acs:ram::<uid>:* or :root (whether the real one refuses it is
+//     unverified) and counts the account against the access quota, but it
+//     grants nothing. Condition is a documented element; the request
+//     context carries acs:CurrentTime, acs:SourceIp, acs:SecureTransport
+//     (true for the in-process transport, which the SDK addresses as
+//     https), kms:EncryptionContext:<key> and, from a VPC on the shared
+//     gateway, acs:SourceVpc and acs:VpcSourceIp; kms:tag/<key> is never
+//     set (tags are not emulated).
 //   - Propagation applies to key policies, policy default versions,
 //     attachments and trust policies; a key's or role's initial state and
 //     everything done through the Go set-up API apply at once. Raising the

@@ -457,11 +457,12 @@ func keptGrants(kp *policy.Document, key arn.ARN, r Recipient) []KeptGrant {
 	var out []KeptGrant
 	for _, a := range policy.CrossAccountUserActions() {
 		req.Action = a
-		if policy.Evaluate(req, kp).Decision != policy.Allowed {
+		// Only what KMS honours still grants (policy.EffectiveKeyPolicy).
+		if policy.Evaluate(req, policy.EffectiveKeyPolicy(kp, key.AccountID)).Decision != policy.Allowed {
 			continue
 		}
 		for i, st := range kp.Statement {
-			one := &policy.Document{Version: kp.Version, Statement: []policy.Statement{st}}
+			one := policy.EffectiveKeyPolicy(&policy.Document{Version: kp.Version, Statement: []policy.Statement{st}}, key.AccountID)
 			if st.Effect != policy.Allow || policy.Evaluate(req, one).Decision != policy.Allowed {
 				continue
 			}
@@ -650,7 +651,9 @@ func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, actions 
 	case meta.InstanceID == "":
 		return OutcomeKeyNotInInstance, "", nil
 	}
-	if no := deniedActions(r, key, actions, kp); len(no) > 0 {
+	// What KMS honours of the key policy: a foreign :* or an action off the
+	// documented lists reads as a grant but grants nothing.
+	if no := deniedActions(r, key, actions, policy.EffectiveKeyPolicy(kp, key.AccountID)); len(no) > 0 {
 		if !foreignAccounts(kp, key.AccountID)[r.Account] {
 			owner, err := c.account(ctx, key.AccountID, "")
 			if err != nil {
