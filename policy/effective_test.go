@@ -26,11 +26,11 @@ func TestEffectiveKeyPolicy(t *testing.T) {
 		{arn.RAMUser(owner, "admin"), "kms:ScheduleKeyDeletion", true, true},
 		{arn.RAMUser(owner, "ops"), "kms:GenerateDataKey", true, true}, // through the owner's kms:*
 		{arn.RAMRole(other, "app"), "kms:GenerateDataKey", true, true},
-		{arn.RAMRole(other, "app"), "kms:SetKeyPolicy", true, false},   // other accounts are never administrators
-		{arn.RAMRole(other, "app"), "kms:ReEncrypt", true, false},      // not a key user action
-		{arn.RAMUser(other, "someone"), "kms:Decrypt", true, false},    // :* and :root of another account grant nothing
-		{arn.AccountRoot(other), "kms:Decrypt", true, false},           // nor does the root of it
-		{arn.RAMUser(other, "dev"), "kms:Encrypt", true, true},         // a user action, to a user
+		{arn.RAMRole(other, "app"), "kms:SetKeyPolicy", true, false}, // other accounts are never administrators
+		{arn.RAMRole(other, "app"), "kms:ReEncrypt", true, false},    // not a key user action
+		{arn.RAMUser(other, "someone"), "kms:Decrypt", true, false},  // :* and :root of another account grant nothing
+		{arn.AccountRoot(other), "kms:Decrypt", true, false},         // nor does the root of it
+		{arn.RAMUser(other, "dev"), "kms:Encrypt", true, true},       // a user action, to a user
 		{arn.RAMUser(other, "dev"), "kms:ScheduleKeyDeletion", true, false},
 	}
 	for _, tt := range tests {
