@@ -268,7 +268,10 @@ type instance struct {
 	name           string
 	external       bool // an external key management (XKI / HYOK) instance
 	quota          int  // access management quota (GetKmsInstance VpcNum)
-	vpcs           int  // bound VPCs, each costing one unit of quota
+	vpc            string          // the VPC the instance was created in
+	bound          []VPC           // bound VPCs, each costing one unit of quota
+	vpcOnly        bool            // crypto calls from the Internet need the account's switch
+	internet       map[string]bool // accounts whose Internet access is on
 	keyQuota       int
 	status         string
 	proxyConnected bool // XKI proxy state of an external instance

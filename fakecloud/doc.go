@@ -85,6 +85,19 @@
 // Forbidden.NoPermission in KMS (400 for SetKeyPolicy, GetKeyPolicy and
 // CreateKey, as documented) and 403 NoPermission in RAM and STS.
 //
+// # Network paths
+//
+// A request comes from the Internet or from a VPC of an account (Origin),
+// as the transport says: Config and HTTPClient are the Internet,
+// ConfigFrom and HTTPClientFrom (and Server.ConfigFrom) any Origin, and
+// DedicatedConfig points the SDK at an instance's dedicated gateway
+// (DedicatedEndpoint). An instance is created in a VPC of its own
+// (Instance.VPC), has bound VPCs (InstanceOptions.VPCs and BindVPCs, then
+// UpdateKmsInstanceBindVpc) and, when InstanceOptions.VPCOnly is set, a
+// per-account Internet-access switch that only set-up code flips
+// (Instance.SetInternetAccess): the real one is in the console only.
+// Without VPCOnly every account's Internet access is on, as before.
+//
 // # Time, faults and the log
 //
 // Emulator time comes from Options.Clock: a ManualClock in tests (advance
@@ -116,6 +129,12 @@
 //	  actions, and principals of other accounts (W2); a refused write
 //	  changes nothing
 //	Key policies only on keys in a KMS instance                            TestKeyPolicyOnlyInInstances
+//	Network paths: a VPCOnly instance's keys refuse cryptographic calls    TestNetworkPaths
+//	  from the Internet unless the owner's per-account switch is on;
+//	  acs:SourceVpc from a VPC on the shared gateway; the dedicated gateway
+//	  resolves only from the instance's and bound VPCs ("no such host"),
+//	  serves cryptographic calls only; UpdateKmsInstanceBindVpc replaces
+//	  the list, each VPC a unit of quota
 //	Access management quota: distinct foreign accounts plus bound VPCs;    TestShareQuota
 //	  Rejected.ShareQuotaExceedLimit with nothing changed; release after
 //	  the delay (default 5 minutes of emulator time)
@@ -181,6 +200,11 @@
 //	  documented, status assumed), ServiceUnavailable 503 and InternalError 500
 //	  (RAM and STS, injected; KMS's documented Rejected.Throttling 429,
 //	  SerivceUnvailableTemporary 503 and InternalFailure 500 are not assumed);
+//	Forbidden.InternetAccessDisabled 403 for a cryptographic call from the
+//	  Internet on a key of a VPCOnly instance whose owner has not turned on
+//	  Internet access for the caller's account (the real code is
+//	  undocumented); InvalidAction.NotFound for a management call or
+//	  ReEncrypt on the dedicated gateway;
 //	Forbidden.NoPermission 403 on data-plane and other key operations;
 //	  Forbidden.ResourceNotFound for a PolicyName other than "default";
 //	  InvalidParameter 400 for a tampered blob or a wrong EncryptionContext;
@@ -244,7 +268,15 @@
 //     IncompleteSignature), DryRun, key rotation and key versions beyond
 //     the first, key material import, aliases through the API (set-up only),
 //     tags, secrets, asymmetric cryptography, RAM groups, pagination
-//     markers other than ListRoles', and the dedicated gateway.
+//     markers other than ListRoles'. The dedicated gateway is reached
+//     without TLS and its instance CA (GetKmsInstance reports no
+//     CaCertificateChainPem); a foreign VPC is bound without the Resource
+//     Sharing of a vSwitch that the real service needs first; the Internet
+//     QPS cap of 1,000 is not enforced.
+//   - GetKmsInstanceQuotaInfos without KmsInstanceId adds up the caller's
+//     instances in the region (what the real service answers is
+//     unverified); with ResourceType "vpc" it counts bound VPCs and foreign
+//     accounts together (corrections.md §2; unverified).
 //   - ReEncrypt needs kms:ReEncrypt on both keys (the action name is assumed).
 //   - IDs come from the seeded source (reproducible with the same Seed and
 //     set-up order); secrets, tokens, key material and nonces from

@@ -80,6 +80,7 @@ func errorTable() map[string]errorDef {
 		"InvalidParameter":                   {400, "The specified parameter is not valid.", documented, nil},
 		"UnsupportedOperation":               {400, "This action is not supported.", documented, nil},
 		"Rejected.Throttling":                {429, "QPS Limit Exceeded", documented, nil},
+		"Forbidden.InternetAccessDisabled":   {403, "Internet access to the keys of this KMS instance is not enabled for the account.", assumed, nil},
 		"InternalFailure":                    {500, "Internal Failure", documented, nil},
 		"SerivceUnvailableTemporary":         {503, "Service unavailable temporary", documented, nil},
 

@@ -53,6 +53,8 @@ type call struct {
 	target  string // account owning the target, for the log
 	srcIP   string
 	secure  bool
+	from      Origin // where the request comes from (network.go)
+	dedicated string // the instance whose dedicated gateway serves it, or ""
 }
 
 func (k *call) param(name string) string { return k.params[name] }
@@ -94,7 +96,7 @@ const maxBody = 1 << 20
 // serve handles one HTTP request for region. Order: route, authenticate,
 // inject faults, run the operation under the state lock, log, respond.
 func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
-	k := &call{c: c, region: region, rid: c.newRequestID()}
+	k := &call{c: c, region: region, rid: c.newRequestID(), from: originOf(r), dedicated: dedicatedInstance(r.Host)}
 	var entry Entry
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
@@ -195,6 +197,9 @@ func (c *Cloud) runLocked(o op, k *call) (any, *Error) {
 		defer c.mu.RUnlock()
 	}
 	k.now = c.clock.Now()
+	if e := k.gatewayRefusal(); e != nil {
+		return nil, e
+	}
 	return o.run(k)
 }
 

@@ -32,6 +32,12 @@ var (
 	ErrInstanceState        = errors.New("KMS instance state does not allow this")
 	ErrAuthentication       = errors.New("authentication failed")   // bad access key, signature or STS token
 	ErrClockSkew            = errors.New("request time refused")    // InvalidTimeStamp.Expired: the host's clock is off
+	// ErrNetwork: the key cannot be reached on this network path: Internet
+	// access to a KMS instance's keys is off for the caller's account
+	// (Forbidden.InternetAccessDisabled, an assumed code), or a host does
+	// not resolve (a dedicated gateway from outside its bound VPCs says
+	// "no such host"). Waiting does not change it.
+	ErrNetwork = errors.New("network path refused")
 	ErrUnsupported          = errors.New("operation not supported") // UnsupportedOperation
 	ErrOther                = errors.New("request failed")          // anything else the service refused
 )
@@ -168,6 +174,12 @@ func redactURL(err error) error {
 func classifyTransport(err error) error {
 	var ue *url.Error
 	var ne net.Error
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		// A host that does not exist does not come back by retrying: an
+		// instance's dedicated gateway outside its bound VPCs, a typo.
+		return ErrNetwork
+	}
 	if errors.As(err, &ue) || errors.As(err, &ne) {
 		return ErrUnavailable
 	}
@@ -185,6 +197,8 @@ func ClassOf(code string, status int) error {
 		return ErrThrottled
 	case "InvalidTimeStamp.Expired":
 		return ErrClockSkew
+	case "Forbidden.InternetAccessDisabled":
+		return ErrNetwork
 	case "NoPermission", "Forbidden.NoPermission", "Forbidden.RAM", "Inactive":
 		return ErrAccessDenied
 	case "Forbidden.KeyNotFound", "Forbidden.AliasNotFound", "Forbidden.ResourceNotFound",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,6 +32,7 @@ func TestClassOf(t *testing.T) {
 		{"InternalFailure", 500, ErrUnavailable},
 		{"InvalidTimeStamp.Expired", 400, ErrClockSkew},
 		{"SignatureNonceUsed", 400, ErrAuthentication},
+		{"Forbidden.InternetAccessDisabled", 403, ErrNetwork},
 		{"NoPermission", 403, ErrAccessDenied},
 		{"Forbidden.NoPermission", 400, ErrAccessDenied},
 		{"EntityNotExist.Role", 404, ErrNotFound},
@@ -306,5 +308,14 @@ func TestClockSkewSaysFixTheClock(t *testing.T) {
 	}
 	if !strings.Contains(e.Error(), "fix the host's clock") {
 		t.Errorf("Error() = %q does not say to fix the clock", e.Error())
+	}
+}
+
+func TestNoSuchHostIsNetwork(t *testing.T) {
+	t.Parallel()
+	err := Classify("kms", "GenerateDataKey", &url.Error{Op: "POST", URL: "https://kst-hzz1.cryptoservice.kms.aliyuncs.com/?Plaintext=secret",
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "kst-hzz1.cryptoservice.kms.aliyuncs.com", IsNotFound: true}}})
+	if !errors.Is(err, ErrNetwork) || IsRetryable(err) || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "no such host") {
+		t.Errorf("got %v", err)
 	}
 }
