@@ -266,8 +266,8 @@ type instance struct {
 	account        *account
 	id, region     string
 	name           string
-	external       bool // an external key management (XKI / HYOK) instance
-	quota          int  // access management quota (GetKmsInstance VpcNum)
+	external       bool            // an external key management (XKI / HYOK) instance
+	quota          int             // access management quota (GetKmsInstance VpcNum)
 	vpc            string          // the VPC the instance was created in
 	bound          []VPC           // bound VPCs, each costing one unit of quota
 	vpcOnly        bool            // crypto calls from the Internet need the account's switch

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 )
 

@@ -42,17 +42,17 @@ type op struct {
 
 // call is one request being served.
 type call struct {
-	c       *Cloud
-	service string
-	action  string
-	region  string
-	params  map[string]string
-	who     *principal
-	now     time.Time
-	rid     string
-	target  string // account owning the target, for the log
-	srcIP   string
-	secure  bool
+	c         *Cloud
+	service   string
+	action    string
+	region    string
+	params    map[string]string
+	who       *principal
+	now       time.Time
+	rid       string
+	target    string // account owning the target, for the log
+	srcIP     string
+	secure    bool
 	from      Origin // where the request comes from (network.go)
 	dedicated string // the instance whose dedicated gateway serves it, or ""
 }

@@ -30,16 +30,16 @@ var (
 	ErrKeyState             = errors.New("key state does not allow this")   // Rejected.Disabled, Rejected.PendingDeletion, ...
 	ErrKeyPolicyUnsupported = errors.New("key does not support key policy") // Forbidden.KeyPolicyUnSupported
 	ErrInstanceState        = errors.New("KMS instance state does not allow this")
-	ErrAuthentication       = errors.New("authentication failed")   // bad access key, signature or STS token
-	ErrClockSkew            = errors.New("request time refused")    // InvalidTimeStamp.Expired: the host's clock is off
+	ErrAuthentication       = errors.New("authentication failed") // bad access key, signature or STS token
+	ErrClockSkew            = errors.New("request time refused")  // InvalidTimeStamp.Expired: the host's clock is off
 	// ErrNetwork: the key cannot be reached on this network path: Internet
 	// access to a KMS instance's keys is off for the caller's account
 	// (Forbidden.InternetAccessDisabled, an assumed code), or a host does
 	// not resolve (a dedicated gateway from outside its bound VPCs says
 	// "no such host"). Waiting does not change it.
-	ErrNetwork = errors.New("network path refused")
-	ErrUnsupported          = errors.New("operation not supported") // UnsupportedOperation
-	ErrOther                = errors.New("request failed")          // anything else the service refused
+	ErrNetwork     = errors.New("network path refused")
+	ErrUnsupported = errors.New("operation not supported") // UnsupportedOperation
+	ErrOther       = errors.New("request failed")          // anything else the service refused
 )
 
 // Error is a failed call to an Alibaba Cloud API, with what the service said.
