@@ -20,6 +20,7 @@ type Result struct {
 	Key        string            `json:"key"`
 	Recipients []RecipientResult `json:"recipients"`
 	KeyPolicy  KeyPolicyResult   `json:"keyPolicy"`
+	Network    *NetworkResult    `json:"network,omitempty"` // the VPC bindings, if the plan had any
 }
 
 // Status is the outcome of one step.
@@ -82,6 +83,9 @@ func (r *Result) Err() error {
 	if r.KeyPolicy.err != nil {
 		errs = append(errs, r.KeyPolicy.err)
 	}
+	if r.Network != nil && r.Network.err != nil {
+		errs = append(errs, r.Network.err)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -105,6 +109,9 @@ func (e *ApplyError) Error() string {
 	}
 	if e.Result.KeyPolicy.err != nil {
 		parts = append(parts, "key policy: "+e.Result.KeyPolicy.Error)
+	}
+	if n := e.Result.Network; n != nil && n.err != nil {
+		parts = append(parts, "VPC bindings: "+n.Error)
 	}
 	return fmt.Sprintf("share: %s of %s incomplete: %s", e.Result.Operation, e.Result.Key, strings.Join(parts, "; "))
 }
@@ -171,6 +178,10 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			}
 		} else {
 			res.KeyPolicy = KeyPolicyResult{Status: StatusNotAttempted}
+		}
+		if np := p.Network; np != nil && len(np.Bind) > 0 {
+			nr := c.bindVPCs(ctx, owner, key.AccountID, np.InstanceID, np.Bind)
+			res.Network = &nr
 		}
 	case OpRevoke:
 		principals := p.Spec.principalARNs()

@@ -39,6 +39,7 @@ type lzOptions struct {
 	propagation time.Duration
 	visibility  time.Duration
 	realClock   bool
+	vpcOnly     bool // the instance's keys refuse the Internet unless switched on
 }
 
 func newLandingZone(t testing.TB, o lzOptions) *landingZone {
@@ -65,7 +66,7 @@ func newLandingZone(t testing.TB, o lzOptions) *landingZone {
 	if quota == 0 {
 		quota = 10
 	}
-	lz.instance = lz.security.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: quota})
+	lz.instance = lz.security.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: quota, VPCOnly: o.vpcOnly})
 	if lz.key, err = lz.instance.NewKey(fakecloud.KeyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -196,4 +197,12 @@ func mustClients(t testing.TB, lz *landingZone, account string) *alicloud.Client
 		t.Fatal(err)
 	}
 	return c
+}
+
+func alicloudVPC(v fakecloud.VPC) alicloud.BoundVPC {
+	region := v.Region
+	if region == "" {
+		region = "cn-hangzhou"
+	}
+	return alicloud.BoundVPC{VPC: v.ID, VSwitch: v.VSwitchID, Region: region, Owner: v.Owner}
 }

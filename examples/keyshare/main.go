@@ -122,7 +122,7 @@ Exit status:
   2  usage: bad flags; an unreadable or invalid spec, policy or simulation state file; no credentials with -simulate=false
   3  preflight failed: the key or a recipient is not in a state that allows the change; nothing was changed
   4  apply incomplete: some changes were made and some not; running apply again is safe
-  5  verification failed: a recipient is denied (or, with -revoked, still granted)
+  5  verification failed: a recipient is denied or its network path refused (or, with -revoked, still granted)
   6  not yet propagated: both policies allow it, but the cloud did not agree before -timeout
   7  lint found errors
 `
@@ -188,7 +188,8 @@ func exitCode(err error) int {
 		return exitIncomplete
 	case errors.As(err, &ve):
 		for _, denied := range []error{share.ErrDeniedByKeyPolicy, share.ErrDeniedByRecipientRAM, share.ErrStillGranted,
-			share.ErrKeyDisabled, share.ErrKeyNotInInstance, share.ErrQuotaExceeded, share.ErrRecipientRoleMissing} {
+			share.ErrKeyDisabled, share.ErrKeyNotInInstance, share.ErrQuotaExceeded, share.ErrRecipientRoleMissing,
+			share.ErrNetworkRefused} {
 			if errors.Is(err, denied) {
 				return exitDenied
 			}
