@@ -33,6 +33,13 @@ type landingZone struct {
 	pipeline *fakecloud.User
 }
 
+// The delays the integration tests run with unless they ask otherwise (a
+// negative lzOptions value means none).
+const (
+	defaultPropagation = 30 * time.Second
+	defaultVisibility  = 5 * time.Second
+)
+
 type lzOptions struct {
 	members     int
 	quota       int
@@ -45,6 +52,20 @@ type lzOptions struct {
 func newLandingZone(t testing.TB, o lzOptions) *landingZone {
 	t.Helper()
 	lz := &landingZone{}
+	// Realistic by default: changes propagate and new roles become
+	// visible after a while, on the manual clock (no real waiting).
+	if o.propagation == 0 {
+		o.propagation = defaultPropagation
+	}
+	if o.visibility == 0 {
+		o.visibility = defaultVisibility
+	}
+	if o.propagation < 0 {
+		o.propagation = 0
+	}
+	if o.visibility < 0 {
+		o.visibility = 0
+	}
 	opts := fakecloud.Options{Seed: 7, PropagationDelay: o.propagation, VisibilityDelay: o.visibility}
 	if !o.realClock {
 		lz.clock = fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))

@@ -151,7 +151,7 @@ func TestDeletedRoleFailsAtOnce(t *testing.T) {
 			case strings.HasPrefix(e.Message, "attach custom policy") && strings.HasSuffix(e.Message, ": done"):
 				detachFromRole(t, ram, "Custom", policyName, "app")
 				deleteRole(t, ram, "app")
-			case strings.Contains(e.Message, "waiting"):
+			case strings.Contains(e.Message, "KMS does not see them yet"):
 				waited = true
 			}
 		}
