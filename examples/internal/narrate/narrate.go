@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/fakecloud"
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/share"
 )
 
