@@ -39,10 +39,13 @@ type Options struct {
 	// counting against its instance's access management quota. 0 means
 	// DefaultQuotaReleaseDelay; a negative value releases at once.
 	QuotaReleaseDelay time.Duration
-	// VisibilityDelay makes freshly created roles and policies invisible to
-	// AttachPolicyToRole and AttachPolicyToUser (EntityNotExist.Role /
-	// EntityNotExist.Policy) for this long, as RAM's eventual consistency
-	// does. Default 0.
+	// VisibilityDelay makes freshly created roles and policies invisible
+	// for this long, as RAM's eventual consistency does: a role to
+	// AttachPolicyToRole (EntityNotExist.Role), SetKeyPolicy's principal
+	// check (InvalidParameter) and AssumeRole (EntityNotExist.Role); a
+	// policy to AttachPolicyTo{Role,User} (EntityNotExist.Policy); and a
+	// detach from a role to DeletePolicy (DeleteConflict.Role.Policy).
+	// Default 0.
 	VisibilityDelay time.Duration
 	// Sleep is how an injected latency waits: it must wait for d of real
 	// time or until ctx is done. nil means a timer. It is called without

@@ -166,8 +166,9 @@
 //	  <uid>@ecs.aliyuncs.com, *@ecs.aliyuncs.com with RD conditions
 //	Propagation delay for key policies, attachments, default versions      TestPropagation, TestPropagationDefaultsToZero
 //	  and trust policies; reads show changes at once
-//	Throttling and 503 per action and account; faulted calls change        TestFaults
-//	  nothing and are logged
+//	Throttling (KMS 429 Rejected.Throttling, RAM 400 Throttling.User),     TestFaults
+//	  503 and 500 per action and account; faulted calls change nothing
+//	  and are logged
 //	A lost response: the request is carried out, the caller gets a 503     TestLostResponse
 //	Fault draws are seeded                                                 TestFaultsAreSeeded
 //	Latency is real time, outside the lock, and honours the context        TestLatency
@@ -186,6 +187,21 @@
 //
 // BenchmarkSignedRequests measures signed requests per second through the
 // in-process transport.
+//
+// # Corrections
+//
+// A second reading of Alibaba's documentation (corrections.md) changed the
+// emulator where it was kinder than the real service: KMS throttles with
+// 429 Rejected.Throttling and fails with 500 InternalFailure and 503
+// SerivceUnvailableTemporary (RAM and STS keep Throttling.User and
+// ServiceUnavailable); request times more than 15 minutes off and reused
+// nonces are refused; new roles are invisible to SetKeyPolicy and
+// AssumeRole for VisibilityDelay; DeletePolicy of a policy attached to a
+// role answers DeleteConflict.Role.Policy (there is no
+// DeleteConflict.Policy.Role) and MalformedPolicyDocument is 409; key
+// policies grant only what KMS honours; requests have a network origin,
+// instances bound VPCs, a per-account Internet switch and a dedicated
+// gateway; GetKmsInstanceQuotaInfos takes KmsInstanceId as optional.
 //
 // # Assumed error codes
 //
