@@ -299,6 +299,8 @@ type key struct {
 	policyRaw       string
 	policy          timeline[*policy.Document]
 	externalEnabled bool
+	deleteProtected bool // DescribeKey DeletionProtection
+	rotation        bool // DescribeKey AutomaticRotation
 }
 
 // gone reports whether a key scheduled for deletion has reached its

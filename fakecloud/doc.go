@@ -43,7 +43,8 @@
 //
 // RPC style: POST / with every parameter in the query string, dispatched
 // on x-acs-action and x-acs-version (KMS 2016-01-20, RAM 2015-05-01, STS
-// 2015-04-01). The ACS3-HMAC-SHA256 signature is recomputed from the
+// 2015-04-01, and the Resource Directory reads of ResourceManager
+// 2020-03-31, resourcemanager.go). The ACS3-HMAC-SHA256 signature is recomputed from the
 // request with the signed header list taken from Authorization; host,
 // x-acs-action, x-acs-version, x-acs-date, x-acs-signature-nonce,
 // x-acs-content-sha256 and, when present, x-acs-security-token must be
@@ -178,6 +179,9 @@
 //	Clocks, propagation history, the log's limit and marks                 TestClocks, TestTimeline, TestLogLimitAndMarks
 //	Every emitted code is classified by internal/cloudapi                  TestErrorClassification
 //	Set-up handles used with another cloud fail with an error, no panic    TestForeignHandles
+//	Resource Directory (ResourceManager 2020-03-31): directory, paged      TestResourceDirectoryAPI
+//	  members, folders, GetAccount path; move, leave, join again;
+//	  management account only (members read GetResourceDirectory)
 //	Accounts and keys with caller-chosen IDs (NewAccountWithID,            TestChosenIDs
 //	  NewKeyWithID) work like generated ones; bad or taken IDs refused
 //	ManualClock.Sleep advances at once; ScaledClock.Sleep waits the        TestClockSleep
@@ -235,7 +239,11 @@
 //	  the user codes EntityAlreadyExists.User, EntityNotExist.User,
 //	  InvalidParameter.UserName.InvalidChars, InvalidParameter.UserName.Length,
 //	  LimitExceeded.User.Policy, LimitExceeded.User.AccessKey (by analogy with
-//	  the documented role codes).
+//	  the documented role codes);
+//	ResourceManager: EntityNotExists.ResourceDirectory 404,
+//	  EntityNotExists.Folder 404, EntityNotExists.Account 404, NoPermission
+//	  403 for a member calling a management-only operation, InvalidParameter
+//	  400 for a PageSize outside 1 to 100 (resourcemanager.go).
 //
 // InvalidAction.NotFound and Rejected.UnexpectedState fall into
 // cloudapi.ErrOther.

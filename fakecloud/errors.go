@@ -128,6 +128,11 @@ func errorTable() map[string]errorDef {
 		"InvalidParameter.RoleSessionName": {400, "The parameter RoleSessionName is wrongly formed.", documented, nil},
 		"InvalidParameter.PolicyGrammar":   {400, "The parameter Policy has not passed grammar check.", documented, nil},
 		"InvalidParameter.PolicySize":      {400, "The size of Policy must be smaller than 2048 bytes.", documented, nil},
+
+		// ResourceManager (resourcemanager.go).
+		"EntityNotExists.ResourceDirectory": {404, "The resource directory does not exist.", assumed, nil},
+		"EntityNotExists.Folder":            {404, "The folder does not exist.", assumed, nil},
+		"EntityNotExists.Account":           {404, "The member does not exist in the resource directory.", assumed, nil},
 	}
 }
 

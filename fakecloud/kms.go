@@ -119,7 +119,8 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 	k := &key{account: acct, id: id, region: region, arn: arn.KMSKey(region, acct.id, id).String(), inst: inst,
 		description: opts.Description, spec: opts.Spec, usage: opts.Usage, origin: origin, protection: "SOFTWARE",
 		created: now, state: keyEnabled, versionID: c.ids.uuid(), material: make([]byte, 32),
-		policyRaw: raw, policy: newTimeline(doc), externalEnabled: true}
+		policyRaw: raw, policy: newTimeline(doc), externalEnabled: true,
+		deleteProtected: opts.DeletionProtection, rotation: opts.AutomaticRotation}
 	rand.Read(k.material)
 	c.keys[id] = k
 	if inst != nil {
@@ -421,6 +422,12 @@ func (k *call) metadata(key *key) *kms.DescribeKeyResponseBodyKeyMetadata {
 	if key.inst != nil {
 		md.DKMSInstanceId = tea.String(key.inst.id)
 	}
+	if key.deleteProtected {
+		md.DeletionProtection = tea.String("Enabled")
+	}
+	if key.rotation {
+		md.AutomaticRotation = tea.String("Enabled")
+	}
 	if key.state == keyPendingDeletion {
 		md.DeleteDate = date(key.deleteDate)
 	}
@@ -446,7 +453,8 @@ func (k *call) kmsCreateKey() (any, *Error) {
 	if pl := k.param("ProtectionLevel"); pl != "" && pl != "SOFTWARE" && pl != "HSM" {
 		return nil, k.fail("InvalidParameter", "ProtectionLevel "+pl)
 	}
-	opts := KeyOptions{Description: k.param("Description"), Policy: k.param("Policy"), Spec: k.param("KeySpec"), Usage: k.param("KeyUsage")}
+	opts := KeyOptions{Description: k.param("Description"), Policy: k.param("Policy"), Spec: k.param("KeySpec"), Usage: k.param("KeyUsage"),
+		AutomaticRotation: k.param("EnableAutomaticRotation") == "true"}
 	key, e := c.createKeyLocked(k.who.acct, k.region, inst, opts, k.param("Origin"), k.now)
 	if e != nil {
 		return nil, e

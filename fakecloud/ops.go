@@ -51,5 +51,11 @@ func (c *Cloud) operations() map[string]op {
 
 		"sts:AssumeRole":        w((*call).stsAssumeRole),
 		"sts:GetCallerIdentity": r((*call).stsGetCallerIdentity),
+
+		"resourcemanager:GetResourceDirectory":  r((*call).rmGetResourceDirectory),
+		"resourcemanager:ListAccounts":          r((*call).rmListAccounts),
+		"resourcemanager:ListAccountsForParent": r((*call).rmListAccountsForParent),
+		"resourcemanager:ListFoldersForParent":  r((*call).rmListFoldersForParent),
+		"resourcemanager:GetAccount":            r((*call).rmGetAccount),
 	}
 }

@@ -313,6 +313,7 @@ func TestOperations(t *testing.T) {
 				t.Errorf("%d SetKeyPolicy writes logged, want 1", n)
 			}
 
+			exerciseResourceManager(t, w, cfg)
 			// Every operation in the dispatch table succeeded at least once.
 			var missing []string
 			for name := range w.c.ops {

@@ -609,6 +609,11 @@ type KeyOptions struct {
 	Alias string
 	Spec  string // default Aliyun_AES_256
 	Usage string // default ENCRYPT/DECRYPT
+	// DeletionProtection and AutomaticRotation are reported by DescribeKey
+	// (DeletionProtection, AutomaticRotation "Enabled"); they change nothing
+	// else in the emulator.
+	DeletionProtection bool
+	AutomaticRotation  bool
 }
 
 // Key is a KMS key.

@@ -30,6 +30,8 @@ func serviceOf(version string) string {
 		return "ram"
 	case versionSTS:
 		return "sts"
+	case versionResourceManager:
+		return "resourcemanager"
 	}
 	return ""
 }

@@ -9,8 +9,9 @@
 // A Spec names a key by its ARN and its recipients: an account and the
 // identity in it that will use the key (by default the account's
 // ResourceDirectoryAccountAccessRole; or an application role, the ECS disk
-// role, or a RAM user) with the key actions it gets (by default the
-// console's key-user actions; never administrator actions). Specs are plain
+// role, or a RAM user) with the key actions it gets (by default least
+// privilege, DefaultActions; wider sets only when named, never
+// administrator actions). Specs are plain
 // JSON, so pipelines keep them in files.
 //
 // A Client acts with base credentials (typically a pipeline user of the

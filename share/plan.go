@@ -62,6 +62,9 @@ type KeyPolicyPlan struct {
 	Current *policy.Document `json:"current,omitempty"`
 	Desired *policy.Document `json:"desired,omitempty"`
 	Changes []policy.Change  `json:"changes"`
+	// NewAccess is what Desired may allow that Current does not
+	// (policy.CheckNoNewAccess); a revoke adds none.
+	NewAccess []policy.NewAccess `json:"newAccess,omitempty"`
 }
 
 // NeedsWrite reports whether Apply will write the key policy.
@@ -383,6 +386,7 @@ func (c *Client) finishKeyPolicyPlan(ctx context.Context, owner *alicloud.Client
 				Message: "the new key policy would be wrong: " + f.String()})
 		}
 	}
+	checkNewAccess(p, key.AccountID)
 	c.checkQuota(ctx, owner, key, p)
 }
 

@@ -35,10 +35,10 @@ type Recipient struct {
 	Principal PrincipalKind `json:"principal,omitempty"`
 	// Name is the role or user name, for PrincipalRole and PrincipalUser.
 	Name string `json:"name,omitempty"`
-	// Actions are the key actions granted; nil means the key-user actions
-	// (policy.KeyUserActions), or for the ECS disk role the five ECS needs
-	// (EcsDiskActions). Narrower sets are allowed; administrator actions
-	// never are.
+	// Actions are the key actions granted; nil means least privilege,
+	// DefaultActions, or for the ECS disk role the five ECS needs
+	// (EcsDiskActions). Wider sets, up to the key-user actions
+	// (policy.KeyUserActions), only when named; administrator actions never.
 	Actions []string `json:"actions,omitempty"`
 	// Trust is the trust policy to give an application role this library
 	// creates (PrincipalRole); nil trusts the recipient account itself
@@ -80,6 +80,13 @@ func EcsDiskActions() []string {
 	return []string{"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:TagResource"}
 }
 
+// DefaultActions are what a recipient gets when its Actions are nil: see
+// the key and use it for envelope encryption (W5), nothing more (least
+// privilege, W1 step 1).
+func DefaultActions() []string {
+	return []string{"kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+}
+
 // kind returns the principal kind with the default filled in.
 func (r Recipient) kind() PrincipalKind {
 	if r.Principal == "" {
@@ -110,10 +117,13 @@ func (r Recipient) PrincipalARN() arn.ARN {
 // actions returns the granted action set in documented order, or why
 // Actions cannot be granted (nil is the default set, never "everything").
 func (r Recipient) actions() ([]string, error) {
-	if r.Actions == nil && r.kind() == PrincipalECSDiskRole {
+	switch {
+	case r.Actions != nil:
+		return policy.CrossAccountActionSet(r.Actions)
+	case r.kind() == PrincipalECSDiskRole:
 		return policy.CrossAccountActionSet(EcsDiskActions())
 	}
-	return policy.CrossAccountActionSet(r.Actions)
+	return policy.CrossAccountActionSet(DefaultActions())
 }
 
 // key identifies a recipient within a spec.

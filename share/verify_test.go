@@ -265,7 +265,7 @@ func TestInventory(t *testing.T) {
 		}
 	}
 	rd0 := byPrincipal[arn.ResourceDirectoryAccessRole(lz.members[0].ID).String()]
-	if rd0.RAM != "allowed" || len(rd0.Actions) != 11 {
+	if rd0.RAM != "allowed" || len(rd0.Actions) != len(share.DefaultActions()) {
 		t.Errorf("member 0: %+v", rd0)
 	}
 	legacy := byPrincipal["acs:ram::"+m2.ID+":role/legacy"]

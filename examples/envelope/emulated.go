@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +21,8 @@ import (
 	"github.com/kmsshare/kmsshare/envelope"
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
-	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/fakecloud"
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/share"
 )
 
@@ -49,13 +50,14 @@ func runEmulated(ctx context.Context, w io.Writer, cfg config) error {
 	p.Printf("  %-9s %s  application account without a grant\n", app2.Name, app2.ID)
 
 	p.Step("The Security account shares both keys with %s (kmsshare: plan and apply)", app1.Name)
-	actions := []string{"kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"}
+	// No actions named: the library's least-privilege default
+	// (share.DefaultActions), exactly what envelope encryption needs.
 	for _, k := range []arn.ARN{main, dr} {
 		c, err := share.New(lz.Cloud.Config(lz.Pipeline.Credentials(), k.Region))
 		if err != nil {
 			return err
 		}
-		spec := &share.Spec{Key: k.String(), Recipients: []share.Recipient{{Account: app1.ID, Actions: actions}}}
+		spec := &share.Spec{Key: k.String(), Recipients: []share.Recipient{{Account: app1.ID}}}
 		if _, err := c.Share(ctx, spec); err != nil {
 			return err
 		}
@@ -78,7 +80,9 @@ func runEmulated(ctx context.Context, w io.Writer, cfg config) error {
 	if out == "" {
 		out = filepath.Join(dir, filepath.Base(in)+".kmse")
 	}
-	plain, err := os.ReadFile(in)
+	// The file is only ever streamed: its digest stands in for its
+	// contents when the decrypted copy is compared with it.
+	plainSize, plainSum, err := digest(in)
 	if err != nil {
 		return err
 	}
@@ -108,18 +112,18 @@ func runEmulated(ctx context.Context, w io.Writer, cfg config) error {
 		return err
 	}
 	p.Line("ok", "%s: %d bytes of plaintext, %d bytes encrypted in segments of %d bytes, encryption context %s",
-		filepath.Base(out), len(plain), size, cfg.segment, contextText(cfg.context))
+		filepath.Base(out), plainSize, size, cfg.segment, contextText(cfg.context))
 	p.Line("ok", "KMS calls: %d GenerateDataKey (key %s), %d Encrypt (the same data key under %s); the file itself never left the machine",
 		calls("GenerateDataKey"), main.ResourceName(), calls("Encrypt"), dr.ResourceName())
 
 	back := filepath.Join(dir, "restored")
 	p.Step("%s decrypts it, streaming", app1.Name)
-	if err := restore(ctx, p, both, cfg.context, out, back, plain); err != nil {
+	if err := restore(ctx, p, both, cfg.context, out, back, plainSum); err != nil {
 		return err
 	}
 
 	p.Step("cn-hangzhou is unavailable: %s decrypts with the copy in cn-shanghai alone", app1.Name)
-	if err := restore(ctx, p, both[1:], cfg.context, out, back, plain); err != nil {
+	if err := restore(ctx, p, both[1:], cfg.context, out, back, plainSum); err != nil {
 		return err
 	}
 
@@ -160,31 +164,77 @@ func runEmulated(ctx context.Context, w io.Writer, cfg config) error {
 	return nil
 }
 
-// restore decrypts file to back and checks it against plain.
-func restore(ctx context.Context, p *narrate.Printer, keys []envelope.MasterKey, encCtx map[string]string, file, back string, plain []byte) error {
+// restore decrypts file to back and checks it against the original's
+// SHA-256, plainSum.
+func restore(ctx context.Context, p *narrate.Printer, keys []envelope.MasterKey, encCtx map[string]string, file, back string, plainSum []byte) error {
 	n, used, err := decryptFile(ctx, keys, encCtx, file, back)
 	if err != nil {
 		return err
 	}
-	got, err := os.ReadFile(back)
+	_, got, err := digest(back)
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(got, plain) {
+	if !bytes.Equal(got, plainSum) {
 		return fmt.Errorf("the decrypted file differs from the original")
 	}
 	p.Line("ok", "%d bytes back, identical to the original, with key %s", n, arn.MustParse(used).ResourceName())
 	return nil
 }
 
-// flipByte copies src to dst with the byte at offset inverted.
+// flipByte copies src to dst, streaming, with the byte at offset inverted.
 func flipByte(src, dst string, offset int64) error {
-	b, err := os.ReadFile(src)
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	b[offset] ^= 0xff
-	return os.WriteFile(dst, b, 0o600)
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return flipAt(dst, offset)
+}
+
+// flipAt inverts the byte at offset of the file name in place.
+func flipAt(name string, offset int64) error {
+	b := make([]byte, 1)
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.ReadAt(b[:1], offset); err != nil {
+		f.Close()
+		return err
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b[:1], offset); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// digest returns the size and SHA-256 of the file name, streaming it.
+func digest(name string) (int64, []byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, h.Sum(nil), nil
 }
 
 // assumeAccessRole returns STS credentials of a member's

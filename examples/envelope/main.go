@@ -27,11 +27,12 @@
 // code. It changes nothing in the cloud; it refuses to overwrite -out
 // unless -force is given.
 //
-// The exit status is 0 on success, 2 for bad flags or a bad key ARN, and 1
-// for anything else.
+// The exit status is 0 on success, 2 for bad flags, a bad key ARN or
+// missing or half-configured credentials, and 1 for anything else.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -86,14 +87,21 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			err = runEmulated(ctx, stdout, cfg)
 		}
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "envelope:", err)
-		if errors.Is(err, errUsage) {
-			return 2
-		}
-		return 1
+	return report(stderr, err)
+}
+
+// report prints err, if any, with one "envelope:" prefix (the envelope
+// package's own errors already start with it), and returns the exit
+// status.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
 	}
-	return 0
+	fmt.Fprintln(stderr, "envelope:", strings.TrimPrefix(err.Error(), "envelope: "))
+	if errors.Is(err, errUsage) || errors.Is(err, realcloud.ErrNoCredentials) || errors.Is(err, realcloud.ErrIncompleteCredentials) {
+		return 2
+	}
+	return 1
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -325,17 +333,22 @@ func sampleFile(dir string, size int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	w := bufio.NewWriter(f)
 	line := []byte("2026-11-23T09:00:00Z order 42 paid 1000 CNY by account 1192853035118460\n")
 	for written := int64(0); written < size; {
 		n := int64(len(line))
 		if size-written < n {
 			n = size - written
 		}
-		if _, err := f.Write(line[:n]); err != nil {
+		if _, err := w.Write(line[:n]); err != nil {
 			f.Close()
 			return "", err
 		}
 		written += n
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
 	}
 	return path, f.Close()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/envelope"
+	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/fakecloud"
 )
@@ -124,7 +127,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-real", "-key", "acs:kms:cn-hangzhou:119285303511****:key/k", "-in", exists, "-out", filepath.Join(dir, "o")}, 2, "masks IDs"},
 		{[]string{"-real", "-key", "acs:ram::1192853035118460:role/x", "-in", exists, "-out", filepath.Join(dir, "o")}, 2, "not a KMS key ARN"},
 		{[]string{"-real", "-key", key, "-in", exists, "-out", exists}, 2, "exists"},
-		{[]string{"-real", "-key", key, "-in", exists, "-out", filepath.Join(dir, "o")}, 1, "no Alibaba Cloud credentials"},
+		{[]string{"-real", "-key", key, "-in", exists, "-out", filepath.Join(dir, "o")}, 2, "no Alibaba Cloud credentials"},
 		{[]string{"-context", "novalue"}, 2, "want key=value"},
 		{[]string{"extra"}, 2, "unexpected arguments"},
 	}
@@ -139,3 +142,24 @@ func TestFlags(t *testing.T) {
 
 // noEnv is an environment without credentials.
 func noEnv(string) string { return "" }
+
+// TestReportOnePrefix: an error of the envelope package is printed with one
+// "envelope:" prefix, not two.
+func TestReportOnePrefix(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want string
+		code int
+	}{
+		{fmt.Errorf("decrypt x: %w", envelope.ErrNotAuthentic), "envelope: decrypt x: " + envelope.ErrNotAuthentic.Error() + "\n", 1},
+		{envelope.ErrNotAuthentic, envelope.ErrNotAuthentic.Error() + "\n", 1},
+		{fmt.Errorf("%w: -key: bad", errUsage), "envelope: usage: -key: bad\n", 2},
+		{&realcloud.CredentialsError{Problems: []string{"X is set but Y is not"}}, "envelope: incomplete Alibaba Cloud credentials: X is set but Y is not\n", 2},
+	} {
+		var b bytes.Buffer
+		if code := report(&b, tc.err); code != tc.code || b.String() != tc.want || strings.Contains(b.String(), "envelope: envelope:") {
+			t.Errorf("report(%v) = %d %q, want %d %q", tc.err, code, b.String(), tc.code, tc.want)
+		}
+	}
+}

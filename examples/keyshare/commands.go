@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
@@ -30,6 +29,9 @@ type specCommand struct {
 	// do runs the command and returns what to print: the value for -output
 	// json and the text for -output text.
 	do func(ctx context.Context, inv *invocation) (out any, text string, err error)
+	// realOnly commands check real Alibaba Cloud and make their own
+	// clients: no simulation flags, no client from connect.
+	realOnly bool
 }
 
 // specCommands returns the spec commands in the order keyshare -h lists
@@ -72,47 +74,30 @@ func specCommands() []specCommand {
 			summary: "list who can use the spec's key today, and where the key policy drifts from the spec",
 			do:      doInventory,
 		},
+		doctorCommand(),
 	}
 }
 
 // options are the flags.
 type options struct {
-	spec           string
-	output         string
-	simulate       optionalBool
-	state          string
-	region         string
-	quiet          bool
-	simQuota       int
-	simPropagation time.Duration
-	simThrottle    string
-	revoke         bool
-	removePolicies bool
-	revoked        bool
-	timeout        time.Duration
-	simFlags       []string // the simulation's flags given on the command line
+	spec               string
+	output             string
+	simulate           bool
+	state              string
+	lockWait           time.Duration
+	region             string
+	allowUnknownRegion bool
+	allowAnyAccountID  bool
+	quiet              bool
+	simQuota           int
+	simPropagation     time.Duration
+	simThrottle        string
+	revoke             bool
+	removePolicies     bool
+	revoked            bool
+	timeout            time.Duration
+	simFlags           []string // the simulation's flags given on the command line
 }
-
-// optionalBool is a boolean flag that knows whether it was given.
-type optionalBool struct{ set, value bool }
-
-func (b *optionalBool) String() string {
-	if !b.set {
-		return "auto"
-	}
-	return strconv.FormatBool(b.value)
-}
-
-func (b *optionalBool) Set(s string) error {
-	v, err := strconv.ParseBool(s)
-	if err != nil {
-		return err
-	}
-	b.set, b.value = true, v
-	return nil
-}
-
-func (b *optionalBool) IsBoolFlag() bool { return true }
 
 // errHelp means -h was asked for and answered.
 var errHelp = errors.New("help")
@@ -128,7 +113,9 @@ type invocation struct {
 	spec   *share.Spec
 	region string
 	sim    *simulation // nil on real Alibaba Cloud
+	lock   *stateLock  // the simulation state's lock, held while the command runs
 	client *share.Client
+	banner string // the first line of text output: real or simulated, and where
 }
 
 func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
@@ -143,14 +130,21 @@ func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
 		fmt.Fprintf(fs.Output(), "\nRun \"keyshare -h\" for the spec format, simulation and the exit statuses.\n")
 	}
 	fs.StringVar(&o.spec, "spec", "", "the JSON spec file (\"-\": standard input)")
-	fs.StringVar(&o.output, "output", "text", "text, or json: the library's own JSON, for programs")
-	fs.Var(&o.simulate, "simulate", "run on an emulated cloud (default: when no Alibaba Cloud credentials are configured)")
-	fs.StringVar(&o.state, "state", ".keyshare-sim.json", "simulation: the file that keeps the emulated cloud's changes between commands")
-	fs.StringVar(&o.region, "region", "", "the region (default: the key's region)")
+	fs.StringVar(&o.output, "output", "text", "text, or json: the library's own JSON for programs, with \"simulated\" first and durations in seconds")
+	if !cmd.realOnly {
+		fs.BoolVar(&o.simulate, "simulate", false, "run on an emulated cloud built from the spec instead of Alibaba Cloud (never chosen for you)")
+		fs.StringVar(&o.state, "state", ".keyshare-sim.json", "simulation: the file that keeps the emulated cloud's changes and clock between commands")
+		fs.DurationVar(&o.lockWait, "lock-wait", time.Minute, "simulation: how long to wait for another command using the same -state")
+	}
+	fs.StringVar(&o.region, "region", "", "the region; must be the key's (default: the key's region)")
+	fs.BoolVar(&o.allowUnknownRegion, "allow-unknown-region", false, "accept a region keyshare does not know (one newer than keyshare)")
+	fs.BoolVar(&o.allowAnyAccountID, "allow-any-account-id", false, "accept account IDs that are not 16 digits")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress on standard error")
-	fs.IntVar(&o.simQuota, "sim-quota", 5, "simulation: the access management quota of the emulated KMS instances")
-	fs.DurationVar(&o.simPropagation, "sim-propagation", time.Minute, "simulation: how long changes take to reach other accounts (emulated time)")
-	fs.StringVar(&o.simThrottle, "sim-throttle", "", "simulation: comma-separated service:Action calls (e.g. ram:CreatePolicy) the emulator always throttles, to rehearse failures")
+	if !cmd.realOnly {
+		fs.IntVar(&o.simQuota, "sim-quota", 5, "simulation: the access management quota of the emulated KMS instances")
+		fs.DurationVar(&o.simPropagation, "sim-propagation", time.Minute, "simulation: how long changes take to reach other accounts (emulated time)")
+		fs.StringVar(&o.simThrottle, "sim-throttle", "", "simulation: comma-separated service:Action calls (e.g. ram:CreatePolicy) the emulator always throttles, to rehearse failures")
+	}
 	if cmd.flags != nil {
 		cmd.flags(fs, o)
 	}
@@ -161,7 +155,7 @@ func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "state" || strings.HasPrefix(f.Name, "sim-") {
+		if f.Name == "state" || f.Name == "lock-wait" || strings.HasPrefix(f.Name, "sim-") {
 			o.simFlags = append(o.simFlags, "-"+f.Name)
 		}
 	})
@@ -179,37 +173,58 @@ func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
 		return inv, fmt.Errorf("%w: keyshare %s needs -spec spec.json", errUsage, name)
 	case o.removePolicies && name == "plan" && !o.revoke:
 		return inv, fmt.Errorf("%w: -remove-policies goes with -revoke", errUsage)
-	case o.simQuota < 1:
+	case o.simQuota < 1 && !cmd.realOnly:
 		return inv, fmt.Errorf("%w: -sim-quota must be at least 1", errUsage)
+	case !o.simulate && len(o.simFlags) > 0:
+		return inv, fmt.Errorf("%w: %s only apply to the simulation; add -simulate, or leave them out on Alibaba Cloud",
+			errUsage, strings.Join(o.simFlags, ", "))
 	}
 	return inv, nil
 }
 
 // execute reads the spec, connects to the cloud (real or emulated), runs
 // the command and prints its result.
-func (inv *invocation) execute(ctx context.Context) error {
+func (inv *invocation) execute(ctx context.Context) (err error) {
 	data, err := inv.readSpec()
 	if err != nil {
 		return err
 	}
-	if inv.spec, err = share.ParseSpec(data, inv.opts.region); err != nil {
+	if inv.spec, err = parseSpec(data); err != nil {
+		return err
+	}
+	if err := inv.checkNames(); err != nil {
 		return err
 	}
 	inv.region = cmp.Or(inv.opts.region, inv.spec.KeyARN().Region)
-	if err := inv.connect(ctx); err != nil {
+	if inv.cmd.realOnly {
+		out, text, err := inv.cmd.do(ctx, inv)
+		if out != nil {
+			inv.print(out, text)
+		}
 		return err
+	}
+	if err := inv.connect(ctx); err != nil {
+		if inv.lock != nil {
+			inv.lock.Unlock()
+		}
+		return err
+	}
+	if inv.sim != nil {
+		defer func() {
+			if serr := inv.sim.save(inv.env.now()); serr != nil && err == nil {
+				err = fmt.Errorf("the simulation state could not be saved: %w", serr)
+			}
+			inv.lock.Unlock()
+		}()
 	}
 	out, text, err := inv.cmd.do(ctx, inv)
 	if out != nil {
 		inv.print(out, text)
 	}
-	// Only changes are journaled: apply and revoke, the commands that change
-	// the cloud, return applied; one that found nothing to do replays as
-	// nothing.
-	if a, ok := out.(applied); ok && err == nil && inv.sim != nil && a.Plan.Changes() {
-		if serr := inv.sim.record(inv.cmd.name, inv.spec, inv.opts.removePolicies); serr != nil {
-			return fmt.Errorf("the change was made in the simulation but could not be saved: %w", serr)
-		}
+	// apply and revoke journal what they changed, or began to change
+	// before failing, so that later commands see the same cloud.
+	if a, ok := out.(applied); ok && inv.sim != nil && a.attempted {
+		inv.sim.record(inv.cmd.name, inv.spec, inv.opts.removePolicies, err)
 	}
 	return err
 }
@@ -228,8 +243,9 @@ func (inv *invocation) readSpec() ([]byte, error) {
 	return data, nil
 }
 
-// connect decides between real Alibaba Cloud and the simulation, says which
-// on standard error, and makes the client.
+// connect makes the client: for real Alibaba Cloud unless -simulate was
+// given, and then only with complete, loadable credentials. It says which
+// on standard error (and print says it again on standard output).
 func (inv *invocation) connect(ctx context.Context) error {
 	e, o := inv.env, inv.opts
 	var progressMu sync.Mutex
@@ -243,39 +259,57 @@ func (inv *invocation) connect(ctx context.Context) error {
 			}
 		}
 	}
-	source, haveCreds := realcloud.Detect(e.getenv)
-	simulate := o.simulate.value || (!o.simulate.set && !haveCreds)
-	if !simulate {
-		if len(o.simFlags) > 0 {
-			return fmt.Errorf("%w: %s only apply to the simulation; add -simulate, or leave them out on Alibaba Cloud",
-				errUsage, strings.Join(o.simFlags, ", "))
+	if !o.simulate {
+		cfg, source, err := inv.realConfig()
+		if errors.Is(err, realcloud.ErrNoCredentials) {
+			return fmt.Errorf("%w; or add -simulate to rehearse on an emulated cloud", err)
 		}
-		cfg, source, err := e.realConfig(e.getenv, inv.region)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "keyshare: Alibaba Cloud, region %s, credentials from %s\n", inv.region, source)
+		inv.banner = fmt.Sprintf("Alibaba Cloud (not simulated): region %s, credentials from %s.\n", inv.region, source)
 		inv.client, err = share.New(cfg, clientOpts)
 		return err
 	}
-	why := "no Alibaba Cloud credentials are configured"
-	if o.simulate.set {
-		why = "-simulate was given"
-	}
-	fmt.Fprintf(e.stderr, "keyshare: SIMULATION: %s, so this runs on an emulated cloud built from the spec.\n", why)
-	fmt.Fprintf(e.stderr, "keyshare: SIMULATION: nothing is read from or written to Alibaba Cloud; changes are kept in %s.\n", o.state)
-	if haveCreds {
+	fmt.Fprintf(e.stderr, "keyshare: SIMULATION (-simulate): an emulated cloud built from the spec; nothing is read from or written to Alibaba Cloud.\n")
+	fmt.Fprintf(e.stderr, "keyshare: SIMULATION: changes and the emulated clock are kept in %s.\n", o.state)
+	if source, ok := realcloud.Detect(e.getenv); ok {
 		fmt.Fprintf(e.stderr, "keyshare: SIMULATION: credentials from %s are ignored.\n", source)
+	}
+	inv.banner = fmt.Sprintf("SIMULATED (-simulate): emulated cloud, state %s; nothing was read from or written to Alibaba Cloud.\n", o.state)
+	lock, err := lockState(ctx, o.state, o.lockWait)
+	if err != nil {
+		return err
 	}
 	sim, err := newSimulation(ctx, simSettings{
 		state: o.state, quota: o.simQuota, propagation: o.simPropagation, throttle: o.simThrottle, now: e.now(),
 	}, inv.spec)
 	if err != nil {
+		lock.Unlock()
 		return err
 	}
-	inv.sim = sim
+	inv.sim, inv.lock = sim, lock
 	inv.client, err = share.New(sim.config(inv.region), clientOpts, sim.clockOption)
 	return err
+}
+
+// realConfig is the SDK configuration for real Alibaba Cloud in the
+// invocation's region, and where its credentials come from; KEYSHARE_ENDPOINT
+// sends every call to one endpoint instead (tests, private gateways), and
+// says so.
+func (inv *invocation) realConfig() (*openapi.Config, string, error) {
+	cfg, source, err := inv.env.realConfig(inv.env.getenv, inv.region)
+	if err != nil {
+		return nil, "", err
+	}
+	if ep := inv.env.getenv(realcloud.EndpointVariable); ep != "" {
+		if err := realcloud.WithEndpoint(cfg, ep); err != nil {
+			return nil, "", fmt.Errorf("%w: %v", errUsage, err)
+		}
+		source += ", endpoint " + ep + " (" + realcloud.EndpointVariable + ")"
+	}
+	return cfg, source, nil
 }
 
 // progressLine renders a progress event for standard error.
@@ -293,24 +327,15 @@ func progressLine(ev share.Event) string {
 	return b.String()
 }
 
+// print writes the result: JSON with "simulated" first, or text after a
+// line that says whether this was real Alibaba Cloud or the simulation.
 func (inv *invocation) print(out any, text string) {
 	inv.printed = true
 	if inv.json {
-		writeJSON(inv.env.stdout, out)
+		writeJSON(inv.env.stdout, out, inv.opts.simulate)
 		return
 	}
-	fmt.Fprint(inv.env.stdout, text)
-}
-
-func writeJSON(w io.Writer, v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(w, "{\"error\": %q}\n", err.Error())
-		return
-	}
-	w.Write(b.Bytes())
+	fmt.Fprint(inv.env.stdout, inv.banner+text)
 }
 
 func doPlan(ctx context.Context, inv *invocation) (any, string, error) {
@@ -330,7 +355,12 @@ func doPlan(ctx context.Context, inv *invocation) (any, string, error) {
 // applied is what apply and revoke print with -output json.
 type applied struct {
 	Plan   *share.Plan   `json:"plan"`
-	Result *share.Result `json:"result"` // null if the plan could not be applied
+	Result *share.Result `json:"result"` // null if the plan could not be applied or had nothing to do
+	// Nothing is set when the plan had nothing to change: for revoke, none
+	// of the recipients was in the key policy.
+	Nothing string `json:"nothing,omitempty"`
+	// attempted: Apply was called, so the cloud may have changed.
+	attempted bool
 }
 
 func doApply(ctx context.Context, inv *invocation) (any, string, error) {
@@ -353,12 +383,22 @@ func apply(ctx context.Context, inv *invocation, plan *share.Plan) (any, string,
 	if err := plan.Err(); err != nil {
 		return applied{Plan: plan}, plan.String(), err
 	}
+	if inv.cmd.name == "revoke" && !plan.Changes() {
+		// Apply would report each recipient "removed": true, since none is
+		// there, but misleading.
+		nothing := "Nothing to remove: none of the spec's recipients is in the key policy"
+		if inv.opts.removePolicies {
+			nothing += ", and no kmsshare policies were found in their accounts"
+		}
+		nothing += "."
+		return applied{Plan: plan, Nothing: nothing}, plan.String() + "\n" + nothing + "\n", nil
+	}
 	res, err := inv.client.Apply(ctx, plan)
 	text := plan.String()
 	if res != nil {
 		text += "\n" + res.String()
 	}
-	return applied{Plan: plan, Result: res}, text, err
+	return applied{Plan: plan, Result: res, attempted: plan.Changes()}, text, err
 }
 
 func doVerify(ctx context.Context, inv *invocation) (any, string, error) {
@@ -455,7 +495,7 @@ func lint(e env, args []string) error {
 		results = append(results, r)
 	}
 	if *output == "json" {
-		writeJSON(e.stdout, results)
+		writeJSON(e.stdout, results, false)
 	} else {
 		for _, r := range results {
 			switch {

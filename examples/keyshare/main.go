@@ -7,13 +7,18 @@
 // Usage:
 //
 //	keyshare plan|apply|verify|revoke|inventory -spec spec.json [-output text|json] [-simulate] [-region R]
+//	keyshare doctor -spec spec.json [-output text|json]
 //	keyshare lint -kind key|permission|trust [-owner UID] [-output text|json] file.json...
 //
-// With Alibaba Cloud credentials configured for credentials-go's default
-// chain it acts on real Alibaba Cloud. Without them, or with -simulate, it
+// Without -simulate it acts on real Alibaba Cloud, and only with complete
+// credentials for credentials-go's default chain: missing or half-set ones
+// are a usage error (exit 2), never a reason to simulate. With -simulate it
 // runs on an emulated cloud built from the spec, says so on standard error,
-// and keeps the changes made by apply and revoke in a state file
-// (-state, default .keyshare-sim.json) so that the next command sees them.
+// standard output and in its JSON ("simulated": true), and journals what
+// apply and revoke did (failed and partial runs too) and the emulated clock
+// in a locked state file (-state, default .keyshare-sim.json), so that the
+// next command continues where the last one ended. doctor checks real
+// Alibaba Cloud's readiness without changing anything.
 //
 // Run keyshare -h for the commands, the spec format and the exit statuses.
 package main
@@ -80,6 +85,7 @@ func usage() string {
 		line(c.name, c.summary)
 	}
 	line("lint", lintSummary)
+	line("findings", findingsSummary)
 	b.WriteString(usageTail)
 	return b.String()
 }
@@ -100,31 +106,44 @@ Spec (JSON, see package share; "principal" is rd-access-role (default), role, ec
    "recipients": [{"account": "2222222222222222"},
                   {"account": "3333333333333333", "principal": "ecs-disk-role"},
                   {"account": "4444444444444444", "principal": "role", "name": "app", "actions": ["kms:Decrypt"]}]}
+  A recipient without "actions" gets least privilege: kms:DescribeKey, kms:Encrypt,
+  kms:Decrypt, kms:GenerateDataKey (the ECS disk role: those and kms:TagResource,
+  which ECS needs). Wider sets, up to the 11 key-user actions, only when named.
+  Regions must be Alibaba Cloud's and account IDs 16 digits; -allow-unknown-region
+  and -allow-any-account-id accept others. -region, if given, must be the key's.
 
-Real Alibaba Cloud or simulation:
-  With credentials configured for credentials-go's default chain
-  (ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-  ~/.alibabacloud/credentials, ~/.aliyun/config.json, an OIDC role, or the RAM
-  role of an ECS instance named in ALIBABA_CLOUD_ECS_METADATA), keyshare acts
-  on real Alibaba Cloud in -region (default: the key's region): apply and
-  revoke write there. The credentials must be able to assume the
-  ResourceDirectoryAccountAccessRole of the key owner and of each recipient.
-  Without credentials, or with -simulate, keyshare runs on an emulated cloud
-  built from the spec (the key's owner with a KMS instance holding the key,
-  each recipient account a member of one Resource Directory) and says so on
-  standard error. The changes apply and revoke make there are kept in the
-  -state file (default .keyshare-sim.json) and replayed by later commands;
-  delete it to start over. -simulate=false insists on real Alibaba Cloud.
+Real Alibaba Cloud or simulation, never chosen for you:
+  Without -simulate keyshare acts on real Alibaba Cloud in the key's region:
+  apply and revoke write there. It needs complete credentials for
+  credentials-go's default chain (ALIBABA_CLOUD_ACCESS_KEY_ID and
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET, ~/.alibabacloud/credentials,
+  ~/.aliyun/config.json, an OIDC role, or the RAM role of an ECS instance named
+  in ALIBABA_CLOUD_ECS_METADATA) that can assume the
+  ResourceDirectoryAccountAccessRole of the key owner and of each recipient;
+  missing or half-set credentials exit 2, naming what is missing. "keyshare
+  doctor" checks all this without changing anything. KEYSHARE_ENDPOINT=URL
+  sends every call to one endpoint instead (tests against an emulator,
+  private gateways).
+  With -simulate keyshare runs on an emulated cloud built from the spec (the
+  key's owner with a KMS instance holding the key, each recipient a member of
+  one Resource Directory). The -state file (default .keyshare-sim.json)
+  journals what apply and revoke changed, failed and partial runs included,
+  and the emulated clock, so each command continues where the last ended;
+  delete it to start over. A lock (the state file + ".lock") makes a second
+  command on the same state wait (-lock-wait), then exit 2.
+  Text output says which on its first line; JSON output has "simulated": true
+  or false, and durations in seconds ("elapsedSeconds").
 
 Exit status:
   0  success
   1  unexpected failure: an API call failed, the network, a bug
-  2  usage: bad flags; an unreadable or invalid spec, policy or simulation state file; no credentials with -simulate=false
-  3  preflight failed: the key or a recipient is not in a state that allows the change; nothing was changed
+  2  usage: bad flags; an unreadable or invalid spec, policy or simulation state file; missing or incomplete credentials; the state in use
+  3  preflight failed: the key or a recipient is not in a state that allows the change; nothing was changed (doctor: a check failed)
   4  apply incomplete: some changes were made and some not; running apply again is safe
   5  verification failed: a recipient is denied or its network path refused (or, with -revoked, still granted)
   6  not yet propagated: both policies allow it, but the cloud did not agree before -timeout
   7  lint found errors
+  8  findings found a finding nobody accepted at or above -fail-on (default warning)
 `
 
 // errUsage marks bad command lines.
@@ -145,6 +164,8 @@ func run(ctx context.Context, args []string, e env) int {
 		return exitOK
 	case "lint":
 		return finish(e, nil, lint(e, rest))
+	case "findings":
+		return runFindings(ctx, e, rest)
 	}
 	cmds := specCommands()
 	i := slices.IndexFunc(cmds, func(c specCommand) bool { return c.name == name })
@@ -168,9 +189,9 @@ func finish(e env, inv *invocation, err error) int {
 	if err == nil {
 		return code
 	}
-	fmt.Fprintf(e.stderr, "keyshare: %v\n", err)
+	fmt.Fprintf(e.stderr, "keyshare: %s\n", message(err))
 	if inv != nil && inv.json && !inv.printed {
-		writeJSON(e.stdout, errorOutput(err, code))
+		writeJSON(e.stdout, errorOutput(err, code), inv.opts.simulate)
 	}
 	return code
 }
@@ -200,8 +221,10 @@ func exitCode(err error) int {
 		return exitFailure
 	case errors.Is(err, errLint):
 		return exitLint
+	case errors.Is(err, errNotReady):
+		return exitPreflight
 	case errors.Is(err, errUsage), errors.Is(err, share.ErrInvalidSpec), errors.Is(err, policy.ErrInvalid),
-		errors.Is(err, realcloud.ErrNoCredentials):
+		errors.Is(err, realcloud.ErrNoCredentials), errors.Is(err, realcloud.ErrIncompleteCredentials):
 		return exitUsage
 	}
 	return exitFailure
@@ -219,7 +242,7 @@ func errorOutput(err error, code int) any {
 		Error    string    `json:"error"`
 		ExitCode int       `json:"exitCode"`
 		Problems []problem `json:"problems,omitempty"`
-	}{Error: err.Error(), ExitCode: code}
+	}{Error: message(err), ExitCode: code}
 	var se *share.SpecError
 	if errors.As(err, &se) {
 		for _, p := range se.Problems {

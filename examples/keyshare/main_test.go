@@ -43,7 +43,7 @@ func TestScripts(t *testing.T) {
 			// Under -race every process sleeps a second at exit by
 			// default; the scripts start dozens.
 			e.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-			return nil
+			return serveWorld(e)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"expect": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -69,6 +69,35 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// worldSpec is the world every script can reach as "real Alibaba Cloud":
+// the emulator over HTTP on 127.0.0.1, built as the simulation builds its
+// world, so that the same IDs resolve.
+const worldSpec = `{"key": "acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7",
+ "recipients": [{"account": "2222222222222222"}, {"account": "3333333333333333"}]}`
+
+// serveWorld starts the emulator for a script and sets KS_ENDPOINT, KS_ID
+// and KS_SECRET: the endpoint and the pipeline user's access key, which a
+// script passes as KEYSHARE_ENDPOINT and the ALIBABA_CLOUD_ACCESS_KEY_*
+// variables to run keyshare without -simulate. Scripts that do not set
+// them have no credentials.
+func serveWorld(e *testscript.Env) error {
+	spec, err := parseSpec([]byte(worldSpec))
+	if err != nil {
+		return err
+	}
+	cloud := fakecloud.New(fakecloud.Options{Seed: 7})
+	pipeline, err := buildWorld(cloud, []*share.Spec{spec}, 5)
+	if err != nil {
+		return err
+	}
+	srv := cloud.Serve()
+	e.Defer(srv.Close)
+	e.Setenv("KS_ENDPOINT", "http://"+srv.Endpoint("cn-hangzhou"))
+	e.Setenv("KS_ID", pipeline.Credentials().AccessKeyID)
+	e.Setenv("KS_SECRET", pipeline.Credentials().Secret())
+	return nil
 }
 
 // TestHelp keeps testdata/help.txt, which the README shows, equal to

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,10 +21,10 @@ import (
 	"github.com/kmsshare/kmsshare/share"
 )
 
-// Simulate mode runs every command on an emulated cloud (fakecloud)
-// through the same library calls as on real Alibaba Cloud; only the SDK
-// configuration differs. The emulator lives in memory, so each command
-// rebuilds it:
+// Simulate mode (-simulate) runs every command on an emulated cloud
+// (fakecloud) through the same library calls as on real Alibaba Cloud; only
+// the SDK configuration differs. The emulator lives in memory, so each
+// command rebuilds it:
 //
 //  1. A world in which every spec seen so far resolves: a management account
 //     whose RAM user "pipeline" runs kmsshare, a Resource Directory, each
@@ -31,15 +32,20 @@ import (
 //     own ID, and each recipient account as a member (with the RAM users
 //     and access roles the specs name). IDs come from the specs; the rest
 //     from a fixed seed.
-//  2. The journal in the state file: the apply and revoke commands that
-//     succeeded so far, replayed in order with share.Client.Share and
-//     Revoke, each at the emulated time it first ran.
-//  3. Then the command itself. Emulated time between commands is the real
-//     time between them; waits within a command (verification polling,
-//     retries) take no real time.
+//  2. The journal in the state file: every apply and revoke that changed
+//     something, including those that failed part way (exit 4) or with an
+//     API error, replayed in order with share.Client.Share and Revoke, each
+//     at the emulated time it first ran and with the -sim-throttle faults it
+//     ran with, so that a replayed failure fails the same way and leaves the
+//     same partial state.
+//  3. Then the command itself, at the emulated time the last command ended
+//     plus the real time since. Waits within a command (verification
+//     polling, retries) take emulated time, not real time, and the next
+//     command starts after them: the state records the emulated clock.
 //
-// A command that fails leaves no trace: only successful apply and revoke
-// commands are journaled.
+// The state file is locked (state + ".lock", flock) for the whole command:
+// a second command on the same state waits up to -lock-wait, then fails
+// with exit 2; none loses the other's journal entries.
 
 // simSettings shape the emulated cloud.
 type simSettings struct {
@@ -52,20 +58,39 @@ type simSettings struct {
 
 // journal is the state file.
 type journal struct {
-	Version  int     `json:"version"`
-	About    string  `json:"about"`
-	Commands []entry `json:"commands"`
+	Version int    `json:"version"`
+	About   string `json:"about"`
+	// Clock is the emulated time when the last command ended, and RealTime
+	// the real time then: the next command starts at Clock plus the real
+	// time elapsed since RealTime.
+	Clock    time.Time `json:"clock,omitzero"`
+	RealTime time.Time `json:"realTime,omitzero"`
+	Commands []entry   `json:"commands"`
 }
 
 // entry is one journaled command.
 type entry struct {
-	At             time.Time  `json:"at"` // emulated time when it ran
-	Command        string     `json:"command"`
-	RemovePolicies bool       `json:"removePolicies,omitempty"`
-	Spec           share.Spec `json:"spec"`
+	At             time.Time `json:"at"` // emulated time when it ran
+	Command        string    `json:"command"`
+	RemovePolicies bool      `json:"removePolicies,omitempty"`
+	// Throttle is the -sim-throttle the command ran with; replay installs
+	// it again, so that the command fails as it did.
+	Throttle string `json:"throttle,omitempty"`
+	// Outcome is "done", "incomplete" (exit 4: some changes made) or
+	// "failed" (an error after changes began); replay expects the same.
+	Outcome string     `json:"outcome"`
+	Error   string     `json:"error,omitempty"` // what the failure said, for people
+	Spec    share.Spec `json:"spec"`
 }
 
-const journalVersion = 1
+// Journal outcomes.
+const (
+	outcomeDone       = "done"
+	outcomeIncomplete = "incomplete"
+	outcomeFailed     = "failed"
+)
+
+const journalVersion = 2
 
 // simulation is simulate mode's emulated cloud, ready for the command.
 type simulation struct {
@@ -74,29 +99,34 @@ type simulation struct {
 	clock    *fakecloud.ManualClock
 	pipeline *fakecloud.User
 	journal  journal
+	existed  bool      // the state file existed when the command began
 	started  time.Time // the emulated time at which the command runs
 }
 
 // newSimulation builds the world for the journal's specs and current,
-// replays the journal and installs the throttling faults.
+// replays the journal and installs the throttling faults. The caller holds
+// the state's lock.
 func newSimulation(ctx context.Context, set simSettings, current *share.Spec) (*simulation, error) {
 	faults, err := parseThrottle(set.throttle)
 	if err != nil {
 		return nil, err
 	}
-	j, err := loadJournal(set.state)
+	j, existed, err := loadJournal(set.state)
 	if err != nil {
 		return nil, err
 	}
 	specs := []*share.Spec{current}
 	start := set.now
+	if len(j.Commands) > 0 || !j.Clock.IsZero() {
+		start = j.Clock
+	}
 	for i := range j.Commands {
 		specs = append(specs, &j.Commands[i].Spec)
 		if j.Commands[i].At.Before(start) {
 			start = j.Commands[i].At
 		}
 	}
-	s := &simulation{settings: set, journal: j, clock: fakecloud.NewManualClock(start)}
+	s := &simulation{settings: set, journal: j, existed: existed, clock: fakecloud.NewManualClock(start)}
 	s.cloud = fakecloud.New(fakecloud.Options{Clock: s.clock, Seed: 1, PropagationDelay: set.propagation})
 	if s.pipeline, err = buildWorld(s.cloud, specs, set.quota); err != nil {
 		return nil, fmt.Errorf("simulation: %w", err)
@@ -111,7 +141,14 @@ func newSimulation(ctx context.Context, set simSettings, current *share.Spec) (*
 				errUsage, i+1, set.state, e.Command, e.Spec.Key, err, set.state)
 		}
 	}
-	s.advanceTo(set.now)
+	now := set.now
+	if !j.Clock.IsZero() {
+		now = j.Clock
+		if elapsed := set.now.Sub(j.RealTime); elapsed > 0 {
+			now = now.Add(elapsed)
+		}
+	}
+	s.advanceTo(now)
 	s.started = s.clock.Now()
 	for _, f := range faults {
 		s.cloud.Faults().Add(f)
@@ -119,7 +156,12 @@ func newSimulation(ctx context.Context, set simSettings, current *share.Spec) (*
 	return s, nil
 }
 
-func (s *simulation) advanceTo(t time.Time) { s.clock.Advance(t.Sub(s.clock.Now())) }
+// advanceTo moves the emulated clock forward to t; never back.
+func (s *simulation) advanceTo(t time.Time) {
+	if d := t.Sub(s.clock.Now()); d > 0 {
+		s.clock.Advance(d)
+	}
+}
 
 // config is the pipeline user's SDK configuration, served in process.
 func (s *simulation) config(region string) *openapi.Config {
@@ -129,7 +171,22 @@ func (s *simulation) config(region string) *openapi.Config {
 // clockOption makes share wait on the emulated clock.
 func (s *simulation) clockOption(o *share.Options) { o.Clock = s.clock }
 
+// replay runs a journaled command again, with the faults it ran with, and
+// checks that it ends as it did.
 func (s *simulation) replay(ctx context.Context, e entry) error {
+	faults, err := parseThrottle(e.Throttle)
+	if err != nil {
+		return err
+	}
+	var ids []int
+	for _, f := range faults {
+		ids = append(ids, s.cloud.Faults().Add(f))
+	}
+	defer func() {
+		for _, id := range ids {
+			s.cloud.Faults().Remove(id)
+		}
+	}()
 	c, err := share.New(s.config(e.Spec.KeyARN().Region), s.clockOption)
 	if err != nil {
 		return err
@@ -140,16 +197,50 @@ func (s *simulation) replay(ctx context.Context, e entry) error {
 	case "revoke":
 		_, err = c.Revoke(ctx, &e.Spec, share.RevokeOptions{RemoveRecipientPolicies: e.RemovePolicies})
 	default:
-		err = fmt.Errorf("unknown command %q", e.Command)
+		return fmt.Errorf("unknown command %q", e.Command)
 	}
-	return err
+	if got := outcomeOf(err); got != e.Outcome {
+		if err == nil {
+			return fmt.Errorf("it was journaled as %s but succeeded now", e.Outcome)
+		}
+		return fmt.Errorf("it was journaled as %s but ended %s now: %v", e.Outcome, got, err)
+	}
+	return nil
 }
 
-// record journals a command that changed the emulated cloud.
-func (s *simulation) record(command string, spec *share.Spec, removePolicies bool) error {
-	s.journal.Commands = append(s.journal.Commands, entry{At: s.started, Command: command, RemovePolicies: removePolicies, Spec: *spec})
+// outcomeOf classifies the error of a command that began changing things.
+func outcomeOf(err error) string {
+	switch {
+	case err == nil:
+		return outcomeDone
+	case errors.Is(err, share.ErrIncomplete):
+		return outcomeIncomplete
+	}
+	return outcomeFailed
+}
+
+// record journals a command that changed (or began changing) the emulated
+// cloud; cmdErr is how it ended. save writes the journal.
+func (s *simulation) record(command string, spec *share.Spec, removePolicies bool, cmdErr error) {
+	e := entry{At: s.started, Command: command, RemovePolicies: removePolicies, Throttle: s.settings.throttle,
+		Outcome: outcomeOf(cmdErr), Spec: *spec}
+	if cmdErr != nil {
+		e.Error = cmdErr.Error()
+	}
+	s.journal.Commands = append(s.journal.Commands, e)
+}
+
+// save writes the journal with the emulated clock as it is now, if there is
+// anything to keep: a state file to update, or a first journal entry.
+func (s *simulation) save(realNow time.Time) error {
+	if !s.existed && len(s.journal.Commands) == 0 {
+		return nil
+	}
 	s.journal.Version = journalVersion
-	s.journal.About = "keyshare -simulate: the changes made to the emulated cloud so far, replayed by every command. Delete this file to start over."
+	s.journal.About = "keyshare -simulate: the changes made to the emulated cloud so far (including failed and partial ones) " +
+		"and its clock, replayed by every command. Delete this file to start over."
+	s.journal.Clock = s.clock.Now().UTC()
+	s.journal.RealTime = realNow.UTC()
 	data, err := json.MarshalIndent(s.journal, "", "  ")
 	if err != nil {
 		return err
@@ -171,27 +262,40 @@ func (s *simulation) record(command string, spec *share.Spec, removePolicies boo
 	return os.Rename(tmp.Name(), s.settings.state)
 }
 
-func loadJournal(path string) (journal, error) {
+// loadJournal reads the state file; a missing one is an empty journal.
+func loadJournal(path string) (journal, bool, error) {
 	var j journal
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return j, nil
+		return j, false, nil
 	}
 	if err != nil {
-		return j, fmt.Errorf("%w: cannot read the simulation state: %v", errUsage, err)
+		return j, false, fmt.Errorf("%w: cannot read the simulation state: %v", errUsage, err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	var v struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return j, true, fmt.Errorf("%w: %s is not a keyshare simulation state: %s; delete it to start over", errUsage, path, jsonProblem(data, err))
+	}
+	if v.Version != journalVersion {
+		return j, true, fmt.Errorf("%w: %s is a keyshare simulation state of version %d, and this keyshare reads version %d; delete it to start over",
+			errUsage, path, v.Version, journalVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil || j.Version != journalVersion {
-		return j, fmt.Errorf("%w: %s is not a keyshare simulation state (version %d): %v; delete it to start over",
-			errUsage, path, journalVersion, err)
+	if err := dec.Decode(&j); err != nil {
+		return j, true, fmt.Errorf("%w: %s is not a keyshare simulation state: %s; delete it to start over", errUsage, path, jsonProblem(data, err))
 	}
 	for i, e := range j.Commands {
 		if err := e.Spec.Validate(""); err != nil {
-			return j, fmt.Errorf("%w: %s, command %d: %v; delete it to start over", errUsage, path, i+1, err)
+			return j, true, fmt.Errorf("%w: %s, command %d: %s; delete it to start over", errUsage, path, i+1, message(err))
+		}
+		if !slices.Contains([]string{outcomeDone, outcomeIncomplete, outcomeFailed}, e.Outcome) {
+			return j, true, fmt.Errorf("%w: %s, command %d: unknown outcome %q; delete it to start over", errUsage, path, i+1, e.Outcome)
 		}
 	}
-	return j, nil
+	return j, true, nil
 }
 
 // parseThrottle reads -sim-throttle.

@@ -71,13 +71,6 @@ type config struct {
 	speed       float64
 }
 
-// defaultActions are what the members need for the story: see the key,
-// generate a data key under it and decrypt that data key (least privilege,
-// W1 step 1).
-func defaultActions() []string {
-	return []string{"kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"}
-}
-
 // errUsage marks bad command lines and bad identifiers.
 var errUsage = errors.New("usage")
 
@@ -104,7 +97,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
-	cfg := config{actions: defaultActions()}
+	cfg := config{} // actions nil: the library's least-privilege default, share.DefaultActions
 	fs := flag.NewFlagSet("landingzone", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -133,7 +126,7 @@ Flags:
 		cfg.members = commalist.Split(s)
 		return nil
 	})
-	fs.Func("actions", "comma-separated key actions to grant (default kms:DescribeKey,kms:GenerateDataKey,kms:Decrypt)", func(s string) error {
+	fs.Func("actions", "comma-separated key actions to grant (default: least privilege, "+strings.Join(share.DefaultActions(), ",")+")", func(s string) error {
 		cfg.actions = commalist.Split(s)
 		return nil
 	})

@@ -46,7 +46,7 @@ func TestTour(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^  security    \d{16}  owns KMS instance kst-\w+ and key key-\w+$`),
 		regexp.MustCompile(`(?m)^1\. Plan: .*\n   Share key acs:kms:cn-hangzhou:\d{16}:key/key-\w+$`),
-		regexp.MustCompile(`(?m)^     \+ Allow RAM acs:ram::\d{16}:role/resourcedirectoryaccountaccessrole kms:Decrypt, kms:DescribeKey, kms:GenerateDataKey on \*$`),
+		regexp.MustCompile(`(?m)^     \+ Allow RAM acs:ram::\d{16}:role/resourcedirectoryaccountaccessrole kms:Decrypt, kms:DescribeKey, kms:Encrypt, kms:GenerateDataKey on \*$`),
 		regexp.MustCompile(`(?m)^   Key policy: done \(1 write\(s\)\)$`),
 		regexp.MustCompile(`(?m)^   waiting  app-1, attempt 1: refused although both policies allow it`),
 		regexp.MustCompile(`(?m)^   ok       app-1 encrypted and decrypted a data key with key key-\w+\n   ok       app-2 encrypted`),
@@ -105,7 +105,7 @@ func TestRealModePath(t *testing.T) {
 	t.Cleanup(srv.Close)
 	spec := &share.Spec{Key: lz.Key.ARN}
 	for _, m := range lz.Members {
-		spec.Recipients = append(spec.Recipients, share.Recipient{Account: m.ID, Actions: defaultActions()})
+		spec.Recipients = append(spec.Recipients, share.Recipient{Account: m.ID})
 	}
 	for _, tc := range []struct {
 		name          string

@@ -31,6 +31,10 @@ type KeyMetadata struct {
 	Spec         string // Aliyun_AES_256, RSA_2048, ...
 	Origin       string // Aliyun_KMS or EXTERNAL
 	ProtectLevel string
+	// DeletionProtection and AutomaticRotation are "Enabled" or "Disabled"
+	// (AutomaticRotation also "Suspended").
+	DeletionProtection string
+	AutomaticRotation  string
 }
 
 // DescribeKey reads a key's metadata; keyID may be an ID, alias or ARN.
@@ -49,7 +53,8 @@ func (k *KMS) DescribeKey(ctx context.Context, keyID string) (KeyMetadata, error
 			KeyID: tea.StringValue(km.KeyId), ARN: tea.StringValue(km.Arn), Creator: tea.StringValue(km.Creator),
 			InstanceID: tea.StringValue(km.DKMSInstanceId), State: tea.StringValue(km.KeyState),
 			Usage: tea.StringValue(km.KeyUsage), Spec: tea.StringValue(km.KeySpec), Origin: tea.StringValue(km.Origin),
-			ProtectLevel: tea.StringValue(km.ProtectionLevel),
+			ProtectLevel:       tea.StringValue(km.ProtectionLevel),
+			DeletionProtection: tea.StringValue(km.DeletionProtection), AutomaticRotation: tea.StringValue(km.AutomaticRotation),
 		}
 		return nil
 	})

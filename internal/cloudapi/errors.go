@@ -225,7 +225,7 @@ func ClassOf(code string, status int) error {
 		return ErrUnavailable
 	}
 	switch {
-	case strings.HasPrefix(code, "EntityNotExist."):
+	case strings.HasPrefix(code, "EntityNotExist."), strings.HasPrefix(code, "EntityNotExists."): // RAM; ResourceManager
 		return ErrNotFound
 	case strings.HasPrefix(code, "EntityAlreadyExists."):
 		return ErrAlreadyExists

@@ -81,11 +81,11 @@ func Detect(getenv func(string) string) (string, bool) {
 // the default chain's credentials, and the source Detect found. It fails
 // with ErrNoCredentials before any network access if nothing is configured.
 func NewClient(getenv func(string) string, region string, optFns ...func(*share.Options)) (*share.Client, string, error) {
-	source, ok := Detect(getenv)
-	if !ok {
-		return nil, "", ErrNoCredentials
+	cfg, source, err := Config(getenv, region)
+	if err != nil {
+		return nil, "", err
 	}
-	c, err := share.NewFromDefaultCredentials(region, optFns...)
+	c, err := share.New(cfg, optFns...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -93,15 +93,21 @@ func NewClient(getenv func(string) string, region string, optFns ...func(*share.
 }
 
 // Config returns an SDK configuration for real Alibaba Cloud in region with
-// the default chain's credentials, and the source Detect found.
+// the default chain's credentials, and the source Check found. Credentials
+// that are missing or half configured fail before any network access
+// (ErrNoCredentials, ErrIncompleteCredentials); then the chain is asked for
+// them once (Load), so that unusable ones fail here too.
 func Config(getenv func(string) string, region string) (*openapi.Config, string, error) {
-	source, ok := Detect(getenv)
-	if !ok {
-		return nil, "", ErrNoCredentials
+	source, err := Check(getenv)
+	if err != nil {
+		return nil, "", err
 	}
 	cfg, err := alicloud.DefaultChainConfig(region)
 	if err != nil {
 		return nil, "", fmt.Errorf("realcloud: %w", err)
+	}
+	if _, _, err := Load(cfg); err != nil {
+		return nil, "", err
 	}
 	return cfg, source, nil
 }
