@@ -21,38 +21,6 @@ type BoundVPC struct {
 	Owner   string `json:"owner"` // the UID of the VPC's account
 }
 
-// Instance is what GetKmsInstance reports about a KMS instance.
-type Instance struct {
-	ID    string
-	VPC   string // the VPC the instance was created in
-	Bound []BoundVPC
-	CA    string // the instance CA (PEM), for TLS to its dedicated gateway
-}
-
-// GetKmsInstance reads a KMS instance.
-func (k *KMS) GetKmsInstance(ctx context.Context, instanceID string) (Instance, error) {
-	var out Instance
-	err := k.pool.do(ctx, k.retry, "kms", "GetKmsInstance", func(ctx context.Context, cl *kms.Client) error {
-		resp, err := cl.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(instanceID)}, rt())
-		if err != nil {
-			return err
-		}
-		if resp.Body == nil || resp.Body.KmsInstance == nil {
-			return fmt.Errorf("GetKmsInstance: empty response")
-		}
-		ki := resp.Body.KmsInstance
-		out = Instance{ID: tea.StringValue(ki.InstanceId), VPC: tea.StringValue(ki.VpcId), CA: tea.StringValue(ki.CaCertificateChainPem)}
-		if ki.BindVpcs != nil {
-			for _, v := range ki.BindVpcs.BindVpc {
-				out.Bound = append(out.Bound, BoundVPC{VPC: tea.StringValue(v.VpcId), VSwitch: tea.StringValue(v.VSwitchId),
-					Region: tea.StringValue(v.RegionId), Owner: tea.StringValue(v.VpcOwnerId)})
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
 // UpdateKmsInstanceBindVpc replaces the instance's whole list of bound
 // VPCs with vpcs, in a single attempt: like SetKeyPolicy, the list was
 // merged into what was read, and resending it after a backoff could erase
