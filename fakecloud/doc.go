@@ -287,7 +287,7 @@
 //   - Request timestamps are checked against Options.GatewayClock (the real
 //     clock by default, since the SDK stamps with the host's clock), not
 //     emulator time; nonces are remembered per access key for the 15-minute
-//     window (at most about a million; older ones are forgotten early).
+//     window (at most 262,144; older ones are forgotten early).
 //   - Not emulated: ACS3-HMAC-SM3 and ACS3-RSA-SHA256 (refused with
 //     IncompleteSignature), DryRun, key rotation and key versions beyond
 //     the first, key material import, aliases through the API (set-up only),

@@ -203,7 +203,7 @@ const MaxRequestSkew = 15 * time.Minute
 // maxNonces bounds the remembered nonces; past it the oldest are forgotten
 // early (a replay of those is then let through: the emulator's only
 // departure from the window).
-const maxNonces = 1 << 20
+const maxNonces = 1 << 18
 
 // nonceEntry is a remembered nonce and when the gateway saw it.
 type nonceEntry struct {
