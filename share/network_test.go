@@ -2,6 +2,7 @@ package share_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -176,5 +177,49 @@ func TestSharedGatewayFromVPC(t *testing.T) {
 	bad := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: lz.members[0].ID, Network: &share.Network{Path: share.NetworkDedicated, VPC: "vpc-a"}}}}
 	if _, err := c.Plan(ctx, bad); !errors.Is(err, share.ErrInvalidSpec) || !strings.Contains(err.Error(), "vSwitch") {
 		t.Errorf("dedicated without a vSwitch: %v", err)
+	}
+}
+
+// TestNetworkPlanJSON: a plan with VPC bindings survives JSON, and a plan
+// edited to bind a VPC no recipient asked for is refused before any call.
+func TestNetworkPlanJSON(t *testing.T) {
+	t.Parallel()
+	lz := newLandingZone(t, lzOptions{members: 1, vpcOnly: true})
+	m := lz.members[0]
+	c := lz.client(t, func(o *share.Options) { o.NetworkConfig = emulatedNetwork(lz) })
+	ctx := context.Background()
+	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{
+		{Account: m.ID, Network: &share.Network{Path: share.NetworkDedicated, VPC: "vpc-app1", VSwitch: "vsw-app1"}}}}
+	plan, err := c.Plan(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tampered share.Plan
+	if err := json.Unmarshal(data, &tampered); err != nil {
+		t.Fatal(err)
+	}
+	tampered.Network.Bind = append(tampered.Network.Bind, tampered.Network.Bind[0])
+	tampered.Network.Bind[1].VPC = "vpc-evil"
+	seq := len(lz.cloud.Log().Entries(fakecloud.Match{}))
+	if _, err := c.Apply(ctx, &tampered); !errors.Is(err, share.ErrInvalidSpec) || !strings.Contains(err.Error(), "vpc-evil") {
+		t.Fatalf("tampered plan: %v", err)
+	}
+	if n := len(lz.cloud.Log().Entries(fakecloud.Match{})); n != seq {
+		t.Errorf("a refused plan made %d calls", n-seq)
+	}
+	var stored share.Plan
+	if err := json.Unmarshal(data, &stored); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Apply(ctx, &stored)
+	if err != nil || res.Network == nil || res.Network.Status != share.StatusDone {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	if got := lz.instance.BoundVPCs(); len(got) != 1 || got[0].ID != "vpc-app1" || got[0].Owner != m.ID {
+		t.Errorf("bound %+v", got)
 	}
 }
