@@ -36,13 +36,15 @@ const (
 
 // Cache holds plaintext data keys so that messages with the same master keys
 // and encryption context can share one, saving a KMS round trip per message.
-// Concurrent misses for the same entry make one GenerateDataKey between
-// them. Plaintext data keys are wiped when evicted. A Cache is safe for
-// concurrent use.
+// An Encryptor's entries are keyed by its master key ARNs and the context; a
+// Decryptor's by a message's encrypted data keys and context, so that the
+// messages an encrypting cache made share one KMS Decrypt too. Concurrent
+// misses for the same entry make one KMS call between them. Plaintext data
+// keys are wiped when evicted. A Cache is safe for concurrent use.
 //
-// Entries are keyed by master key ARNs and encryption context, not by
-// credentials. Share a Cache only between Encryptors entitled to the same
-// keys.
+// Entries are not keyed by credentials. Share a Cache only between
+// Encryptors and Decryptors entitled to the same keys. (A Decryptor does not
+// use an entry made with a master key it does not allow.)
 type Cache struct {
 	opts     CacheOptions
 	mu       sync.Mutex
@@ -116,10 +118,13 @@ func (c *Cache) String() string {
 // GoString is String, so %#v prints no key either.
 func (c *Cache) GoString() string { return c.String() }
 
+// encryptCacheTag starts the id of every encryption entry.
+const encryptCacheTag = "kmsshare-envelope cache v1\x00"
+
 // cacheKey identifies materials by master key ARNs (in order) and the
 // canonical encryption context, both length-prefixed.
-func cacheKey(keys []MasterKey, pairs []format.Pair) [sha256.Size]byte {
-	b := []byte("kmsshare-envelope cache v1\x00")
+func cacheKey(tag string, keys []MasterKey, pairs []format.Pair) [sha256.Size]byte {
+	b := []byte(tag)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(keys)))
 	for _, k := range keys {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(k.ARN)))
@@ -135,13 +140,53 @@ func cacheKey(keys []MasterKey, pairs []format.Pair) [sha256.Size]byte {
 	return sha256.Sum256(b)
 }
 
+// decryptCacheTag starts the id of every decryption entry.
+const decryptCacheTag = "kmsshare-envelope decrypt cache v1\x00"
+
+// decryptCacheKey identifies a data key on the decrypt side by everything
+// that decides what KMS returns for it: the encrypted data keys (ARN and
+// blob, in the message's order) and the encryption context.
+func decryptCacheKey(keys []format.EncryptedKey, pairs []format.Pair) [sha256.Size]byte {
+	h := sha256.New()
+	var n [4]byte
+	put := func(b []byte) {
+		binary.BigEndian.PutUint32(n[:], uint32(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	h.Write([]byte(decryptCacheTag))
+	binary.BigEndian.PutUint32(n[:], uint32(len(keys)))
+	h.Write(n[:])
+	for _, k := range keys {
+		put([]byte(k.ARN))
+		put(k.Blob)
+	}
+	binary.BigEndian.PutUint32(n[:], uint32(len(pairs)))
+	h.Write(n[:])
+	for _, p := range pairs {
+		put([]byte(p.Key))
+		put([]byte(p.Value))
+	}
+	var id [sha256.Size]byte
+	h.Sum(id[:0])
+	return id
+}
+
 // materials returns materials for a message of n plaintext bytes: a copy
 // from a usable entry, or new ones from gen, which are then cached. Only one
 // gen runs per id at a time; other callers wait for it and then use its
 // entry if the limits allow.
 func (c *Cache) materials(ctx context.Context, id [sha256.Size]byte, n uint64, gen func(context.Context) (*materials, error)) (*materials, error) {
+	m, _, err := c.lookup(ctx, id, n, gen)
+	return m, err
+}
+
+// lookup is materials that also returns the entry the materials came from
+// or went into (nil if none), for charge.
+func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen func(context.Context) (*materials, error)) (*materials, *cacheEntry, error) {
 	if n > c.opts.MaxBytes {
-		return gen(ctx) // this message alone is over the limit: its own key, never cached
+		m, err := gen(ctx) // this message alone is over the limit: its own key, never cached
+		return m, nil, err
 	}
 	c.mu.Lock()
 	for {
@@ -155,7 +200,7 @@ func (c *Cache) materials(ctx context.Context, id [sha256.Size]byte, n uint64, g
 					c.evict(e) // used up: wipe it now rather than on the next miss
 				}
 				c.mu.Unlock()
-				return m, nil
+				return m, e, nil
 			}
 			c.evict(e)
 		}
@@ -167,7 +212,7 @@ func (c *Cache) materials(ctx context.Context, id [sha256.Size]byte, n uint64, g
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		c.mu.Lock()
 	}
@@ -182,12 +227,31 @@ func (c *Cache) materials(ctx context.Context, id [sha256.Size]byte, n uint64, g
 	delete(c.inflight, id)
 	close(done)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var e *cacheEntry
 	if 1 < c.opts.MaxMessages && n < c.opts.MaxBytes {
-		c.insert(id, m.clone(), n)
+		e = c.insert(id, m.clone(), n)
 	}
-	return m, nil
+	return m, e, nil
+}
+
+// charge adds n plaintext bytes that a stream released to entry e, and
+// evicts it once it reaches the byte limit. An entry already evicted is
+// left alone.
+func (c *Cache) charge(e *cacheEntry, n uint64) {
+	if e == nil || n == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[e.id] != e {
+		return
+	}
+	e.bytes += min(n, c.opts.MaxBytes-e.bytes)
+	if e.bytes >= c.opts.MaxBytes {
+		c.evict(e)
+	}
 }
 
 func (c *Cache) usable(e *cacheEntry, n uint64) bool {
@@ -198,7 +262,7 @@ func (c *Cache) usable(e *cacheEntry, n uint64) bool {
 
 // insert adds an entry that has been used once for n bytes, after dropping
 // expired entries and, if still full, the least recently used ones.
-func (c *Cache) insert(id [sha256.Size]byte, m *materials, n uint64) {
+func (c *Cache) insert(id [sha256.Size]byte, m *materials, n uint64) *cacheEntry {
 	now := c.opts.Now()
 	for _, e := range c.entries {
 		if now.Sub(e.created) >= c.opts.MaxAge {
@@ -211,6 +275,7 @@ func (c *Cache) insert(id [sha256.Size]byte, m *materials, n uint64) {
 	e := &cacheEntry{id: id, m: m, created: now, messages: 1, bytes: n}
 	e.elem = c.lru.PushFront(e)
 	c.entries[id] = e
+	return e
 }
 
 // evict removes an entry and wipes its data key.
@@ -226,5 +291,5 @@ func (c *Cache) evict(e *cacheEntry) {
 // cannot pull a key out from under a message being encrypted. The encrypted
 // keys are never modified and are shared.
 func (m *materials) clone() *materials {
-	return &materials{dataKey: bytes.Clone(m.dataKey), keys: m.keys}
+	return &materials{dataKey: bytes.Clone(m.dataKey), keys: m.keys, keyARN: m.keyARN}
 }

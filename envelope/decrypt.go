@@ -33,12 +33,23 @@ type Decryptor struct {
 	// 0 means MaxEncryptedKeys (16).
 	MaxEncryptedKeys int
 
+	// Cache, if set, keeps the data keys this Decryptor gets from KMS, so
+	// that messages sharing a data key (as an Encryptor with a Cache makes
+	// them) cost one KMS Decrypt between them, within the cache's limits on
+	// age, messages and plaintext bytes. Entries are keyed by the message's
+	// encrypted data keys and encryption context; the key commitment and
+	// header tag are still checked for every message. A Reader charges its
+	// bytes to the entry as it releases them. Opt-in, like Encryptor.Cache;
+	// one Cache may serve both sides.
+	Cache *Cache
+
 	// Concurrency is the number of goroutines that open segments: 0 or 1
 	// means the caller's only. Decrypt uses them for the whole message, a
 	// Reader in WriteTo (which io.Copy uses); Read opens one segment at a
-	// time. A Reader holds two segments in memory, or four per goroutine up
-	// to 64 MiB. The segment size is the message writer's choice, at most
-	// 16 MiB.
+	// time. A Reader holds one segment in memory (a small message in
+	// memory: its own size), or with Concurrency > 1 four to eight per
+	// goroutine (eight while they take at most 1 MiB), up to 64 MiB. The
+	// segment size is the message writer's choice, at most 16 MiB.
 	Concurrency int
 }
 
@@ -79,32 +90,106 @@ type opened struct {
 	keys    *stream.Keys // still holding the header key; callers wipe it
 	keyARN  string       // the master key that decrypted the data key
 	dataKey []byte       // only if asked for; the caller wipes it
+	entry   *cacheEntry  // the cache entry the data key came from, if any
 }
 
-// open checks the caller's context against the message's, then unwraps.
-func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int) (*opened, error) {
+// open checks the caller's context against the message's, then unwraps. n
+// is the plaintext length if known (one-shot), else 0: a Reader charges its
+// bytes to the cache as it releases them.
+func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int, n uint64) (*opened, error) {
 	if !contextEqual(h.Context, encCtx) {
 		return nil, notAuthentic("encryption context differs from the message's")
 	}
-	return d.unwrap(ctx, h, format.ContextMap(h.Context), lanes, false)
+	return d.unwrap(ctx, h, format.ContextMap(h.Context), lanes, false, n)
 }
 
 // unwrap decrypts the data key with an allowed master key, sending kmsCtx
-// (the message's context) to KMS, and verifies the key commitment and the
-// header tag.
-func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool) (*opened, error) {
-	arns := make([]arn.ARN, len(h.Keys))
-	valid := make([]bool, len(h.Keys))
-	names := make([]string, len(h.Keys))
-	for i, k := range h.Keys {
-		names[i] = k.ARN
-		if a, err := parseKeyARN(k.ARN); err == nil {
-			arns[i], valid[i] = a, true
+// (the message's context) to KMS, or takes it from the Decryptor's Cache,
+// and verifies the key commitment and the header tag.
+func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool, n uint64) (*opened, error) {
+	var (
+		m     *materials
+		entry *cacheEntry
+		err   error
+	)
+	if d.Cache != nil {
+		m, entry, err = d.Cache.lookup(ctx, decryptCacheKey(h.Keys, h.Context), n, func(ctx context.Context) (*materials, error) {
+			return d.decryptDataKey(ctx, h, kmsCtx)
+		})
+		if err == nil && !d.allows(m.keyARN) {
+			// Another Decryptor, trusting other keys, filled the entry: this
+			// one must not use a key it would not have asked KMS for.
+			m.wipe()
+			m, entry, err = nil, nil, nil
 		}
 	}
-	tried := make([]bool, len(h.Keys))
-	var errs []error
-	try := func(svc KeyService, i int) (*opened, error) {
+	if m == nil && err == nil {
+		m, err = d.decryptDataKey(ctx, h, kmsCtx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer m.wipe()
+	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes)
+	if err != nil {
+		return nil, err
+	}
+	// Commitment first: a data key that does not match it says nothing
+	// about the header, and no other EDK is tried (FORMAT.md §5.2).
+	if !keys.CheckCommitment(h.Commitment[:]) {
+		keys.WipeHeaderKey()
+		return nil, notAuthentic("key commitment does not match the data key")
+	}
+	if !keys.CheckHeaderTag(h.Authd, h.Tag[:]) {
+		keys.WipeHeaderKey()
+		return nil, notAuthentic("header tag does not verify")
+	}
+	o := &opened{keys: keys, keyARN: m.keyARN, entry: entry}
+	if wantDataKey {
+		o.dataKey = bytes.Clone(m.dataKey)
+	}
+	return o, nil
+}
+
+// allows reports whether the Decryptor trusts a key ARN: listed in Keys, or
+// admitted by a discovery filter.
+func (d *Decryptor) allows(keyARN string) bool {
+	a, err := parseKeyARN(keyARN)
+	if err != nil {
+		return false
+	}
+	for _, mk := range d.Keys {
+		if want, _ := parseKeyARN(mk.ARN); want == a {
+			return true
+		}
+	}
+	for _, f := range d.Discovery {
+		if f.allows(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// decryptDataKey asks the key services for the data key: each allowed EDK in
+// the Decryptor's order, until one returns a key of the right size.
+func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx map[string]string) (*materials, error) {
+	// A parsed header holds at most MaxEncryptedKeys EDKs: the bookkeeping
+	// fits on the stack.
+	var (
+		arns                 [MaxEncryptedKeys]arn.ARN
+		parsed, valid, tried [MaxEncryptedKeys]bool
+		errs                 []error
+	)
+	// An EDK's ARN is parsed only when it is compared by more than its text.
+	arnOf := func(i int) (arn.ARN, bool) {
+		if !parsed[i] {
+			a, err := parseKeyARN(h.Keys[i].ARN)
+			arns[i], valid[i], parsed[i] = a, err == nil, true
+		}
+		return arns[i], valid[i]
+	}
+	try := func(svc KeyService, i int) (*materials, error) {
 		tried[i] = true
 		k := h.Keys[i]
 		dk, err := svc.Decrypt(ctx, k.ARN, k.Blob, kmsCtx)
@@ -115,52 +200,48 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 			errs = append(errs, &KeyError{KeyARN: k.ARN, Op: "Decrypt", Err: err})
 			return nil, nil
 		}
-		defer clear(dk)
 		if len(dk) != stream.DataKeySize {
+			clear(dk)
 			errs = append(errs, &KeyError{KeyARN: k.ARN, Op: "Decrypt",
 				Err: fmt.Errorf("data key has %d bytes, want %d", len(dk), stream.DataKeySize)})
 			return nil, nil
 		}
-		keys, err := stream.Derive(format.Suite1, dk, h.Salt[:], lanes)
-		if err != nil {
-			return nil, err
-		}
-		// Commitment first: a data key that does not match it says nothing
-		// about the header, and no other EDK is tried (FORMAT.md §5.2).
-		if !keys.CheckCommitment(h.Commitment[:]) {
-			keys.WipeHeaderKey()
-			return nil, notAuthentic("key commitment does not match the data key")
-		}
-		if !keys.CheckHeaderTag(h.Authd, h.Tag[:]) {
-			keys.WipeHeaderKey()
-			return nil, notAuthentic("header tag does not verify")
-		}
-		o := &opened{keys: keys, keyARN: k.ARN}
-		if wantDataKey {
-			o.dataKey = bytes.Clone(dk)
-		}
-		return o, nil
+		return &materials{dataKey: dk, keyARN: k.ARN}, nil
 	}
 
 	for _, mk := range d.Keys {
-		want, _ := parseKeyARN(mk.ARN) // validated by check
+		var want *arn.ARN
 		for i := range h.Keys {
-			if valid[i] && !tried[i] && arns[i] == want {
-				if o, err := try(mk.Service, i); o != nil || err != nil {
-					return o, err
+			if tried[i] {
+				continue
+			}
+			// The same text is the same valid ARN (check validated mk.ARN).
+			match := h.Keys[i].ARN == mk.ARN
+			if !match {
+				if want == nil {
+					w, _ := parseKeyARN(mk.ARN) // validated by check
+					want = &w
+				}
+				a, ok := arnOf(i)
+				match = ok && a == *want
+			}
+			if match {
+				if m, err := try(mk.Service, i); m != nil || err != nil {
+					return m, err
 				}
 			}
 		}
 	}
 	for _, f := range d.Discovery {
 		for i := range h.Keys {
-			if !valid[i] || tried[i] || !f.allows(arns[i]) {
+			a, ok := arnOf(i)
+			if !ok || tried[i] || !f.allows(a) {
 				continue
 			}
 			// The message chose this ARN. Confirm that the account it names
 			// really holds the key before trusting Decrypt's answer, which
 			// names the key only by its bare ID.
-			if err := confirmKey(ctx, f.Service, arns[i]); err != nil {
+			if err := confirmKey(ctx, f.Service, a); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -168,10 +249,14 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 				errs = append(errs, &KeyError{KeyARN: h.Keys[i].ARN, Op: "DescribeKey", Err: err})
 				continue
 			}
-			if o, err := try(f.Service, i); o != nil || err != nil {
-				return o, err
+			if m, err := try(f.Service, i); m != nil || err != nil {
+				return m, err
 			}
 		}
+	}
+	names := make([]string, len(h.Keys))
+	for i, k := range h.Keys {
+		names[i] = k.ARN
 	}
 	return nil, &NoKeyError{KeyARNs: names, Errors: errs}
 }
@@ -232,25 +317,46 @@ func (d *Decryptor) Decrypt(ctx context.Context, msg []byte, encCtx map[string]s
 	case int64(m) > format.MaxSegments:
 		return nil, fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
 	}
-	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency))
+	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency), uint64(len(body)-m*segmentOverhead))
 	if err != nil {
 		return nil, err
 	}
 	keys := o.keys
 	keys.WipeHeaderKey()
-	aad := format.Digest(h.Fixed)
+	keys.SetAAD(format.Digest(h.Fixed))
+	aad := keys.AAD()
 
 	out := make([]byte, len(body)-m*segmentOverhead)
-	var failed atomic.Bool
-	forEach(keys.Lanes(), m, jobFunc(func(lane, j int) {
-		ct := body[j*stride : min((j+1)*stride, len(body))]
-		if _, err := keys.Open(lane, out[j*seg:j*seg], ct, uint32(j), j == m-1, aad[:]); err != nil {
-			failed.Store(true)
+	ok := true
+	if keys.Lanes() > 1 && m > 1 {
+		ok = openAll(keys, out, body, seg, m)
+	} else {
+		for j := range m {
+			ct := body[j*stride : min((j+1)*stride, len(body))]
+			if _, err := keys.Open(0, out[j*seg:j*seg], ct, uint32(j), j == m-1, aad); err != nil {
+				ok = false
+				break
+			}
 		}
-	}))
-	if failed.Load() {
+	}
+	if !ok {
 		clear(out)
 		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
 	}
 	return out, nil
+}
+
+// openAll opens the m segments of body into out on every lane of keys and
+// reports whether all authenticated. It is Decrypt's parallel path, apart so
+// that the sequential one allocates no closure.
+func openAll(keys *stream.Keys, out, body []byte, seg, m int) bool {
+	stride := seg + segmentOverhead
+	var failed atomic.Bool
+	forEach(keys.Lanes(), m, jobFunc(func(lane, j int) {
+		ct := body[j*stride : min((j+1)*stride, len(body))]
+		if _, err := keys.Open(lane, out[j*seg:j*seg], ct, uint32(j), j == m-1, keys.AAD()); err != nil {
+			failed.Store(true)
+		}
+	}))
+	return !failed.Load()
 }

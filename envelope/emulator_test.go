@@ -387,3 +387,71 @@ func TestDiscoveryRefusesImpostorAccount(t *testing.T) {
 		t.Errorf("honest cross-account message: %q, %v", got, err)
 	}
 }
+
+// TestKMSDecryptCache: messages that share a data key (made with an
+// encrypting cache) cost at most one KMS Decrypt between them when the
+// Decryptor has a Cache, counted in the emulator's request log through the
+// real KMS SDK client; one-shot and streaming alike. Without the cache each
+// message costs one.
+func TestKMSDecryptCache(t *testing.T) {
+	t.Parallel()
+	w := testWorld(t)
+	ctx := context.Background()
+	svc := w.kms(w.app, "cn-hangzhou")
+	key := envelope.MasterKey{ARN: mainKey, Service: svc}
+	encCache, err := envelope.NewCache(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{key}, Cache: encCache}
+	encCtx := map[string]string{"tenant": "acme"}
+	const n = 25
+	var msgs [][]byte
+	for i := range n {
+		msg, err := enc.Encrypt(ctx, []byte(fmt.Sprint("event ", i)), encCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, msg)
+	}
+	now := w.clock.Now()
+	decCache, err := envelope.NewCache(time.Minute, func(o *envelope.CacheOptions) { o.Now = func() time.Time { return now } })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		cache *envelope.Cache
+		want  int
+	}{{"no cache", nil, n}, {"cache", decCache, 1}} {
+		dec := &envelope.Decryptor{Keys: []envelope.MasterKey{key}, Cache: tt.cache}
+		before := w.calls("Decrypt")
+		for i, msg := range msgs {
+			var got []byte
+			if i%2 == 0 {
+				got, err = dec.Decrypt(ctx, msg, encCtx)
+			} else {
+				var r io.Reader
+				if r, err = dec.NewReader(ctx, bytes.NewReader(msg), encCtx); err == nil {
+					got, err = io.ReadAll(r)
+				}
+			}
+			if err != nil || string(got) != fmt.Sprint("event ", i) {
+				t.Fatalf("%s: message %d: %q, %v", tt.name, i, got, err)
+			}
+		}
+		if got := w.calls("Decrypt") - before; got != tt.want {
+			t.Errorf("%s: %d KMS Decrypt calls for %d messages sharing a data key, want %d", tt.name, got, n, tt.want)
+		}
+	}
+	// Past the entry's age the next message asks KMS again.
+	now = now.Add(2 * time.Minute)
+	before := w.calls("Decrypt")
+	dec := &envelope.Decryptor{Keys: []envelope.MasterKey{key}, Cache: decCache}
+	if _, err := dec.Decrypt(ctx, msgs[0], encCtx); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.calls("Decrypt") - before; got != 1 {
+		t.Errorf("after the entry's age: %d KMS Decrypt calls, want 1", got)
+	}
+}

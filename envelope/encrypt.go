@@ -34,8 +34,9 @@ type Encryptor struct {
 	Keys []MasterKey
 
 	// SegmentSize is the number of plaintext bytes per segment. 0 means
-	// DefaultSegmentSize. A Writer holds two segments in memory, or with
-	// Concurrency > 1 four per goroutine up to 64 MiB.
+	// DefaultSegmentSize. A Writer holds one segment in memory (a declared
+	// small message: its own size), or with Concurrency > 1 four to eight per
+	// goroutine (eight while they take at most 1 MiB), up to 64 MiB.
 	SegmentSize int
 
 	// Concurrency is the number of goroutines that seal segments: 0 or 1
@@ -60,6 +61,7 @@ type Encryptor struct {
 type materials struct {
 	dataKey []byte // plaintext, 32 bytes; wiped by whoever holds it last
 	keys    []format.EncryptedKey
+	keyARN  string // on the decrypt side: the master key that decrypted it
 }
 
 func (e *Encryptor) segmentSize() int {
@@ -140,63 +142,68 @@ func (m *materials) wipe() {
 // sealer is a message whose header is ready and whose segments can be
 // sealed.
 type sealer struct {
-	header []byte
-	keys   *stream.Keys
-	aad    [format.DigestSize]byte
+	header []byte       // with room for the body, if begin was asked for it
+	keys   *stream.Keys // holding the header digest (AAD)
 	seg    int
 	segs   int64 // segments of the message, if its size was given
 }
 
 // begin validates the call, obtains materials (from the cache when size ≥ 0
-// and a cache is set) and builds the header.
-func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size int64) (*sealer, error) {
+// and a cache is set) and builds the header, in a buffer with room for room
+// more bytes.
+func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size int64, room int) (sealer, error) {
 	if err := e.check(); err != nil {
-		return nil, err
+		return sealer{}, err
 	}
 	pairs, err := format.ContextPairs(encCtx)
 	if err != nil {
-		return nil, err
+		return sealer{}, err
 	}
 	seg := e.segmentSize()
 	var segs int64
 	if size >= 0 {
 		if segs, err = segments(size, seg); err != nil {
-			return nil, err
+			return sealer{}, err
 		}
 	}
 	kmsCtx := format.ContextMap(pairs)
 	var m *materials
 	if e.Cache != nil && size >= 0 {
-		m, err = e.Cache.materials(ctx, cacheKey(e.Keys, pairs), uint64(size), func(ctx context.Context) (*materials, error) {
+		m, err = e.Cache.materials(ctx, cacheKey(encryptCacheTag, e.Keys, pairs), uint64(size), func(ctx context.Context) (*materials, error) {
 			return e.generate(ctx, kmsCtx)
 		})
 	} else {
 		m, err = e.generate(ctx, kmsCtx)
 	}
 	if err != nil {
-		return nil, err
+		return sealer{}, err
 	}
 	defer m.wipe()
 
-	h := &format.Header{SegmentSize: seg, Context: pairs, Keys: m.keys}
+	h := format.Header{SegmentSize: seg, Context: pairs, Keys: m.keys}
 	src := e.rand
 	if src == nil {
 		src = rand.Reader
 	}
-	if _, err := io.ReadFull(src, h.Salt[:]); err != nil {
-		return nil, fmt.Errorf("envelope: reading a salt: %w", err)
+	// The salt is read into the message buffer, where the fixed part will
+	// hold it: a buffer on the stack would escape to the io.Reader.
+	buf := make([]byte, 0, h.Len()+room)
+	salt := buf[format.SaltOffset : format.SaltOffset+len(h.Salt)]
+	if _, err := io.ReadFull(src, salt); err != nil {
+		return sealer{}, fmt.Errorf("envelope: reading a salt: %w", err)
 	}
+	copy(h.Salt[:], salt)
 	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes(e.Concurrency))
 	if err != nil {
-		return nil, err
+		return sealer{}, err
 	}
 	h.Commitment = keys.Commitment()
 	if err := h.Validate(); err != nil {
-		return nil, err
+		return sealer{}, err
 	}
-	s := &sealer{keys: keys, seg: seg, segs: segs}
-	s.header = h.AppendFixed(nil)
-	s.aad = format.Digest(s.header)
+	s := sealer{keys: keys, seg: seg, segs: segs}
+	s.header = h.AppendFixed(buf)
+	keys.SetAAD(format.Digest(s.header))
 	s.header = format.AppendPad(h.AppendKeys(s.header))
 	tag := keys.HeaderTag(s.header)
 	keys.WipeHeaderKey()
@@ -208,16 +215,39 @@ func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size in
 // encryption context (may be nil) is sent to KMS, stored in the message, and
 // bound to every segment; Decrypt must be given the same context.
 func (e *Encryptor) Encrypt(ctx context.Context, plaintext []byte, encCtx map[string]string) ([]byte, error) {
-	s, err := e.begin(ctx, encCtx, int64(len(plaintext)))
+	seg := e.segmentSize()
+	m, err := segments(int64(len(plaintext)), max(seg, 1))
+	if err != nil {
+		if cerr := e.check(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, err
+	}
+	s, err := e.begin(ctx, encCtx, int64(len(plaintext)), len(plaintext)+int(m)*segmentOverhead)
 	if err != nil {
 		return nil, err
 	}
-	seg, stride, m := s.seg, s.seg+segmentOverhead, int(s.segs)
-	out := make([]byte, len(s.header)+len(plaintext)+m*segmentOverhead)
-	body := out[copy(out, s.header):]
-	forEach(s.keys.Lanes(), m, jobFunc(func(lane, j int) {
+	hl := len(s.header)
+	out := s.header[:hl+len(plaintext)+int(m)*segmentOverhead]
+	if s.keys.Lanes() > 1 && m > 1 {
+		sealAll(s.keys, out[hl:], plaintext, seg, int(m))
+		return out, nil
+	}
+	body, stride := out[hl:], seg+segmentOverhead
+	for j := range int(m) {
 		src := plaintext[j*seg : min((j+1)*seg, len(plaintext))]
-		s.keys.Seal(lane, body[j*stride:j*stride], src, uint32(j), j == m-1, s.aad[:])
-	}))
+		s.keys.Seal(0, body[j*stride:j*stride], src, uint32(j), j == int(m)-1, s.keys.AAD())
+	}
 	return out, nil
+}
+
+// sealAll seals the m segments of plaintext into body on every lane of keys.
+// It is Encrypt's parallel path, apart so that the sequential one allocates
+// no closure.
+func sealAll(keys *stream.Keys, body, plaintext []byte, seg, m int) {
+	stride := seg + segmentOverhead
+	forEach(keys.Lanes(), m, jobFunc(func(lane, j int) {
+		src := plaintext[j*seg : min((j+1)*seg, len(plaintext))]
+		keys.Seal(lane, body[j*stride:j*stride], src, uint32(j), j == m-1, keys.AAD())
+	}))
 }

@@ -77,8 +77,11 @@ func parseKeyARN(s string) (arn.ARN, error) {
 }
 
 func checkMasterKeys(keys []MasterKey, what string) error {
-	seen := make(map[arn.ARN]bool, len(keys))
-	for _, k := range keys {
+	var seen map[arn.ARN]bool
+	if len(keys) > MaxEncryptedKeys {
+		seen = make(map[arn.ARN]bool, len(keys))
+	}
+	for i, k := range keys {
 		a, err := parseKeyARN(k.ARN)
 		if err != nil {
 			return fmt.Errorf("envelope: %s: %w", what, err)
@@ -86,10 +89,20 @@ func checkMasterKeys(keys []MasterKey, what string) error {
 		if k.Service == nil {
 			return fmt.Errorf("envelope: %s: %s has no key service", what, k.ARN)
 		}
-		if seen[a] {
-			return fmt.Errorf("envelope: %s: %s is listed twice", what, k.ARN)
+		if seen != nil {
+			if seen[a] {
+				return fmt.Errorf("envelope: %s: %s is listed twice", what, k.ARN)
+			}
+			seen[a] = true
+			continue
 		}
-		seen[a] = true
+		// Short lists (the usual case) compare pairs: cheaper than a map on
+		// every message.
+		for _, o := range keys[:i] {
+			if b, err := parseKeyARN(o.ARN); err == nil && b == a {
+				return fmt.Errorf("envelope: %s: %s is listed twice", what, k.ARN)
+			}
+		}
 	}
 	return nil
 }

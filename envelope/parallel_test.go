@@ -11,7 +11,9 @@ func TestRingSlots(t *testing.T) {
 	tests := []struct{ lanes, stride, want int }{
 		{1, 80, 2},
 		{1, MaxSegmentSize + 16, 2},
-		{2, DefaultSegmentSize + 16, 8},
+		{2, DefaultSegmentSize + 16, 15},
+		{2, 4096 + 16, 16},
+		{2, 1<<20 + 16, 8},
 		{256, DefaultSegmentSize + 16, 1023},
 		{64, MaxSegmentSize + 16, 3},
 		{256, MaxSegmentSize + 16, 3},

@@ -25,11 +25,25 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	if err != nil {
 		return nil, err
 	}
-	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency))
+	o, err := d.open(ctx, h, encCtx, lanes(d.Concurrency), 0)
 	if err != nil {
 		return nil, err
 	}
 	o.keys.WipeHeaderKey()
+	o.keys.SetAAD(format.Digest(h.Fixed))
+	mem := inMemory(src)
+	if sk, ok := mem.(io.Seeker); ok && len(rest) > 0 {
+		// Give the bytes read past the header back to the source, so that
+		// WriteTo finds the whole body there: the first segment is then
+		// opened from memory too, not from a copy.
+		if _, err := sk.Seek(-int64(len(rest)), io.SeekCurrent); err == nil {
+			rest = nil
+		}
+	}
+	body := int64(-1) // the body's length, if the source tells
+	if l, ok := src.(interface{ Len() int }); ok {
+		body = int64(len(rest)) + int64(l.Len())
+	}
 	src = format.NoStall(src)
 	if len(rest) > 0 {
 		src = io.MultiReader(bytes.NewReader(rest), src)
@@ -37,12 +51,29 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	lanes := o.keys.Lanes()
 	stride := h.SegmentSize + segmentOverhead
 	slots := ringSlots(lanes, stride)
-	return &Reader{
-		src: src, keys: o.keys, aad: format.Digest(h.Fixed), seg: h.SegmentSize, stride: stride,
-		lanes: lanes, slots: slots, ring: make([]byte, slots*stride),
+	ringLen := slots * stride
+	if lanes == 1 {
+		// Sequential: one slot, and one byte more that tells whether the
+		// segment in it is the last. One segment's buffer stays in the
+		// cache even at 1 MiB, where two would not.
+		slots, ringLen = 1, stride+1
+		if body >= 0 && body < int64(stride) {
+			// A small message in memory: a slot of its size, not a
+			// segment's. (advanceSeq grows it if the source has more.)
+			ringLen = int(body) + 1
+		}
+	}
+	r := &Reader{
+		src: src, mem: mem, rest: rest, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
+		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
-		pt: make([][]byte, slots), bad: make([]bool, slots), keyARN: o.keyARN,
-	}, nil
+		pt: make([][]byte, slots), bad: make([]bool, slots), from: make([][]byte, slots), keyARN: o.keyARN,
+		cache: d.Cache, entry: o.entry,
+	}
+	if lanes == 1 {
+		r.part = r.ring
+	}
+	return r, nil
 }
 
 // Reader decrypts a stream. It implements io.Reader and io.WriterTo. It
@@ -51,14 +82,19 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 // tampering ends the stream with ErrNotAuthentic, never with io.EOF. It is not
 // safe for concurrent use.
 //
-// Segments are read into a ring of slots, each into a slot of its own, so
-// every copy is aligned. A segment is opened once the next one has been read
-// (or the source has ended), because only that tells whether it is the last.
-// With concurrency, WriteTo keeps several segments in flight.
+// Without concurrency a segment is read, with the byte after it, into one
+// slot and opened there; that byte, or the end of the source, tells whether
+// the segment is the last. One slot stays in the cache where a ring of two
+// 1 MiB segments would not. From a message in memory (a *bytes.Reader or
+// *bytes.Buffer), WriteTo opens segments straight from the source's bytes.
+// With concurrency, segments go into a ring of slots, each into a slot of
+// its own, and WriteTo keeps several in flight.
 type Reader struct {
-	src    io.Reader
+	src    io.Reader // rest, then the caller's source
+	mem    memSource // the caller's source, if it holds the message in memory
+	rest   []byte    // body bytes the header parser read ahead; src starts with them
 	keys   *stream.Keys
-	aad    [format.DigestSize]byte
+	aad    []byte // in keys
 	seg    int
 	stride int
 	lanes  int
@@ -72,6 +108,7 @@ type Reader struct {
 	last []bool
 	pt   [][]byte
 	bad  []bool
+	from [][]byte // ciphertext in the caller's memory, opened out of place into the slot
 
 	rd     uint64 // segments read
 	sub    uint64 // segments opened or handed to the crew
@@ -83,6 +120,33 @@ type Reader struct {
 	crew   *crew  // during WriteTo with concurrency
 	err    error  // set once; io.EOF after the final segment
 	keyARN string
+	cache  *Cache      // the Decryptor's, if the data key came from it
+	entry  *cacheEntry // charged with the bytes released
+
+	// Sequential state: the segment being assembled in part[:have] (the
+	// ring, without concurrency), and the byte after a released full
+	// segment, which starts the next one.
+	part    []byte
+	have    int
+	carry   byte
+	carried bool
+}
+
+// memSource is a source that holds the message in memory and hands it out
+// by WriteTo without copying: *bytes.Reader and *bytes.Buffer.
+type memSource interface {
+	io.Reader
+	io.WriterTo
+}
+
+func inMemory(src io.Reader) memSource {
+	switch s := src.(type) {
+	case *bytes.Reader:
+		return s
+	case *bytes.Buffer:
+		return s
+	}
+	return nil
 }
 
 // KeyARN returns the master key that decrypted the data key.
@@ -117,8 +181,13 @@ func (r *Reader) Read(p []byte) (int, error) {
 }
 
 // WriteTo writes the rest of the plaintext to w, straight from the Reader's
-// slots. With concurrency it opens several segments at once.
+// slots. With concurrency it opens several segments at once. When the source
+// holds the message in memory (a *bytes.Reader or *bytes.Buffer), segments
+// are opened straight from it, without copying them first.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if r.mem != nil && r.err == nil && r.rd == 0 && r.dl == 0 && r.have == 0 && len(r.cur) == 0 {
+		return r.writeFromMemory(w)
+	}
 	if r.lanes > 1 && r.err == nil && r.crew == nil {
 		r.crew = newCrew(r, r.lanes, r.slots)
 		defer func() {
@@ -153,6 +222,10 @@ func (r *Reader) advance() {
 		r.err = io.EOF
 		return
 	}
+	if r.lanes == 1 {
+		r.advanceSeq()
+		return
+	}
 	if err := r.pump(); err != nil {
 		r.err = err
 		return
@@ -166,6 +239,9 @@ func (r *Reader) advance() {
 		return
 	}
 	r.cur = r.pt[s]
+	if r.entry != nil {
+		r.cache.charge(r.entry, uint64(len(r.cur)))
+	}
 	r.dl++
 	r.done = r.last[s]
 }
@@ -257,7 +333,225 @@ func (r *Reader) do(lane, s int) {
 		r.pt[s], r.bad[s] = nil, true
 		return
 	}
-	ct := r.ring[s*r.stride : s*r.stride+r.size[s]]
-	pt, err := r.keys.Open(lane, ct[:0], ct, r.ctr[s], r.last[s], r.aad[:])
+	ct := r.from[s]
+	if ct == nil {
+		ct = r.ring[s*r.stride : s*r.stride+r.size[s]]
+	}
+	pt, err := r.keys.Open(lane, r.ring[s*r.stride:s*r.stride], ct, r.ctr[s], r.last[s], r.aad)
 	r.pt[s], r.bad[s] = pt, err != nil
+}
+
+// advanceSeq is advance without concurrency: it reads the next segment and
+// one byte more into the single slot, and opens it in place.
+func (r *Reader) advanceSeq() {
+	r.resume()
+	for r.have <= r.stride && !r.eof {
+		if r.have == len(r.ring) {
+			r.grow()
+		}
+		n, err := r.src.Read(r.ring[r.have:])
+		r.have += n
+		if err == io.EOF {
+			r.eof = true
+		} else if err != nil {
+			r.err = err
+			return
+		}
+	}
+	last := r.eof && r.have <= r.stride
+	r.cur, r.err = r.openSeq(r.ring[:min(r.have, r.stride)], last, !last)
+}
+
+// grow gives a slot sized to a small message room for a whole segment and
+// the byte after it, in case the source has more than it said.
+func (r *Reader) grow() {
+	r.ring = append(r.ring, make([]byte, r.stride+1-len(r.ring))...)
+	r.part = r.ring
+}
+
+// resume starts the next segment with the byte carried over from the last.
+func (r *Reader) resume() {
+	if r.carried {
+		r.ring[0], r.have, r.carried = r.carry, 1, false
+	}
+}
+
+// openSeq opens segment dl, whose ciphertext is ct, into the slot (in place
+// when ct is the slot), and returns its plaintext. With carry, the byte after
+// the segment, at ring[stride], starts the next one.
+func (r *Reader) openSeq(ct []byte, last, carry bool) ([]byte, error) {
+	c := r.dl
+	switch {
+	case len(ct) == 0:
+		return nil, notAuthentic("message ends before its final segment")
+	case !last && c >= format.MaxSegments-1:
+		return nil, fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
+	case last && len(ct) == segmentOverhead && c > 0:
+		// An empty final segment after data: every tag may verify, but it
+		// is not the encoding of any plaintext (FORMAT.md §5.3).
+		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
+	}
+	if carry {
+		r.carry, r.carried = r.part[r.stride], true
+	}
+	pt, err := r.keys.Open(0, r.part[:0], ct, uint32(c), last, r.aad)
+	if err != nil {
+		return nil, notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
+	}
+	r.have = 0
+	r.dl++
+	r.sub = r.dl
+	r.done = last
+	if r.entry != nil {
+		r.cache.charge(r.entry, uint64(len(pt)))
+	}
+	return pt, nil
+}
+
+// writeFromMemory is WriteTo for a message in memory, before any of its body
+// was read: the source hands its bytes to a sink, which opens every segment
+// that has more bytes after it straight from them into the slot, and
+// buffers only what the end of a chunk cuts off.
+func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
+	s := &memSink{r: r, w: w}
+	if r.lanes > 1 {
+		// Whole segments go to the crew, opened from the source into the
+		// ring; the one a chunk's end cuts off waits in a slot of its own.
+		r.part = make([]byte, r.stride)
+		r.crew = newCrew(r, r.lanes, r.slots)
+		defer func() {
+			r.crew.stop()
+			r.crew = nil
+			clear(r.from) // hold no reference to the source's memory
+		}()
+	}
+	var err error
+	if len(r.rest) > 0 {
+		_, err = s.Write(r.rest)
+		r.rest = nil
+	}
+	if err == nil {
+		_, err = r.mem.WriteTo(s)
+	}
+	if err == nil {
+		r.eof = true
+		var pt []byte
+		if pt, err = r.openSeq(r.part[:r.have], true, false); err == nil {
+			err = s.emit(pt)
+		}
+	}
+	if err != nil {
+		if r.err == nil {
+			r.err = err
+		}
+		return s.n, err
+	}
+	r.err = io.EOF
+	return s.n, nil
+}
+
+// memSink receives a message body from its source's WriteTo.
+type memSink struct {
+	r *Reader
+	w io.Writer
+	n int64 // plaintext bytes written to w
+}
+
+func (s *memSink) emit(pt []byte) error {
+	n, err := s.w.Write(pt)
+	s.n += int64(n)
+	if err == nil && n < len(pt) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// Write opens the segments in p. A segment is not the last when at least
+// one byte follows it; the bytes of one that p ends too early to tell about
+// wait in part for the next Write, or for the end of the source. With a
+// crew, whole segments are queued and all are written out before Write
+// returns, so that nothing holds on to p.
+func (s *memSink) Write(p []byte) (int, error) {
+	r := s.r
+	n := len(p)
+	for len(p) > 0 {
+		var ct []byte
+		switch {
+		case r.have == 0 && len(p) > r.stride && r.crew != nil:
+			if err := s.queue(p[:r.stride]); err != nil {
+				return n - len(p), err
+			}
+			p = p[r.stride:]
+			continue
+		case r.have == r.stride: // a full segment waited, and more follows
+			ct = r.part[:r.stride]
+		case r.have == 0 && len(p) > r.stride: // opened out of place, from p
+			ct, p = p[:r.stride], p[r.stride:]
+		default:
+			if r.have == len(r.part) {
+				r.grow()
+			}
+			k := copy(r.part[r.have:min(r.stride, len(r.part))], p)
+			r.have += k
+			p = p[k:]
+			continue
+		}
+		if err := s.drain(); err != nil {
+			return n - len(p), err
+		}
+		pt, err := r.openSeq(ct, false, false)
+		if err == nil {
+			err = s.emit(pt)
+		}
+		if err != nil {
+			return n - len(p), err
+		}
+	}
+	return n - len(p), s.drain()
+}
+
+// queue hands segment sub, which has more bytes after it, to the crew,
+// writing out the oldest queued segment first if every slot is taken.
+func (s *memSink) queue(ct []byte) error {
+	r := s.r
+	if r.sub >= format.MaxSegments-1 {
+		return fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
+	}
+	if r.sub-r.dl >= uint64(r.slots) {
+		if err := s.retire(); err != nil {
+			return err
+		}
+	}
+	i := r.slot(r.sub)
+	r.from[i], r.size[i], r.ctr[i], r.last[i] = ct, len(ct), uint32(r.sub), false
+	r.crew.submit(i)
+	r.sub++
+	return nil
+}
+
+// retire waits for the oldest queued segment and writes it out.
+func (s *memSink) retire() error {
+	r := s.r
+	i := r.slot(r.dl)
+	r.crew.wait(i)
+	r.from[i] = nil
+	r.dl++
+	if r.bad[i] {
+		return notAuthentic("a segment does not authenticate (tampered, truncated or reordered)")
+	}
+	if r.entry != nil {
+		r.cache.charge(r.entry, uint64(len(r.pt[i])))
+	}
+	return s.emit(r.pt[i])
+}
+
+// drain writes out every queued segment, up to the first failure. (The
+// crew finishes what is left when it stops; nothing more is written.)
+func (s *memSink) drain() error {
+	for s.r.dl < s.r.sub {
+		if err := s.retire(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -90,7 +90,7 @@ func (d *Decryptor) rewrapHeader(ctx context.Context, h *format.Parsed, keep boo
 	// The context comes from the message itself, so there is nothing to
 	// compare it with; KMS and the header tag check it.
 	kmsCtx := format.ContextMap(h.Context)
-	o, err := d.unwrap(ctx, h, kmsCtx, 1, true)
+	o, err := d.unwrap(ctx, h, kmsCtx, 1, true, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 	if dst == nil {
 		return nil, errors.New("envelope: NewWriter: nil destination")
 	}
-	s, err := e.begin(ctx, encCtx, size)
+	s, err := e.begin(ctx, encCtx, size, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -40,10 +40,23 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 		return nil, err
 	}
 	lanes := s.keys.Lanes()
-	slots := ringSlots(lanes, s.seg+segmentOverhead)
+	stride := s.seg + segmentOverhead
+	slots := ringSlots(lanes, stride)
+	ringLen := slots * stride
+	if lanes == 1 {
+		// Sequential: one slot, plus the byte after a full segment that
+		// ReadFrom reads to learn that the segment is not the last. One
+		// segment's buffer stays in the cache even at 1 MiB.
+		slots, ringLen = 1, stride+1
+	}
+	if size >= 0 && size <= int64(s.seg) {
+		// A declared message of one segment needs a slot of its own size,
+		// not two segments (2 × 64 KiB for a 1 KiB message, by default).
+		slots, ringLen = 1, int(size)+segmentOverhead
+	}
 	return &Writer{
-		dst: dst, keys: s.keys, aad: s.aad, seg: s.seg, stride: s.seg + segmentOverhead,
-		lanes: lanes, slots: slots, ring: make([]byte, slots*(s.seg+segmentOverhead)),
+		dst: dst, keys: s.keys, aad: s.keys.AAD(), seg: s.seg, stride: stride,
+		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
 		src: make([][]byte, slots), size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		limit: size,
 	}, nil
@@ -59,7 +72,7 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 type Writer struct {
 	dst    io.Writer
 	keys   *stream.Keys
-	aad    [format.DigestSize]byte
+	aad    []byte // in keys
 	seg    int
 	stride int
 	lanes  int
@@ -144,7 +157,7 @@ func (w *Writer) Write(p []byte) (n int, err error) {
 			}
 		}
 		s := w.slot(w.next)
-		k := copy(w.ring[s*w.stride+w.filled:s*w.stride+w.seg], p)
+		k := copy(w.ring[s*w.stride+w.filled:min(s*w.stride+w.seg, len(w.ring))], p)
 		w.filled += k
 		p, n, w.total = p[k:], n+k, w.total+int64(k)
 	}
@@ -180,6 +193,19 @@ func (w *Writer) ReadFrom(r io.Reader) (read int64, err error) {
 			// Declared size reached: anything more is an error.
 			if n, rerr = r.Read(w.peek[:]); n > 0 {
 				return read, w.fail(errOverLimit)
+			}
+		case w.slots == 1 && w.crew == nil:
+			// One slot: read up to one byte past the segment. If that byte
+			// comes, the segment is not the last; it is sealed in place and
+			// the byte starts the next one.
+			n, rerr = r.Read(w.ring[w.filled : w.filled+w.budget(w.seg+1-w.filled)])
+			w.filled += n
+			if w.filled > w.seg {
+				b := w.ring[w.seg]
+				if err := w.seal(nil, w.seg, false); err != nil {
+					return read, err
+				}
+				w.ring[0], w.filled = b, 1
 			}
 		case w.filled == w.seg:
 			// The held-back segment is full. Read ahead into the next slot:
@@ -249,7 +275,7 @@ func (w *Writer) do(lane, s int) {
 	if src == nil {
 		src = w.ring[s*w.stride : s*w.stride+w.size[s]]
 	}
-	w.keys.Seal(lane, w.ring[s*w.stride:s*w.stride], src, w.ctr[s], w.last[s], w.aad[:])
+	w.keys.Seal(lane, w.ring[s*w.stride:s*w.stride], src, w.ctr[s], w.last[s], w.aad)
 }
 
 func (w *Writer) write(s int) error {

@@ -1,6 +1,7 @@
 package fakecloud
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -77,6 +78,19 @@ func (k *call) request(action, resource, resourceAccount string) policy.Request 
 		"acs:SourceIp":        {k.srcIP},
 		"acs:SecureTransport": {boolString(k.secure)},
 	}
+	k.networkContext(ctx)
+	if k.service == "kms" {
+		// kms:EncryptionContext:<key> for each pair the request carries
+		// (cryptographic calls; Decrypt's ReEncrypt's source context too).
+		for _, name := range []string{"EncryptionContext", "SourceEncryptionContext", "DestinationEncryptionContext"} {
+			var ec map[string]string
+			if raw := k.param(name); raw != "" && json.Unmarshal([]byte(raw), &ec) == nil {
+				for ck, cv := range ec {
+					ctx["kms:EncryptionContext:"+ck] = append(ctx["kms:EncryptionContext:"+ck], cv)
+				}
+			}
+		}
+	}
 	return policy.Request{Caller: k.who.policyCaller(), Action: action, Resource: resource,
 		ResourceAccount: resourceAccount, Context: ctx}
 }
@@ -111,7 +125,9 @@ func (k *call) allowedOnKey(action string, key *key) bool {
 	req := k.request(action, key.arn, key.account.id)
 	var kp *policy.Document
 	if key.inst != nil {
-		kp = key.policy.at(t)
+		// What KMS honours of the policy: documented actions only, other
+		// accounts only as users (corrections.md §3).
+		kp = policy.EffectiveKeyPolicy(key.policy.at(t), key.account.id)
 	}
 	return policy.EvaluateAccess(req, kp, k.identityDocs(t)...).Allowed && k.sessionAllows(req)
 }

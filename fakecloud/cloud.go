@@ -21,6 +21,13 @@ type Options struct {
 	// Clock is emulator time; nil means the real clock. Use a ManualClock in
 	// tests and a ScaledClock in examples.
 	Clock Clock
+	// GatewayClock is what the API gateway compares request timestamps
+	// (x-acs-date) with: a request more than MaxRequestSkew off is refused
+	// with InvalidTimeStamp.Expired. The SDK stamps requests with the
+	// host's real clock whatever Clock says, so nil means the real clock;
+	// set a clock ahead of or behind real time to rehearse a host whose
+	// clock is wrong.
+	GatewayClock Clock
 	// Seed seeds the source of IDs and fault draws.
 	Seed uint64
 	// PropagationDelay is how long changes to key policies, RAM policy
@@ -32,10 +39,13 @@ type Options struct {
 	// counting against its instance's access management quota. 0 means
 	// DefaultQuotaReleaseDelay; a negative value releases at once.
 	QuotaReleaseDelay time.Duration
-	// VisibilityDelay makes freshly created roles and policies invisible to
-	// AttachPolicyToRole and AttachPolicyToUser (EntityNotExist.Role /
-	// EntityNotExist.Policy) for this long, as RAM's eventual consistency
-	// does. Default 0.
+	// VisibilityDelay makes freshly created roles and policies invisible
+	// for this long, as RAM's eventual consistency does: a role to
+	// AttachPolicyToRole (EntityNotExist.Role), SetKeyPolicy's principal
+	// check (InvalidParameter) and AssumeRole (EntityNotExist.Role); a
+	// policy to AttachPolicyTo{Role,User} (EntityNotExist.Policy); and a
+	// detach from a role to DeletePolicy (DeleteConflict.Role.Policy).
+	// Default 0.
 	VisibilityDelay time.Duration
 	// Sleep is how an injected latency waits: it must wait for d of real
 	// time or until ctx is done. nil means a timer. It is called without
@@ -51,6 +61,8 @@ type Options struct {
 // are safe for concurrent use.
 type Cloud struct {
 	clock        Clock
+	gateway      Clock // request timestamps are checked against it
+	nonces       nonces
 	sleep        func(ctx context.Context, d time.Duration) error
 	quotaRelease time.Duration
 	visibility   time.Duration
@@ -93,6 +105,10 @@ func New(opts Options) *Cloud {
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
+	}
+	c.gateway = opts.GatewayClock
+	if c.gateway == nil {
+		c.gateway = realClock{}
 	}
 	if c.sleep == nil {
 		c.sleep = cloudapi.Sleep
@@ -216,6 +232,7 @@ type ramPolicy struct {
 	defaultID        string
 	effective        timeline[*policy.Document] // the default version's document
 	visibleFrom      time.Time
+	roleDetached     time.Time // last detach from a role; DeletePolicy sees it after VisibilityDelay
 }
 
 type policyVersion struct {
@@ -252,9 +269,12 @@ type instance struct {
 	account        *account
 	id, region     string
 	name           string
-	external       bool // an external key management (XKI / HYOK) instance
-	quota          int  // access management quota (GetKmsInstance VpcNum)
-	vpcs           int  // bound VPCs, each costing one unit of quota
+	external       bool            // an external key management (XKI / HYOK) instance
+	quota          int             // access management quota (GetKmsInstance VpcNum)
+	vpc            string          // the VPC the instance was created in
+	bound          []VPC           // bound VPCs, each costing one unit of quota
+	vpcOnly        bool            // crypto calls from the Internet need the account's switch
+	internet       map[string]bool // accounts whose Internet access is on
 	keyQuota       int
 	status         string
 	proxyConnected bool // XKI proxy state of an external instance

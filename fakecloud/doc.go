@@ -3,9 +3,25 @@
 // sts-20150401/v2) talk to over the real wire protocol. It exists because
 // Alibaba Cloud cannot be reached from where kmsshare is built and tested,
 // and no other emulator covers it; it is also the zero-set-up default of
-// the examples. Facts come from ../shared/reference (wire-protocol.md,
+// the examples, and it is public so that you can test your own code with
+// it. Facts come from ../shared/reference (wire-protocol.md,
 // kms.md, ram-sts.md, workflows.md); what they leave open is marked
 // assumed below.
+//
+// # Testing your code
+//
+// Load a world file (see World files below) and take an SDK configuration
+// for any principal; it goes wherever an *openapi.Config goes
+// (kms.NewClient, share.New, a KMS client for envelope.NewKMS):
+//
+//	clock := fakecloud.NewManualClock(time.Time{})
+//	world, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{Clock: clock})
+//	cfg, err := world.Config("management/pipeline", "cn-hangzhou") // "<account>" or "<account>/<user>"
+//	keyARN := world.Key("security", "shared").ARN
+//
+// Advance the manual clock past propagation delays instead of sleeping;
+// assert on what your code did with Cloud.Log. For programs in other
+// languages, examples/fakecloud serves a world over HTTP on 127.0.0.1.
 //
 // # Set-up
 //
@@ -41,7 +57,8 @@
 //
 // # Wire protocol
 //
-// RPC style: POST / with every parameter in the query string, dispatched
+// RPC style: GET or POST / with the parameters in the query string or a
+// form body (the Go SDK sends POST and the query), dispatched
 // on x-acs-action and x-acs-version (KMS 2016-01-20, RAM 2015-05-01, STS
 // 2015-04-01, and the Resource Directory reads of ResourceManager
 // 2020-03-31, resourcemanager.go). The ACS3-HMAC-SHA256 signature is recomputed from the
@@ -86,24 +103,97 @@
 // Forbidden.NoPermission in KMS (400 for SetKeyPolicy, GetKeyPolicy and
 // CreateKey, as documented) and 403 NoPermission in RAM and STS.
 //
+// # Network paths
+//
+// A request comes from the Internet or from a VPC of an account (Origin),
+// as the transport says: Config and HTTPClient are the Internet,
+// ConfigFrom and HTTPClientFrom (and Server.ConfigFrom) any Origin, and
+// DedicatedConfig points the SDK at an instance's dedicated gateway
+// (DedicatedEndpoint). An instance is created in a VPC of its own
+// (Instance.VPC), has bound VPCs (InstanceOptions.VPCs and BindVPCs, then
+// UpdateKmsInstanceBindVpc) and, when InstanceOptions.VPCOnly is set, a
+// per-account Internet-access switch that only set-up code flips
+// (Instance.SetInternetAccess): the real one is in the console only.
+// Without VPCOnly every account's Internet access is on, as before.
+//
 // # Time, faults and the log
 //
 // Emulator time comes from Options.Clock: a ManualClock in tests (advance
 // it instead of sleeping), a ScaledClock in examples (minutes of
 // propagation in seconds), the real clock by default. It drives STS expiry,
 // propagation, quota release and key deletion. Faults (Cloud.Faults) throw
-// Throttling.User or 503 ServiceUnavailable with seeded probabilities and
+// throttles (KMS: 429 Rejected.Throttling; RAM and STS: 400
+// Throttling.User), 503s and 500s with seeded probabilities and
 // add real-time latency, per service, action and caller account; they are
 // decided before the operation runs, so a faulted call changes nothing,
 // and latency waits outside every lock and honours the request's context.
 // Cloud.Log records every request (time, service, action, caller account
 // and ARN, target account, status, code, injected fault), never a secret.
 //
+// # World files
+//
+// LoadWorld and LoadWorldFile build a whole cloud from JSON: accounts by
+// name (with optional fixed UIDs), the Resource Directory tree, custom
+// policies, RAM users and roles, KMS instances (quota, bound VPCs) and
+// their keys (optional fixed IDs, aliases, key policies), delays, faults
+// and the clock. Policy documents are JSON objects or strings;
+// ${uid:<account>} in them stands for that account's UID. The World gives
+// the handles back by name, and World.Config returns an *openapi.Config
+// for "<account>" (its root) or "<account>/<user>". The file is strict:
+// an unknown field, a field given twice, a duplicate name, a masked or
+// invalid ID, an unknown reference or a policy that does not parse is a
+// *WorldError naming line, column and field, and nothing is built.
+// examples/fakecloud/world.json is a complete example;
+// examples/fakecloud serves a world over HTTP, and World.Handler adds
+// admin endpoints under AdminPath (request log, emulator time).
+//
+// Every field, all optional but accounts and the names:
+//
+//	{
+//	  "seed": 1,                                   // IDs and fault draws (Options.Seed)
+//	  "clock": {"kind": "real"},                   // or {"kind": "manual", "start": "2026-01-01T00:00:00Z"},
+//	                                               // or {"kind": "scaled", "scale": 60, "start": …}
+//	  "delays": {"propagation": "30s", "quotaRelease": "5m", "visibility": "2s"},
+//	  "logLimit": 100000,
+//	  "accounts": [{
+//	    "name": "security", "id": "1234567890123456", // id: a fixed UID; generated if absent
+//	    "policies": [{"name": "UseKeys", "document": {…}}], // custom permission policies
+//	    "users": [{"name": "admin", "policies": ["AdministratorAccess"]}],
+//	    "roles": [{"name": "App", "description": "…", "trust": {…}, "policies": ["UseKeys"]}],
+//	    "instances": [{"name": "main", "region": "cn-hangzhou", "external": false,
+//	      "quota": 10, "keyQuota": 1000, "vpcs": ["vpc-…"],
+//	      "keys": [{"name": "orders", "id": "key-…", "alias": "alias/orders",
+//	        "description": "…", "spec": "Aliyun_AES_256", "usage": "ENCRYPT/DECRYPT", "policy": {…}}]}],
+//	    "defaultKeys": [{"name": "legacy", "region": "cn-hangzhou"}] // keys outside an instance
+//	  }],
+//	  "resourceDirectory": {"management": "management", "members": ["security"],
+//	    "folders": [{"name": "apps", "members": ["app-1"], "folders": […]}]},
+//	  "faults": [{"service": "kms", "action": "Decrypt", "account": "app-1",
+//	    "throttle": 0.1, "unavailable": 0, "lostResponse": 0, "latency": "50ms"}]
+//	}
+//
+// Names are the file's own handles (World.Account, World.Key, …); user,
+// role and policy names are also the RAM names. Policies are attached by
+// name: the account's custom policies first, then system policies. The
+// default clock is real time that World.Advance moves ahead, so that SDKs'
+// request timestamps stay current.
+//
+//	World files and the server                                             Test
+//	A world file builds accounts, directory, RAM, instances, keys, delays, TestWorldFile
+//	  faults; names give the handles back
+//	The default clock is real time that Advance moves ahead; a caller's    TestWorldFileClocks
+//	  clock replaces the file's
+//	Mistakes name line, column and field; nothing is built                 TestWorldFileErrors
+//	The field reference above names every field of the schema              TestWorldDocFields
+//	The admin endpoints: log since a mark, time, advance                   TestAdminHandler
+//
 // # Behaviours and their tests
 //
 //	Behaviour                                                              Test
 //	Every operation through the real SDK clients over both transports      TestOperations
 //	ACS3 signature verified as the SDK computes it (wire-protocol.md §6)   TestACS3Vector, TestACS3VectorEndToEnd
+//	Request time more than 15 minutes off the gateway clock:               TestClockSkewAndReplay
+//	  InvalidTimeStamp.Expired (400); a reused nonce: SignatureNonceUsed
 //	Wrong secret, unknown key, expired/mismatched/missing STS token        TestAuthentication
 //	  rejected; legacy HMAC-SHA1 signature accepted
 //	Unknown action or version: InvalidAction.NotFound                      TestUnknownAction
@@ -114,12 +204,22 @@
 //	  actions, and principals of other accounts (W2); a refused write
 //	  changes nothing
 //	Key policies only on keys in a KMS instance                            TestKeyPolicyOnlyInInstances
+//	Network paths: a VPCOnly instance's keys refuse cryptographic calls    TestNetworkPaths
+//	  from the Internet unless the owner's per-account switch is on;
+//	  acs:SourceVpc from a VPC on the shared gateway; the dedicated gateway
+//	  resolves only from the instance's and bound VPCs ("no such host"),
+//	  serves cryptographic calls only; UpdateKmsInstanceBindVpc replaces
+//	  the list, each VPC a unit of quota
 //	Access management quota: distinct foreign accounts plus bound VPCs;    TestShareQuota
 //	  Rejected.ShareQuotaExceedLimit with nothing changed; release after
 //	  the delay (default 5 minutes of emulator time)
 //	Disabled and pending-deletion keys refused; deletion date ends a key   TestKeyStates
 //	EncryptionContext must match at Decrypt, compared as parsed maps       TestEncryptionContext, TestCanonicalContext
 //	Ciphertext blobs are authenticated (AES-256-GCM) and region-bound      TestCiphertextTampering
+//	Key policies grant what KMS honours: documented actions only; other    TestKeyPolicySemantics
+//	  accounts only the 11 user actions, as RAM users or roles (a foreign
+//	  :* or :root grants nothing); Condition with kms:EncryptionContext:<key>,
+//	  acs:SecureTransport and the other documented keys
 //	Two-sided key access; ARN required across accounts; Decrypt decides    TestKeyAccess
 //	  on the blob's key; explicit Deny wins
 //	External keys: symmetric, no rotation, XKI proxy and key state (W3)    TestExternalKeys
@@ -130,6 +230,9 @@
 //	RAM limits and formats                                                 TestRAMValidation
 //	RAM authorization on acs:ram:*:<account>:role/<name>                   TestRAMAuthorization
 //	Fresh roles/policies briefly invisible to AttachPolicyToRole           TestEventualConsistency
+//	Fresh roles invisible to SetKeyPolicy (InvalidParameter) and           TestVisibilityOfNewPrincipals
+//	  AssumeRole (EntityNotExist.Role); a detach invisible to
+//	  DeletePolicy (DeleteConflict.Role.Policy, 409)
 //	AssumeRole: trust and identity both needed, parameters, root refused,  TestAssumeRole
 //	  ExternalId
 //	Session policy narrows a session                                       TestSessionPolicy
@@ -138,8 +241,9 @@
 //	  <uid>@ecs.aliyuncs.com, *@ecs.aliyuncs.com with RD conditions
 //	Propagation delay for key policies, attachments, default versions      TestPropagation, TestPropagationDefaultsToZero
 //	  and trust policies; reads show changes at once
-//	Throttling and 503 per action and account; faulted calls change        TestFaults
-//	  nothing and are logged
+//	Throttling (KMS 429 Rejected.Throttling, RAM 400 Throttling.User),     TestFaults
+//	  503 and 500 per action and account; faulted calls change nothing
+//	  and are logged
 //	A lost response: the request is carried out, the caller gets a 503     TestLostResponse
 //	Fault draws are seeded                                                 TestFaultsAreSeeded
 //	Latency is real time, outside the lock, and honours the context        TestLatency
@@ -162,16 +266,39 @@
 // BenchmarkSignedRequests measures signed requests per second through the
 // in-process transport.
 //
+// # Corrections
+//
+// A second reading of Alibaba's documentation (corrections.md) changed the
+// emulator where it was kinder than the real service: KMS throttles with
+// 429 Rejected.Throttling and fails with 500 InternalFailure and 503
+// SerivceUnvailableTemporary (RAM and STS keep Throttling.User and
+// ServiceUnavailable); request times more than 15 minutes off and reused
+// nonces are refused; new roles are invisible to SetKeyPolicy and
+// AssumeRole for VisibilityDelay; DeletePolicy of a policy attached to a
+// role answers DeleteConflict.Role.Policy (there is no
+// DeleteConflict.Policy.Role) and MalformedPolicyDocument is 409; key
+// policies grant only what KMS honours; requests have a network origin,
+// instances bound VPCs, a per-account Internet switch and a dedicated
+// gateway; GetKmsInstanceQuotaInfos takes KmsInstanceId as optional.
+//
 // # Assumed error codes
 //
 // The reference files do not document these codes (or not for these
 // operations); they are kept in one table (errorTable) for correction:
 //
+//	InvalidTimeStamp.Format 400 (an unparsable x-acs-date or Timestamp),
 //	SignatureDoesNotMatch 400, IncompleteSignature 400 (unsigned request,
 //	  unsupported algorithm, required header unsigned), MissingSecurityToken 400,
 //	  InvalidSecurityToken.Expired 400, InvalidSecurityToken.MismatchWithAccessKey 400,
-//	  InvalidAction.NotFound 404, Throttling.User 400 (code documented, status
-//	  assumed), ServiceUnavailable 503 (injected);
+//	  InvalidAction.NotFound 404, Throttling.User 400 (RAM and STS; code
+//	  documented, status assumed), ServiceUnavailable 503 and InternalError 500
+//	  (RAM and STS, injected; KMS's documented Rejected.Throttling 429,
+//	  SerivceUnvailableTemporary 503 and InternalFailure 500 are not assumed);
+//	Forbidden.InternetAccessDisabled 403 for a cryptographic call from the
+//	  Internet on a key of a VPCOnly instance whose owner has not turned on
+//	  Internet access for the caller's account (the real code is
+//	  undocumented); InvalidAction.NotFound for a management call or
+//	  ReEncrypt on the dedicated gateway;
 //	Forbidden.NoPermission 403 on data-plane and other key operations;
 //	  Forbidden.ResourceNotFound for a PolicyName other than "default";
 //	  InvalidParameter 400 for a tampered blob or a wrong EncryptionContext;
@@ -180,10 +307,8 @@
 //	  Rejected.PendingDeletion also for Encrypt and
 //	  GenerateDataKeyWithoutPlaintext; Rejected.UnexpectedState 409 for
 //	  CancelKeyDeletion of a key not pending deletion;
-//	MalformedPolicyDocument with 400 (sources say 400 or 409);
-//	  EntityAlreadyExists.Role.Policy 409, EntityNotExist.Role.Policy 404,
-//	  DeleteConflict.Policy.Role 409 (no such code is documented; the emulator
-//	  refuses to delete a policy attached to a role), InvalidParameter.MaxItems,
+//	EntityAlreadyExists.Role.Policy 409, EntityNotExist.Role.Policy 404,
+//	  InvalidParameter.MaxItems,
 //	  InvalidParameter.MaxSessionDuration, InvalidParameter.RotateStrategy;
 //	  the user codes EntityAlreadyExists.User, EntityNotExist.User,
 //	  InvalidParameter.UserName.InvalidChars, InvalidParameter.UserName.Length,
@@ -213,21 +338,43 @@
 //   - System policies are AdministratorAccess, AliyunKMSFullAccess,
 //     AliyunSTSAssumeRoleAccess, AliyunRAMFullAccess (written from their
 //     documented effect) and AliyunECSDiskEncryptRolePolicy (its 2021 text).
-//   - Condition elements in key policies are evaluated like any other
-//     (whether KMS honours them is undocumented).
+//   - Key policies are evaluated as policy.EffectiveKeyPolicy reads them:
+//     actions outside the documented administrator and user lists grant
+//     nothing, and principals of other accounts get only the 11 user
+//     actions and only as RAM users or roles. SetKeyPolicy accepts a
+//     foreign acs:ram::<uid>:* or :root (whether the real one refuses it is
+//     unverified) and counts the account against the access quota, but it
+//     grants nothing. Condition is a documented element; the request
+//     context carries acs:CurrentTime, acs:SourceIp, acs:SecureTransport
+//     (true for the in-process transport, which the SDK addresses as
+//     https), kms:EncryptionContext:<key> and, from a VPC on the shared
+//     gateway, acs:SourceVpc and acs:VpcSourceIp; kms:tag/<key> is never
+//     set (tags are not emulated).
 //   - Propagation applies to key policies, policy default versions,
 //     attachments and trust policies; a key's or role's initial state and
 //     everything done through the Go set-up API apply at once. Raising the
 //     delay of a running cloud (SetPropagationDelay) only fully applies to
 //     later changes.
-//   - VisibilityDelay affects AttachPolicyTo{Role,User} only; users are
-//     visible at once.
-//   - Not emulated: x-acs-date skew and nonce replay checks (no documented
-//     window), ACS3-HMAC-SM3 and ACS3-RSA-SHA256 (refused with
+//   - VisibilityDelay hides a new role from AttachPolicyToRole, SetKeyPolicy's
+//     principal check and AssumeRole, a new policy from AttachPolicyTo{Role,User},
+//     and a detach from a role from DeletePolicy; users are visible at once.
+//   - Request timestamps are checked against Options.GatewayClock (the real
+//     clock by default, since the SDK stamps with the host's clock), not
+//     emulator time; nonces are remembered per access key for the 15-minute
+//     window (at most 262,144; older ones are forgotten early).
+//   - Not emulated: ACS3-HMAC-SM3 and ACS3-RSA-SHA256 (refused with
 //     IncompleteSignature), DryRun, key rotation and key versions beyond
 //     the first, key material import, aliases through the API (set-up only),
 //     tags, secrets, asymmetric cryptography, RAM groups, pagination
-//     markers other than ListRoles', and the dedicated gateway.
+//     markers other than ListRoles'. The dedicated gateway is reached
+//     without TLS and its instance CA (GetKmsInstance reports no
+//     CaCertificateChainPem); a foreign VPC is bound without the Resource
+//     Sharing of a vSwitch that the real service needs first; the Internet
+//     QPS cap of 1,000 is not enforced.
+//   - GetKmsInstanceQuotaInfos without KmsInstanceId adds up the caller's
+//     instances in the region (what the real service answers is
+//     unverified); with ResourceType "vpc" it counts bound VPCs and foreign
+//     accounts together (corrections.md §2; unverified).
 //   - ReEncrypt needs kms:ReEncrypt on both keys (the action name is assumed).
 //   - IDs come from the seeded source (reproducible with the same Seed and
 //     set-up order); secrets, tokens, key material and nonces from

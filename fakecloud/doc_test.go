@@ -67,13 +67,17 @@ func TestErrorClassification(t *testing.T) {
 		"InvalidSecurityToken.Expired":   cloudapi.ErrAuthentication,
 		"Throttling.User":                cloudapi.ErrThrottled,
 		"ServiceUnavailable":             cloudapi.ErrUnavailable,
+		"Rejected.Throttling":            cloudapi.ErrThrottled,
+		"SerivceUnvailableTemporary":     cloudapi.ErrUnavailable,
+		"InternalFailure":                cloudapi.ErrUnavailable,
+		"InternalError":                  cloudapi.ErrUnavailable,
 		"Forbidden.NoPermission":         cloudapi.ErrAccessDenied,
 		"NoPermission":                   cloudapi.ErrAccessDenied,
 		"Rejected.ShareQuotaExceedLimit": cloudapi.ErrQuotaExceeded,
 		"Rejected.Unavailable":           cloudapi.ErrKeyState,
 		"EntityNotExist.Role":            cloudapi.ErrNotFound,
 		"MalformedPolicyDocument":        cloudapi.ErrInvalidParameter,
-		"DeleteConflict.Policy.Role":     cloudapi.ErrConflict,
+		"DeleteConflict.Role.Policy":     cloudapi.ErrConflict,
 	}
 	var inOther []string
 	for code, def := range errorTable() {

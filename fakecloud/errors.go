@@ -57,7 +57,11 @@ func errorTable() map[string]errorDef {
 		"InvalidAction.NotFound":                     {404, "Specified api is not found, please check your url and method.", assumed, nil},
 		"Throttling.User":                            {400, "Request was denied due to user flow control.", assumed, nil},
 		"ServiceUnavailable":                         {503, "The request has failed due to a temporary failure of the server.", assumed, nil},
+		"InternalError":                              {500, "The request processing has failed due to some unknown error.", assumed, nil},
 		"MissingParameter":                           {400, "The parameter needed but no provided.", documented, nil},
+		"InvalidTimeStamp.Expired":                   {400, "Specified time stamp or date value is expired.", documented, nil},
+		"InvalidTimeStamp.Format":                    {400, "Specified time stamp or date value is not well formatted.", assumed, nil},
+		"SignatureNonceUsed":                         {400, "Specified signature nonce was used already.", documented, nil},
 
 		// KMS.
 		"Forbidden.NoPermission":             {403, "This operation is forbidden by permission system.", assumed, []string{"SetKeyPolicy", "GetKeyPolicy", "CreateKey"}},
@@ -75,10 +79,14 @@ func errorTable() map[string]errorDef {
 		"Rejected.UnexpectedState":           {409, "The request was rejected because the key state is unexpected.", assumed, nil},
 		"InvalidParameter":                   {400, "The specified parameter is not valid.", documented, nil},
 		"UnsupportedOperation":               {400, "This action is not supported.", documented, nil},
+		"Rejected.Throttling":                {429, "QPS Limit Exceeded", documented, nil},
+		"Forbidden.InternetAccessDisabled":   {403, "Internet access to the keys of this KMS instance is not enabled for the account.", assumed, nil},
+		"InternalFailure":                    {500, "Internal Failure", documented, nil},
+		"SerivceUnvailableTemporary":         {503, "Service unavailable temporary", documented, nil},
 
 		// RAM.
 		"NoPermission":                             {403, "You are not authorized to do this action. You should be authorized by RAM.", documented, nil},
-		"MalformedPolicyDocument":                  {400, "The policy format is invalid.", assumed, nil},
+		"MalformedPolicyDocument":                  {409, "The policy format is invalid.", documented, nil},
 		"EntityAlreadyExists.Role":                 {409, "The role already exists.", documented, nil},
 		"EntityNotExist.Role":                      {404, "The role does not exist.", documented, nil},
 		"InvalidParameter.RoleName.InvalidChars":   {400, "The parameter RoleName contains invalid characters.", documented, nil},
@@ -100,7 +108,6 @@ func errorTable() map[string]errorDef {
 		"DeleteConflict.Policy.Version.Default":    {409, "The default policy version cannot be deleted.", documented, nil},
 		"DeleteConflict.Policy.Version":            {409, "The policy has non-default versions.", documented, nil},
 		"DeleteConflict.Policy.User":               {409, "The policy is attached to users.", documented, nil},
-		"DeleteConflict.Policy.Role":               {409, "The policy is attached to roles.", assumed, nil},
 		"EntityAlreadyExists.Role.Policy":          {409, "The policy has already been attached to the role.", assumed, nil},
 		"EntityNotExist.Role.Policy":               {404, "The policy is not attached to the role.", assumed, nil},
 		"LimitExceeded.Role.Policy":                {409, "The number of policies attached to the role exceeds the limit.", documented, nil},

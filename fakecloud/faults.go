@@ -14,11 +14,19 @@ type Fault struct {
 	Action  string // "SetKeyPolicy"; "" for all
 	Account string // the caller's account UID; "" for all
 
-	Throttle    float64       // probability of 400 Throttling.User
-	Unavailable float64       // probability of 503 ServiceUnavailable
-	Latency     time.Duration // real time added before the request is decided
+	// Throttle is the probability of a throttle: KMS answers 429
+	// Rejected.Throttling, RAM and STS 400 Throttling.User.
+	Throttle float64
+	// Unavailable is the probability of a 503: KMS's
+	// SerivceUnvailableTemporary (Alibaba's spelling), RAM's and STS's
+	// ServiceUnavailable.
+	Unavailable float64
+	// Internal is the probability of a 500: KMS's InternalFailure, RAM's
+	// and STS's InternalError.
+	Internal float64
+	Latency  time.Duration // real time added before the request is decided
 	// LostResponse is the probability that the request is carried out but
-	// its caller gets 503 ServiceUnavailable anyway, as when a response is
+	// its caller gets a 503 (as for Unavailable) anyway, as when a response is
 	// lost on the way back: a retry must not assume nothing happened.
 	LostResponse float64
 }
@@ -76,8 +84,8 @@ func (fs *Faults) Clear() {
 // outcome is what the faults decided for one request.
 type outcome struct {
 	latency time.Duration
-	code    string // "Throttling.User", "ServiceUnavailable" or ""
-	fault   string // the log's name for it: "throttle" or "unavailable"
+	code    string // the service's throttle, 503 or 500 code, or ""
+	fault   string // the log's name for it: "throttle", "unavailable" or "internal"
 	lost    bool   // run the request, then answer 503 (LostResponse)
 }
 
@@ -97,7 +105,7 @@ func (fs *Faults) decide(service, action, account string) outcome {
 		if f.LostResponse > 0 && fs.rng.Float64() < f.LostResponse {
 			o.lost = true
 		}
-		if f.Throttle <= 0 && f.Unavailable <= 0 {
+		if f.Throttle <= 0 && f.Unavailable <= 0 && f.Internal <= 0 {
 			continue
 		}
 		u := fs.rng.Float64()
@@ -106,10 +114,37 @@ func (fs *Faults) decide(service, action, account string) outcome {
 		}
 		switch {
 		case u < f.Throttle:
-			o.code, o.fault = "Throttling.User", "throttle"
+			o.code, o.fault = throttleCode(service), "throttle"
 		case u < f.Throttle+f.Unavailable:
-			o.code, o.fault = "ServiceUnavailable", "unavailable"
+			o.code, o.fault = unavailableCode(service), "unavailable"
+		case u < f.Throttle+f.Unavailable+f.Internal:
+			o.code, o.fault = internalCode(service), "internal"
 		}
 	}
 	return o
+}
+
+// throttleCode is how service throttles: KMS with 429 Rejected.Throttling
+// ("QPS Limit Exceeded"), RAM and STS with 400 Throttling.User.
+func throttleCode(service string) string {
+	if service == "kms" {
+		return "Rejected.Throttling"
+	}
+	return "Throttling.User"
+}
+
+// unavailableCode is service's 503, in KMS with Alibaba's own spelling.
+func unavailableCode(service string) string {
+	if service == "kms" {
+		return "SerivceUnvailableTemporary"
+	}
+	return "ServiceUnavailable"
+}
+
+// internalCode is service's 500.
+func internalCode(service string) string {
+	if service == "kms" {
+		return "InternalFailure"
+	}
+	return "InternalError"
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	ram "github.com/alibabacloud-go/ram-20150501/v2/client"
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
@@ -27,8 +28,9 @@ func TestFaults(t *testing.T) {
 			before := getKeyPolicy(t, sec, w.key.ID)
 			id := w.c.Faults().Add(Fault{Action: "SetKeyPolicy", Throttle: 1})
 			err := setKeyPolicy(sec, w.key.ID, keyPolicy(w.sec.ID, []string{w.app1.RootARN()}))
-			wantCode(t, err, "Throttling.User")
-			if c := cloudapi.Classify("kms", "SetKeyPolicy", err); !errors.Is(c, cloudapi.ErrThrottled) || errStatus(err) != 400 {
+			// KMS throttles as the real one does: 429 Rejected.Throttling.
+			wantCode(t, err, "Rejected.Throttling")
+			if c := cloudapi.Classify("kms", "SetKeyPolicy", err); !errors.Is(c, cloudapi.ErrThrottled) || errStatus(err) != 429 {
 				t.Errorf("throttle: %v classified as %v", err, c)
 			}
 			if getKeyPolicy(t, sec, w.key.ID) != before {
@@ -37,7 +39,7 @@ func TestFaults(t *testing.T) {
 			w.c.Faults().Remove(id)
 			w.c.Faults().Add(Fault{Service: "kms", Account: w.app1.ID, Unavailable: 1})
 			_, err = app.ListKeysWithContext(ctxb(), &kms.ListKeysRequest{}, rt)
-			wantCode(t, err, "ServiceUnavailable")
+			wantCode(t, err, "SerivceUnvailableTemporary")
 			if c := cloudapi.Classify("kms", "ListKeys", err); !errors.Is(c, cloudapi.ErrUnavailable) || errStatus(err) != 503 {
 				t.Errorf("503: %v classified as %v", err, c)
 			}
@@ -45,7 +47,7 @@ func TestFaults(t *testing.T) {
 			if _, err := sec.ListKeysWithContext(ctxb(), &kms.ListKeysRequest{}, rt); err != nil {
 				t.Fatal(err)
 			}
-			if n := w.c.Log().Count(Match{Action: "SetKeyPolicy", Code: "Throttling.User", CallerAccount: w.sec.ID}); n != 1 {
+			if n := w.c.Log().Count(Match{Action: "SetKeyPolicy", Code: "Rejected.Throttling", CallerAccount: w.sec.ID}); n != 1 {
 				t.Errorf("log: %d throttled SetKeyPolicy, want 1", n)
 			}
 			if e := w.c.Log().Entries(Match{Status: 503}); len(e) != 1 || e[0].Fault != "unavailable" || e[0].Caller != w.app1.RootARN() {
@@ -55,6 +57,21 @@ func TestFaults(t *testing.T) {
 			if _, err := app.ListKeysWithContext(ctxb(), &kms.ListKeysRequest{}, rt); err != nil {
 				t.Fatal(err)
 			}
+			// KMS's 500 is InternalFailure; RAM and STS keep their own codes.
+			w.c.Faults().Add(Fault{Service: "kms", Internal: 1})
+			_, err = app.ListKeysWithContext(ctxb(), &kms.ListKeysRequest{}, rt)
+			wantCode(t, err, "InternalFailure")
+			if c := cloudapi.Classify("kms", "ListKeys", err); !errors.Is(c, cloudapi.ErrUnavailable) || errStatus(err) != 500 {
+				t.Errorf("500: %v classified as %v", err, c)
+			}
+			w.c.Faults().Clear()
+			w.c.Faults().Add(Fault{Service: "ram", Throttle: 1})
+			_, err = newClients(t, cfg(w.secAdmin.Credentials())).ram.GetRoleWithContext(ctxb(), &ram.GetRoleRequest{RoleName: tea.String("x")}, rt)
+			wantCode(t, err, "Throttling.User")
+			if errStatus(err) != 400 {
+				t.Errorf("RAM throttle status %d, want 400", errStatus(err))
+			}
+			w.c.Faults().Clear()
 		})
 	}
 }
@@ -68,7 +85,7 @@ func TestLostResponse(t *testing.T) {
 	want := keyPolicy(w.sec.ID, []string{w.app1.RootARN()})
 	w.c.Faults().Add(Fault{Action: "SetKeyPolicy", LostResponse: 1})
 	err := setKeyPolicy(sec, w.key.ID, want)
-	wantCode(t, err, "ServiceUnavailable")
+	wantCode(t, err, "SerivceUnvailableTemporary")
 	if got := getKeyPolicy(t, sec, w.key.ID); got != want {
 		t.Errorf("the write was not carried out: %s", got)
 	}
@@ -103,7 +120,7 @@ func TestFaultsAreSeeded(t *testing.T) {
 		}
 		return n
 	}
-	if th, un := count(a, "Throttling.User"), count(a, "ServiceUnavailable"); th < 50 || th > 110 || un < 5 || un > 40 {
+	if th, un := count(a, "Rejected.Throttling"), count(a, "SerivceUnvailableTemporary"); th < 50 || th > 110 || un < 5 || un > 40 {
 		t.Errorf("400 calls at 20%% throttling and 5%% 503: %d throttled, %d unavailable", th, un)
 	}
 	same, differ := true, false

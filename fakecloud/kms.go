@@ -92,7 +92,7 @@ func (c *Cloud) createKeyLocked(acct *account, region string, inst *instance, op
 			raw = doc.String()
 		} else {
 			var e *Error
-			if doc, e = c.checkKeyPolicy(acct, raw, fail); e != nil {
+			if doc, e = c.checkKeyPolicy(acct, raw, now, fail); e != nil {
 				return nil, e
 			}
 		}
@@ -147,7 +147,7 @@ func liveKeys(inst *instance, now time.Time) int {
 // checkKeyPolicy validates a key policy document the way SetKeyPolicy
 // does: size, grammar, and principals of other accounts, whose account
 // and named role or user must exist (workflows.md W2).
-func (c *Cloud) checkKeyPolicy(owner *account, raw string, fail func(code, detail string) *Error) (*policy.Document, *Error) {
+func (c *Cloud) checkKeyPolicy(owner *account, raw string, now time.Time, fail func(code, detail string) *Error) (*policy.Document, *Error) {
 	if len(raw) > maxKeyPolicyBytes {
 		return nil, fail("InvalidParameter", fmt.Sprintf("Policy is %d bytes; at most %d", len(raw), maxKeyPolicyBytes))
 	}
@@ -163,7 +163,7 @@ func (c *Cloud) checkKeyPolicy(owner *account, raw string, fail func(code, detai
 			continue
 		}
 		for _, p := range s.Principal.RAM.Values {
-			if msg := c.checkPrincipal(owner, p); msg != "" {
+			if msg := c.checkPrincipal(owner, p, now); msg != "" {
 				return nil, fail("InvalidParameter", "principal "+p+": "+msg)
 			}
 		}
@@ -172,7 +172,9 @@ func (c *Cloud) checkKeyPolicy(owner *account, raw string, fail func(code, detai
 }
 
 // checkPrincipal reports what is wrong with one key policy principal, or "".
-func (c *Cloud) checkPrincipal(owner *account, p string) string {
+// A role created less than VisibilityDelay before now is not seen yet, and
+// is refused like a missing one (RAM is eventually consistent).
+func (c *Cloud) checkPrincipal(owner *account, p string, now time.Time) string {
 	a, err := arn.ParsePattern(p)
 	if err != nil || a.Service != "ram" {
 		return "not a RAM principal ARN"
@@ -191,7 +193,7 @@ func (c *Cloud) checkPrincipal(owner *account, p string) string {
 	case "*", "root":
 		return ""
 	case "role":
-		if r := acct.roles[strings.ToLower(a.ResourceName())]; r == nil {
+		if r := acct.roles[strings.ToLower(a.ResourceName())]; r == nil || now.Before(r.visibleFrom) {
 			return "role " + a.ResourceName() + " does not exist in account " + a.AccountID
 		}
 		return ""
@@ -265,7 +267,7 @@ func (c *Cloud) quotaUsed(inst *instance, now time.Time, change *key, doc *polic
 			set[a] = true
 		}
 	}
-	return len(set) + inst.vpcs
+	return len(set) + len(inst.bound)
 }
 
 // checkQuota refuses doc as k's policy (k new or existing) if it takes the
@@ -355,6 +357,13 @@ func (k *call) keyFor(action string) (*key, *Error) {
 	key, e := k.resolveKey(ref)
 	if e != nil {
 		return nil, e
+	}
+	if cryptoActions[action] {
+		// The network path is decided first: a refused path says nothing
+		// about permissions.
+		if e := k.reachable(key); e != nil {
+			return nil, e
+		}
 	}
 	if !k.allowedOnKey("kms:"+action, key) {
 		return nil, k.fail("Forbidden.NoPermission", "")
@@ -663,7 +672,7 @@ func (k *call) kmsSetKeyPolicy() (any, *Error) {
 	if inst.status != "Connected" {
 		return nil, k.fail("Forbidden.DKMSInstanceStateInvalid", "instance "+inst.id+" is "+inst.status)
 	}
-	doc, e := k.c.checkKeyPolicy(key.account, raw, k.fail)
+	doc, e := k.c.checkKeyPolicy(key.account, raw, k.now, k.fail)
 	if e != nil {
 		return nil, e
 	}
@@ -700,12 +709,7 @@ func (k *call) kmsGetKmsInstance() (any, *Error) {
 		return nil, e
 	}
 	live := liveKeys(inst, k.now)
-	vpcs := make([]*kms.GetKmsInstanceResponseBodyKmsInstanceBindVpcsBindVpc, 0, inst.vpcs)
-	for i := range inst.vpcs {
-		vpcs = append(vpcs, &kms.GetKmsInstanceResponseBodyKmsInstanceBindVpcsBindVpc{
-			RegionId: tea.String(inst.region), VpcId: tea.String(fmt.Sprintf("vpc-fake%04d", i+1)),
-			VSwitchId: tea.String(fmt.Sprintf("vsw-fake%04d", i+1)), VpcOwnerId: tea.String(inst.account.id)})
-	}
+	vpcs := inst.boundVPCs()
 	productType := "kms_ddi_public_cn"
 	if inst.external {
 		productType = "kms_xki_public_cn"
@@ -717,6 +721,7 @@ func (k *call) kmsGetKmsInstance() (any, *Error) {
 		ChargeType: tea.String("PREPAY"), SaleStatus: tea.String("NORMAL"),
 		CreateTime: date(inst.created), StartDate: date(inst.created), EndDate: date(inst.created.AddDate(1, 0, 0)),
 		BindVpcs:   &kms.GetKmsInstanceResponseBodyKmsInstanceBindVpcs{BindVpc: vpcs},
+		VpcId:      tea.String(inst.vpc),
 		VswitchIds: []*string{}, ZoneIds: []*string{tea.String(inst.region + "-a")},
 	}}, nil
 }
@@ -758,16 +763,38 @@ func (k *call) kmsListKmsInstances() (any, *Error) {
 // access management quota, with cross-account shares counted in
 // UsedQuantity (inferred, kms.md §9.3).
 func (k *call) kmsGetKmsInstanceQuotaInfos() (any, *Error) {
-	inst, e := k.instanceFor("GetKmsInstanceQuotaInfos")
-	if e != nil {
-		return nil, e
+	// KmsInstanceId is optional (corrections.md §3): without it, the
+	// quotas of all the caller's instances in the region are added up
+	// (what the real service answers then is unverified).
+	var insts []*instance
+	id := ""
+	if k.param("KmsInstanceId") != "" {
+		inst, e := k.instanceFor("GetKmsInstanceQuotaInfos")
+		if e != nil {
+			return nil, e
+		}
+		insts, id = []*instance{inst}, inst.id
+	} else {
+		if !k.allowed("kms:GetKmsInstanceQuotaInfos", k.kmsResource("keystore")) {
+			return nil, k.fail("Forbidden.NoPermission", "")
+		}
+		k.target = k.who.acct.id
+		for _, inst := range k.c.instances {
+			if inst.account == k.who.acct && inst.region == k.region {
+				insts = append(insts, inst)
+			}
+		}
 	}
-	live := liveKeys(inst, k.now)
-	all := map[string][2]int64{
-		"key":    {int64(inst.keyQuota), int64(live)},
-		"secret": {int64(inst.keyQuota), 0},
-		"vpc":    {int64(inst.quota), int64(k.c.quotaUsed(inst, k.now, nil, nil))},
-		"qps":    {1000, 0},
+	all := map[string][2]int64{"key": {}, "secret": {}, "vpc": {}, "qps": {}}
+	add := func(t string, quota, used int) {
+		q := all[t]
+		all[t] = [2]int64{q[0] + int64(quota), q[1] + int64(used)}
+	}
+	for _, inst := range insts {
+		add("key", inst.keyQuota, liveKeys(inst, k.now))
+		add("secret", inst.keyQuota, 0)
+		add("vpc", inst.quota, k.c.quotaUsed(inst, k.now, nil, nil))
+		add("qps", 1000, 0)
 	}
 	types := []string{"key", "secret", "vpc", "qps"}
 	if rt := k.param("ResourceType"); rt != "" {
@@ -776,7 +803,10 @@ func (k *call) kmsGetKmsInstanceQuotaInfos() (any, *Error) {
 		}
 		types = []string{rt}
 	}
-	body := &kms.GetKmsInstanceQuotaInfosResponseBody{RequestId: k.requestID(), KmsInstanceId: tea.String(inst.id)}
+	body := &kms.GetKmsInstanceQuotaInfosResponseBody{RequestId: k.requestID()}
+	if id != "" {
+		body.KmsInstanceId = tea.String(id)
+	}
 	for _, t := range types {
 		q := all[t]
 		body.KmsInstanceQuotaInfos = append(body.KmsInstanceQuotaInfos, &kms.GetKmsInstanceQuotaInfosResponseBodyKmsInstanceQuotaInfos{
@@ -918,6 +948,9 @@ func (k *call) openBlob(action, blobParam, contextParam string) (*key, []byte, *
 		return nil, nil, k.fail("Forbidden.KeyNotFound", h.keyID)
 	}
 	k.target = key.account.id
+	if e := k.reachable(key); e != nil {
+		return nil, nil, e
+	}
 	if !k.allowedOnKey("kms:"+action, key) {
 		return nil, nil, k.fail("Forbidden.NoPermission", "")
 	}
@@ -966,6 +999,9 @@ func (k *call) kmsReEncrypt() (any, *Error) {
 	}
 	dst, e := k.resolveKey(ref)
 	if e != nil {
+		return nil, e
+	}
+	if e := k.reachable(dst); e != nil {
 		return nil, e
 	}
 	if !k.allowedOnKey("kms:ReEncrypt", dst) {

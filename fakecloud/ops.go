@@ -18,6 +18,7 @@ func (c *Cloud) operations() map[string]op {
 		"kms:GetKmsInstance":                  r((*call).kmsGetKmsInstance),
 		"kms:ListKmsInstances":                r((*call).kmsListKmsInstances),
 		"kms:GetKmsInstanceQuotaInfos":        r((*call).kmsGetKmsInstanceQuotaInfos),
+		"kms:UpdateKmsInstanceBindVpc":        w((*call).kmsUpdateKmsInstanceBindVpc),
 		"kms:GenerateDataKey":                 r((*call).kmsGenerateDataKey),
 		"kms:GenerateDataKeyWithoutPlaintext": r((*call).kmsGenerateDataKeyWithoutPlaintext),
 		"kms:Encrypt":                         r((*call).kmsEncrypt),

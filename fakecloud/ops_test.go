@@ -88,6 +88,22 @@ func TestOperations(t *testing.T) {
 				tea.Int64Value(qi.Body.KmsInstanceQuotaInfos[0].ResourceQuota) != 10 {
 				t.Fatalf("GetKmsInstanceQuotaInfos = %v, %v", qi, err)
 			}
+			// Without KmsInstanceId: the caller's instances in the region.
+			qa, err := sec.kms.GetKmsInstanceQuotaInfosWithContext(ctx, &kms.GetKmsInstanceQuotaInfosRequest{ResourceType: tea.String("vpc")}, rt)
+			if err != nil || len(qa.Body.KmsInstanceQuotaInfos) != 1 || tea.Int64Value(qa.Body.KmsInstanceQuotaInfos[0].ResourceQuota) != 10 {
+				t.Fatalf("GetKmsInstanceQuotaInfos without KmsInstanceId = %v, %v", qa, err)
+			}
+			bind := `[{"VpcId":"vpc-app1","VSwitchId":"vsw-app1","RegionId":"` + region + `","VpcOwnerId":` + w.app1.ID + `}]`
+			if _, err := sec.kms.UpdateKmsInstanceBindVpcWithContext(ctx, &kms.UpdateKmsInstanceBindVpcRequest{KmsInstanceId: tea.String(w.inst.ID), BindVpcs: tea.String(bind)}, rt); err != nil {
+				t.Fatal(err)
+			}
+			gi, err = sec.kms.GetKmsInstanceWithContext(ctx, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(w.inst.ID)}, rt)
+			if err != nil || len(gi.Body.KmsInstance.BindVpcs.BindVpc) != 1 || tea.StringValue(gi.Body.KmsInstance.BindVpcs.BindVpc[0].VpcOwnerId) != w.app1.ID {
+				t.Fatalf("GetKmsInstance after a bind = %v, %v", gi, err)
+			}
+			if _, err := sec.kms.UpdateKmsInstanceBindVpcWithContext(ctx, &kms.UpdateKmsInstanceBindVpcRequest{KmsInstanceId: tea.String(w.inst.ID), BindVpcs: tea.String("[]")}, rt); err != nil {
+				t.Fatal(err)
+			}
 
 			ec := map[string]interface{}{"tenant": "a b*c~", "purpose": "envelope"}
 			gk, err := sec.kms.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{KeyId: tea.String(keyID), NumberOfBytes: tea.Int32(24), EncryptionContext: ec}, rt)

@@ -130,13 +130,14 @@ func TestPropagationDefaultsToZero(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, Options{})
 	owner := newClients(t, w.c.Config(w.secAdmin.Credentials(), region)).kms
-	app := newClients(t, w.c.Config(w.app1.RootCredentials(), region)).kms
+	dev := must(w.app1.NewUser("dev", "AliyunKMSFullAccess"))
+	app := newClients(t, w.c.Config(dev.Credentials(), region)).kms
 	gen := func() error {
 		_, err := app.GenerateDataKeyWithContext(ctxb(), &kms.GenerateDataKeyRequest{KeyId: tea.String(w.key.ARN)}, rt)
 		return err
 	}
 	wantCode(t, gen(), "Forbidden.NoPermission")
-	wantCode(t, setKeyPolicy(owner, w.key.ID, keyPolicy(w.sec.ID, []string{w.app1.RootARN()})), "")
+	wantCode(t, setKeyPolicy(owner, w.key.ID, keyPolicy(w.sec.ID, []string{dev.ARN})), "")
 	wantCode(t, gen(), "")
 	w.c.SetPropagationDelay(time.Minute)
 	wantCode(t, setKeyPolicy(owner, w.key.ID, keyPolicy(w.sec.ID, []string{w.secAdmin.ARN})), "")

@@ -574,10 +574,17 @@ func (k *call) ramDeletePolicy() (any, *Error) {
 			return nil, k.fail("DeleteConflict.Policy.User", "")
 		}
 	}
+	// A policy attached to a role: RAM documents no DeleteConflict.Policy.Role;
+	// it answers DeleteConflict.Role.Policy, which Terraform retries after a
+	// detach (corrections.md §5). A detach from a role is not seen by
+	// DeletePolicy for VisibilityDelay either.
 	for _, r := range p.account.roles {
 		if attached(r.attached.latest(), p) {
-			return nil, k.fail("DeleteConflict.Policy.Role", "")
+			return nil, k.fail("DeleteConflict.Role.Policy", "the policy is attached to role "+r.name)
 		}
+	}
+	if k.now.Before(p.roleDetached.Add(k.c.visibility)) {
+		return nil, k.fail("DeleteConflict.Role.Policy", "a detach from a role is not visible yet")
 	}
 	delete(p.account.policies, strings.ToLower(p.name))
 	return &ram.DeletePolicyResponseBody{RequestId: k.requestID()}, nil
@@ -687,7 +694,13 @@ func (k *call) detachPolicy(kind, action string) *Error {
 	if e != nil {
 		return e
 	}
-	return k.detach(h.attached, p, "EntityNotExist."+kind+".Policy")
+	if e := k.detach(h.attached, p, "EntityNotExist."+kind+".Policy"); e != nil {
+		return e
+	}
+	if kind == "Role" {
+		p.roleDetached = k.now
+	}
+	return nil
 }
 
 // policyListing is one entry of ListPoliciesFor{Role,User}. The SDK's two

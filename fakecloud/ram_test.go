@@ -154,7 +154,7 @@ func TestRAMNamesAndAttachments(t *testing.T) {
 		{"delete policy attached to a role", func() error {
 			_, err := rc.DeletePolicyWithContext(ctxb(), &ram.DeletePolicyRequest{PolicyName: tea.String("Kms-All")}, rt)
 			return err
-		}, "DeleteConflict.Policy.Role"},
+		}, "DeleteConflict.Role.Policy"},
 		{"detach", func() error { return detach("APPKEYUSER", "Kms-All", "Custom") }, ""},
 		{"attach to user", func() error {
 			_, err := rc.AttachPolicyToUserWithContext(ctxb(), &ram.AttachPolicyToUserRequest{UserName: tea.String("ops"), PolicyName: tea.String("Kms-All"), PolicyType: tea.String("Custom")}, rt)
@@ -251,8 +251,8 @@ func TestRAMValidation(t *testing.T) {
 		if errCode(err) != tc.code || (tc.code == "" && err != nil) {
 			t.Errorf("%s: got %v, want %q", tc.name, err, tc.code)
 		}
-		if tc.code == "MalformedPolicyDocument" && errStatus(err) != 400 {
-			t.Errorf("%s: status %d, want 400", tc.name, errStatus(err))
+		if tc.code == "MalformedPolicyDocument" && errStatus(err) != 409 {
+			t.Errorf("%s: status %d, want 409", tc.name, errStatus(err))
 		}
 	}
 }

@@ -462,9 +462,20 @@ type InstanceOptions struct {
 	// Quota is the access management quota (GetKmsInstance VpcNum): bound
 	// VPCs plus distinct foreign accounts in key policies. Default 5.
 	Quota int
-	// VPCs is the number of VPCs bound to the instance; each uses one unit
-	// of Quota.
+	// VPCs is the number of VPCs of the owner bound to the instance
+	// (vpc-fake0001, …); each uses one unit of Quota.
 	VPCs int
+	// BindVPCs are more bound VPCs, of any account; each uses one unit of
+	// Quota too.
+	BindVPCs []VPC
+	// VPC is the VPC the instance is created in; "" means one is made up.
+	VPC string
+	// VPCOnly makes the instance's keys answer cryptographic calls from
+	// the Internet only for accounts whose Internet access the owner turned
+	// on (SetInternetAccess), as on the real service, where it is off by
+	// default. false keeps every account's Internet access on, as earlier
+	// versions of the emulator had it.
+	VPCOnly bool
 	// KeyQuota is how many keys the instance may hold. Default 1000.
 	KeyQuota int
 	// Status is the instance state; default "Connected".
@@ -520,8 +531,28 @@ func (a *Account) newInstance(region string, opts InstanceOptions, external bool
 		opts.Name = id
 	}
 	inst := &instance{account: acct, id: id, region: region, name: opts.Name, external: external,
-		quota: opts.Quota, vpcs: opts.VPCs, keyQuota: opts.KeyQuota, status: opts.Status, proxyConnected: true,
-		created: c.clock.Now(), released: map[string]time.Time{}}
+		quota: opts.Quota, keyQuota: opts.KeyQuota, status: opts.Status, proxyConnected: true,
+		created: c.clock.Now(), released: map[string]time.Time{},
+		vpc: opts.VPC, vpcOnly: opts.VPCOnly, internet: map[string]bool{}}
+	if inst.vpc == "" {
+		inst.vpc = "vpc-" + strings.TrimPrefix(id, "kst-")
+	}
+	for i := range opts.VPCs {
+		inst.bound = append(inst.bound, VPC{ID: fmt.Sprintf("vpc-fake%04d", i+1), VSwitchID: fmt.Sprintf("vsw-fake%04d", i+1),
+			Region: region, Owner: acct.id})
+	}
+	for _, v := range opts.BindVPCs {
+		if v.Region == "" {
+			v.Region = region
+		}
+		if v.Owner == "" {
+			v.Owner = acct.id
+		}
+		if v.VSwitchID == "" {
+			v.VSwitchID = "vsw-" + strings.TrimPrefix(v.ID, "vpc-")
+		}
+		inst.bound = append(inst.bound, v)
+	}
 	c.instances[id] = inst
 	return &Instance{Account: a, ID: id, Region: region, External: external,
 		ARN: arn.ARN{Service: "kms", Region: region, AccountID: a.ID, Resource: "keystore/" + id}.String()}

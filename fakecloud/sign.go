@@ -7,10 +7,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // The two request signatures the pinned SDK can produce (wire-protocol.md
@@ -182,4 +186,87 @@ func rpcSignature(secret, method string, params map[string]string) string {
 // signaturesEqual compares signatures in constant time.
 func signaturesEqual(got, want string) bool {
 	return hmac.Equal([]byte(got), []byte(want))
+}
+
+// Request freshness. Alibaba's API gateway refuses a request whose
+// timestamp is more than 15 minutes off its own clock (400
+// InvalidTimeStamp.Expired) and a nonce it has seen within that window
+// (SignatureNonceUsed); corrections.md §4. The SDK stamps each request with
+// the host's real clock, so the emulator compares with Options.GatewayClock
+// (the real clock by default), never with emulator time, which tests run
+// on a manual clock.
+
+// MaxRequestSkew is how far a request's timestamp may be from the
+// gateway's clock, either way.
+const MaxRequestSkew = 15 * time.Minute
+
+// maxNonces bounds the remembered nonces; past it the oldest are forgotten
+// early (a replay of those is then let through: the emulator's only
+// departure from the window).
+const maxNonces = 1 << 18
+
+// nonceEntry is a remembered nonce and when the gateway saw it.
+type nonceEntry struct {
+	key  string
+	seen time.Time
+}
+
+// nonces remembers the nonces of recent signed requests. It has its own
+// lock: checks happen before the state lock is taken.
+type nonces struct {
+	mu    sync.Mutex
+	set   map[string]struct{}
+	order []nonceEntry // oldest first
+}
+
+// use records key at now and reports whether it was already used within
+// the window.
+func (n *nonces) use(key string, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.set == nil {
+		n.set = map[string]struct{}{}
+	}
+	drop := 0
+	for drop < len(n.order) && (now.Sub(n.order[drop].seen) > MaxRequestSkew || len(n.order)-drop >= maxNonces) {
+		delete(n.set, n.order[drop].key)
+		drop++
+	}
+	n.order = n.order[drop:]
+	if _, seen := n.set[key]; seen {
+		return true
+	}
+	n.set[key] = struct{}{}
+	n.order = append(n.order, nonceEntry{key: key, seen: now})
+	return false
+}
+
+// requestTimeFormat is how the SDK writes x-acs-date and Timestamp.
+const requestTimeFormat = "2006-01-02T15:04:05Z"
+
+// checkFreshness refuses a correctly signed request whose timestamp is too
+// far from the gateway's clock, or whose nonce was used before by the same
+// access key. It runs after the signature is verified, so a forged request
+// cannot burn someone else's nonce.
+func (c *Cloud) checkFreshness(k *call, r *http.Request, keyID string) *Error {
+	stamp, nonce := r.Header.Get("x-acs-date"), r.Header.Get("x-acs-signature-nonce")
+	if r.Header.Get("Authorization") == "" {
+		stamp, nonce = k.params["Timestamp"], k.params["SignatureNonce"]
+	}
+	now := c.gateway.Now()
+	t, err := time.Parse(requestTimeFormat, stamp)
+	if err != nil {
+		return k.fail("InvalidTimeStamp.Format", "the request time "+strconv.Quote(stamp)+" is not yyyy-MM-ddTHH:mm:ssZ")
+	}
+	if d := t.Sub(now); d > MaxRequestSkew || d < -MaxRequestSkew {
+		return k.fail("InvalidTimeStamp.Expired", fmt.Sprintf("request time %s, gateway time %s: check the caller's clock",
+			t.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	}
+	if nonce == "" {
+		return k.fail("MissingParameter", "SignatureNonce")
+	}
+	if c.nonces.use(keyID+"\x00"+nonce, now) {
+		return k.fail("SignatureNonceUsed", "")
+	}
+	return nil
 }

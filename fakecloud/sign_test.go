@@ -4,11 +4,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/kmsshare/kmsshare/internal/cloudapi"
 )
 
 // acs3Vector is the worked example of wire-protocol.md §6, recomputed there
@@ -93,7 +101,12 @@ func TestACS3VectorEndToEnd(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			v, r := loadVector(t)
-			c := New(Options{Clock: NewManualClock(time0)})
+			signed, err := time.Parse(requestTimeFormat, v.Headers["X-Acs-Date"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The gateway's clock agrees with the vector's x-acs-date.
+			c := New(Options{Clock: NewManualClock(time0), GatewayClock: NewManualClock(signed.Add(time.Minute))})
 			acct := c.NewAccount("vector")
 			c.mu.Lock()
 			c.accessKeys[v.AccessKeyID] = &accessKey{id: v.AccessKeyID, secret: v.AccessKeySecret, account: c.accounts[acct.ID]}
@@ -110,4 +123,78 @@ func TestACS3VectorEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClockSkewAndReplay: the gateway refuses a request stamped more than
+// 15 minutes from its clock (a host whose clock is wrong) with 400
+// InvalidTimeStamp.Expired, and the same signed request sent twice with
+// SignatureNonceUsed; both through the real SDK client.
+func TestClockSkewAndReplay(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		skew time.Duration // gateway clock minus the host's
+		code string
+	}{
+		{"in step", 0, ""},
+		{"gateway 14 minutes ahead", 14 * time.Minute, ""},
+		{"gateway 16 minutes ahead", 16 * time.Minute, "InvalidTimeStamp.Expired"},
+		{"gateway 20 minutes behind", -20 * time.Minute, "InvalidTimeStamp.Expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, Options{GatewayClock: skewedClock(tc.skew)})
+			for _, tr := range transports {
+				kc := newClients(t, configFor(t, w.c, tr)(w.secAdmin.Credentials())).kms
+				_, err := kc.DescribeKeyWithContext(ctxb(), &kms.DescribeKeyRequest{KeyId: tea.String(w.key.ID)}, rt)
+				if tc.code == "" {
+					if err != nil {
+						t.Fatalf("%s: %v", tr, err)
+					}
+					continue
+				}
+				wantCode(t, err, tc.code)
+				c := cloudapi.Classify("kms", "DescribeKey", err)
+				if !errors.Is(c, cloudapi.ErrClockSkew) || errStatus(err) != 400 || !strings.Contains(c.Error(), "fix the host's clock") {
+					t.Errorf("%s: %v (HTTP %d) classified as %v", tr, err, errStatus(err), c)
+				}
+			}
+		})
+	}
+
+	t.Run("replayed nonce", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, Options{})
+		cfg := w.c.Config(w.secAdmin.Credentials(), region)
+		cfg.HttpClient = twice{w.c.HTTPClient(region)}
+		kc, err := kms.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = kc.DescribeKeyWithContext(ctxb(), &kms.DescribeKeyRequest{KeyId: tea.String(w.key.ID)}, rt)
+		wantCode(t, err, "SignatureNonceUsed")
+		if n := w.c.Log().Count(Match{Action: "DescribeKey", Status: 200}); n != 1 {
+			t.Errorf("%d DescribeKey served, want the first only", n)
+		}
+	})
+}
+
+// skewedClock is the real clock moved by d.
+type skewedClock time.Duration
+
+func (s skewedClock) Now() time.Time { return time.Now().UTC().Add(time.Duration(s)) }
+
+// twice sends every request two times, as a replaying attacker (or a
+// broken proxy) would, and returns the second response.
+type twice struct{ next dara.HttpClient }
+
+func (tw twice) Call(req *http.Request, tr *http.Transport) (*http.Response, error) {
+	first := req.Clone(req.Context())
+	first.Body = http.NoBody
+	resp, err := tw.next.Call(first, tr)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	return tw.next.Call(req, tr)
 }

@@ -45,7 +45,8 @@ func (k *call) assume(req assumeRequest) (*session, *role, *Error) {
 	if owner != nil {
 		r = owner.roles[strings.ToLower(req.roleARN.ResourceName())]
 	}
-	if r == nil {
+	if r == nil || k.now.Before(r.visibleFrom) {
+		// A role created less than VisibilityDelay ago is not seen yet.
 		return nil, nil, k.fail("EntityNotExist.Role", req.roleARN.String())
 	}
 	k.target = owner.id

@@ -28,6 +28,7 @@ import (
 type inProcess struct {
 	c      *Cloud
 	region string
+	from   Origin // where its requests come from (network.go)
 }
 
 var _ dara.HttpClient = inProcess{}
@@ -49,6 +50,10 @@ func (t inProcess) Call(req *http.Request, _ *http.Transport) (*http.Response, e
 	if err := req.Context().Err(); err != nil {
 		return nil, &url.Error{Op: req.Method, URL: req.URL.String(), Err: err}
 	}
+	if !t.c.resolves(req.URL.Host, t.from) {
+		return nil, noSuchHost(req)
+	}
+	req = withOrigin(req, t.from)
 	rec := httptest.NewRecorder()
 	t.c.serve(rec, req, t.region)
 	if err := req.Context().Err(); err != nil {
@@ -62,6 +67,11 @@ func (t inProcess) Call(req *http.Request, _ *http.Transport) (*http.Response, e
 // build their own openapi.Config.
 func (c *Cloud) HTTPClient(region string) dara.HttpClient {
 	return inProcess{c: c, region: region}
+}
+
+// HTTPClientFrom is HTTPClient for requests coming from o.
+func (c *Cloud) HTTPClientFrom(region string, o Origin) dara.HttpClient {
+	return inProcess{c: c, region: region, from: o}
 }
 
 // Config returns an SDK configuration that reaches this cloud in process
@@ -109,9 +119,28 @@ func (c *Cloud) Serve() *Server {
 
 // netClient is a dara.HttpClient that sends requests over the network
 // with its own http.Client.
-type netClient struct{ c *http.Client }
+type netClient struct {
+	c *http.Client
+	// With cloud set, requests come from from: a dedicated gateway host is
+	// resolved as from there and sent to server (host:port).
+	from   Origin
+	cloud  *Cloud
+	server string
+}
 
 func (n netClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	if n.cloud != nil {
+		if dedicatedInstance(req.URL.Host) != "" {
+			if !n.cloud.resolves(req.URL.Host, n.from) {
+				return nil, noSuchHost(req)
+			}
+			req.Host = req.URL.Host // signed as such
+			req.URL.Host = n.server
+		}
+		if h := n.from.header(); h != "" {
+			req.Header.Set(originHeader, h)
+		}
+	}
 	return n.c.Do(req)
 }
 

@@ -44,17 +44,19 @@ type op struct {
 
 // call is one request being served.
 type call struct {
-	c       *Cloud
-	service string
-	action  string
-	region  string
-	params  map[string]string
-	who     *principal
-	now     time.Time
-	rid     string
-	target  string // account owning the target, for the log
-	srcIP   string
-	secure  bool
+	c         *Cloud
+	service   string
+	action    string
+	region    string
+	params    map[string]string
+	who       *principal
+	now       time.Time
+	rid       string
+	target    string // account owning the target, for the log
+	srcIP     string
+	secure    bool
+	from      Origin // where the request comes from (network.go)
+	dedicated string // the instance whose dedicated gateway serves it, or ""
 }
 
 func (k *call) param(name string) string { return k.params[name] }
@@ -96,7 +98,7 @@ const maxBody = 1 << 20
 // serve handles one HTTP request for region. Order: route, authenticate,
 // inject faults, run the operation under the state lock, log, respond.
 func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
-	k := &call{c: c, region: region, rid: c.newRequestID()}
+	k := &call{c: c, region: region, rid: c.newRequestID(), from: originOf(r), dedicated: dedicatedInstance(r.Host)}
 	var entry Entry
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
@@ -173,7 +175,7 @@ func (c *Cloud) serve(w http.ResponseWriter, r *http.Request, region string) {
 	}
 	if out.lost {
 		entry.Fault = "lost-response"
-		c.respondError(w, r, k, &entry, k.fail("ServiceUnavailable", "injected after the request was carried out"))
+		c.respondError(w, r, k, &entry, k.fail(unavailableCode(k.service), "injected after the request was carried out"))
 		return
 	}
 	data, err := json.Marshal(resp)
@@ -197,6 +199,9 @@ func (c *Cloud) runLocked(o op, k *call) (any, *Error) {
 		defer c.mu.RUnlock()
 	}
 	k.now = c.clock.Now()
+	if e := k.gatewayRefusal(); e != nil {
+		return nil, e
+	}
 	return o.run(k)
 }
 
@@ -285,6 +290,9 @@ func (c *Cloud) authenticate(k *call, r *http.Request, body []byte) (*principal,
 		if !verify(ak.secret) {
 			return nil, k.fail("SignatureDoesNotMatch", "")
 		}
+		if e := c.checkFreshness(k, r, keyID); e != nil {
+			return nil, e
+		}
 		return &principal{acct: ak.account, user: ak.user}, nil
 	}
 	s, ok := c.sessions[keyID]
@@ -293,6 +301,9 @@ func (c *Cloud) authenticate(k *call, r *http.Request, body []byte) (*principal,
 	}
 	if !verify(s.secret) {
 		return nil, k.fail("SignatureDoesNotMatch", "")
+	}
+	if e := c.checkFreshness(k, r, keyID); e != nil {
+		return nil, e
 	}
 	switch {
 	case token == "":

@@ -56,3 +56,45 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
+
+// Condition keys KMS documents for key policies (corrections.md §3).
+const (
+	CondSourceIP        = "acs:SourceIp"        // the caller's public IP (Internet) or VPC IP
+	CondSourceVpc       = "acs:SourceVpc"       // the caller's VPC ID; shared gateway only
+	CondVpcSourceIP     = "acs:VpcSourceIp"     // the caller's IP inside its VPC; shared gateway only
+	CondCurrentTime     = "acs:CurrentTime"     // the time of the request, ISO 8601
+	CondSecureTransport = "acs:SecureTransport" // "true" over HTTPS
+	// CondEncryptionContextPrefix + <key> is the value of <key> in the
+	// request's EncryptionContext.
+	CondEncryptionContextPrefix = "kms:EncryptionContext:"
+	// CondTagPrefix + <key> is the value of the key's tag <key>.
+	CondTagPrefix = "kms:tag/"
+)
+
+// KeyPolicyConditionKeys lists the condition keys KMS documents for key
+// policies; the last two are prefixes followed by a key name.
+func KeyPolicyConditionKeys() []string {
+	return []string{CondSourceIP, CondSourceVpc, CondVpcSourceIP, CondCurrentTime, CondSecureTransport,
+		CondEncryptionContextPrefix + "<key>", CondTagPrefix + "<key>"}
+}
+
+// IsKeyPolicyConditionKey reports whether key is a documented key policy
+// condition key (compared case-insensitively).
+func IsKeyPolicyConditionKey(key string) bool {
+	for _, k := range []string{CondSourceIP, CondSourceVpc, CondVpcSourceIP, CondCurrentTime, CondSecureTransport} {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	for _, prefix := range []string{CondEncryptionContextPrefix, CondTagPrefix} {
+		if len(key) > len(prefix) && strings.EqualFold(key[:len(prefix)], prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// isVPCKey reports whether key is one of the VPC condition keys.
+func isVPCKey(key string) bool {
+	return strings.EqualFold(key, CondSourceVpc) || strings.EqualFold(key, CondVpcSourceIP)
+}

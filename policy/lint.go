@@ -39,6 +39,12 @@ type LintOptions struct {
 	// Owner is the UID of the account that owns the key (key policies) or the
 	// role (trust policies). It enables the other-account and lock-out checks.
 	Owner string
+	// DedicatedGateway says callers reach the key through its KMS instance's
+	// dedicated gateway (<kst-id>.cryptoservice.kms.aliyuncs.com), where
+	// acs:SourceVpc and acs:VpcSourceIp are never set: an Allow that
+	// requires them then never matches (warning vpc-condition). Without it
+	// the same finding is a suggestion.
+	DedicatedGateway bool
 }
 
 // Lint checks d as a document of kind k and returns its findings, most
@@ -54,7 +60,11 @@ type LintOptions struct {
 //   - owner-lockout: a key policy without the owner account's full access;
 //   - duplicate-sid: two statements with the same Sid;
 //   - deny-shadows-allow: Deny statements that cancel every Allow;
-//   - key-policy-condition: a Condition in a key policy, which KMS does not document;
+//   - condition-key: a Condition key in a key policy that KMS does not
+//     document (KeyPolicyConditionKeys); Condition itself is documented;
+//   - vpc-condition: an Allow in a key policy that requires acs:SourceVpc or
+//     acs:VpcSourceIp, which are set on the shared gateway only and never
+//     match calls through the dedicated gateway (LintOptions.DedicatedGateway);
 //   - broad-permission: a permission policy allowing every KMS action on every resource.
 func Lint(d *Document, k Kind, opts LintOptions) []Finding {
 	var fs []Finding
@@ -84,10 +94,7 @@ func Lint(d *Document, k Kind, opts LintOptions) []Finding {
 						"%s is not on KMS's list of key policy actions; KMS accepts it but it has no effect", a)
 				}
 			}
-			if len(s.Condition) > 0 {
-				add(SeverityWarning, "key-policy-condition", pointer(path, "Condition"),
-					"KMS does not document Condition in key policies; it may be ignored")
-			}
+			lintKeyPolicyCondition(s, opts, path, add)
 		}
 		if k == Permission && s.Effect == Allow && len(s.Condition) == 0 &&
 			(s.Action.Contains("*") || containsFold(s.Action.Values, "kms:*")) && s.Resource.Contains("*") {
@@ -337,4 +344,30 @@ func allCovered(patterns, values []string, match func(p, v string) bool) bool {
 		}
 	}
 	return true
+}
+
+// lintKeyPolicyCondition checks the Condition of a key policy statement:
+// its keys must be documented for KMS, and an Allow that needs a VPC key
+// cannot match on the dedicated gateway.
+func lintKeyPolicyCondition(s *Statement, opts LintOptions, path string, add addFunc) {
+	for op, keys := range s.Condition {
+		o := conditionOperator(op)
+		for key := range keys {
+			p := pointer(pointer(pointer(path, "Condition"), op), key)
+			if !IsKeyPolicyConditionKey(key) {
+				add(SeverityWarning, "condition-key", p,
+					"%s is not a condition key KMS documents for key policies (%s); a positive test on it never matches",
+					key, strings.Join(KeyPolicyConditionKeys(), ", "))
+				continue
+			}
+			if s.Effect == Allow && o != nil && !o.negated && isVPCKey(key) {
+				sev, where := SeveritySuggestion, "if callers use the instance's dedicated gateway"
+				if opts.DedicatedGateway {
+					sev, where = SeverityWarning, "and callers use the instance's dedicated gateway"
+				}
+				add(sev, "vpc-condition", p,
+					"%s is set on the shared gateway only (kms-vpc.<region>.aliyuncs.com); this statement never matches %s", key, where)
+			}
+		}
+	}
 }

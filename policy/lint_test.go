@@ -113,7 +113,8 @@ func TestLint(t *testing.T) {
 		{"duplicate sid", KeyPolicy, `{"Version":"1","Statement":[` + ownerStmt + `,{"Sid":"kms default key policy","Effect":"Allow","Principal":{"RAM":"acs:ram::` + owner + `:user/u"},"Action":"kms:Decrypt","Resource":"*"}]}`, "duplicate-sid", SeverityError, "/Statement/1/Sid"},
 		{"deny shadows every allow", Permission, `{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"acs:kms:cn-hangzhou:1:key/a"},{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}`, "deny-shadows-allow", SeverityWarning, "/Statement"},
 		{"deny shadows key policy", KeyPolicy, `{"Version":"1","Statement":[` + ownerStmt + `,{"Effect":"Deny","Principal":{"RAM":"acs:ram::` + owner + `:*"},"Action":"*","Resource":"*"}]}`, "deny-shadows-allow", SeverityWarning, "/Statement"},
-		{"condition in key policy", KeyPolicy, `{"Version":"1","Statement":[` + ownerStmt + `,{"Effect":"Allow","Principal":{"RAM":"acs:ram::` + owner + `:user/u"},"Action":"kms:Decrypt","Resource":"*","Condition":{"IpAddress":{"acs:SourceIp":"10.0.0.0/8"}}}]}`, "key-policy-condition", SeverityWarning, "/Statement/1/Condition"},
+		{"undocumented condition key in key policy", KeyPolicy, `{"Version":"1","Statement":[` + ownerStmt + `,{"Effect":"Allow","Principal":{"RAM":"acs:ram::` + owner + `:user/u"},"Action":"kms:Decrypt","Resource":"*","Condition":{"Bool":{"acs:MFAPresent":"true"}}}]}`, "condition-key", SeverityWarning, "/Statement/1/Condition/Bool/acs:MFAPresent"},
+		{"VPC condition in key policy", KeyPolicy, `{"Version":"1","Statement":[` + ownerStmt + `,{"Effect":"Allow","Principal":{"RAM":"acs:ram::` + owner + `:user/u"},"Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"acs:SourceVpc":"vpc-1"}}}]}`, "vpc-condition", SeveritySuggestion, "/Statement/1/Condition/StringEquals/acs:SourceVpc"},
 		{"broad permission", Permission, `{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`, "broad-permission", SeveritySuggestion, "/Statement/0"},
 	}
 	for _, tt := range tests {
@@ -134,6 +135,23 @@ func TestLint(t *testing.T) {
 }
 
 const ownerStmt = `{"Sid":"kms default key policy","Effect":"Allow","Principal":{"RAM":"acs:ram::` + owner + `:*"},"Action":"kms:*","Resource":"*"}`
+
+// TestLintKeyPolicyConditions: Condition is a documented element of key
+// policies; its documented keys pass, and a VPC key warns when callers use
+// the dedicated gateway, where it is never set.
+func TestLintKeyPolicyConditions(t *testing.T) {
+	t.Parallel()
+	doc := MustParse(`{"Version":"1","Statement":[` + ownerStmt + `,{"Effect":"Allow","Principal":{"RAM":"acs:ram::` + owner + `:user/u"},"Action":"kms:Decrypt","Resource":"*",` +
+		`"Condition":{"IpAddress":{"acs:SourceIp":"10.0.0.0/8"},"Bool":{"acs:SecureTransport":"true"},"StringEquals":{"kms:EncryptionContext:purpose":"backup"},"DateLessThan":{"acs:CurrentTime":"2030-01-01T00:00:00Z"}}}]}`)
+	if fs := Lint(doc, KeyPolicy, LintOptions{Owner: owner, DedicatedGateway: true}); len(fs) != 0 {
+		t.Errorf("documented condition keys flagged: %v", fs)
+	}
+	vpc := MustParse(`{"Version":"1","Statement":[` + ownerStmt + `,{"Effect":"Allow","Principal":{"RAM":"acs:ram::` + owner + `:user/u"},"Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"acs:VpcSourceIp":"192.168.0.1"}}}]}`)
+	fs := Lint(vpc, KeyPolicy, LintOptions{Owner: owner, DedicatedGateway: true})
+	if len(fs) != 1 || fs[0].Code != "vpc-condition" || fs[0].Severity != SeverityWarning {
+		t.Errorf("VPC condition on the dedicated gateway: %v", fs)
+	}
+}
 
 func TestLintCleanAndOrdered(t *testing.T) {
 	t.Parallel()

@@ -20,6 +20,7 @@ type Result struct {
 	Key        string            `json:"key"`
 	Recipients []RecipientResult `json:"recipients"`
 	KeyPolicy  KeyPolicyResult   `json:"keyPolicy"`
+	Network    *NetworkResult    `json:"network,omitempty"` // the VPC bindings, if the plan had any
 }
 
 // Status is the outcome of one step.
@@ -82,6 +83,9 @@ func (r *Result) Err() error {
 	if r.KeyPolicy.err != nil {
 		errs = append(errs, r.KeyPolicy.err)
 	}
+	if r.Network != nil && r.Network.err != nil {
+		errs = append(errs, r.Network.err)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -105,6 +109,9 @@ func (e *ApplyError) Error() string {
 	}
 	if e.Result.KeyPolicy.err != nil {
 		parts = append(parts, "key policy: "+e.Result.KeyPolicy.Error)
+	}
+	if n := e.Result.Network; n != nil && n.err != nil {
+		parts = append(parts, "VPC bindings: "+n.Error)
 	}
 	return fmt.Sprintf("share: %s of %s incomplete: %s", e.Result.Operation, e.Result.Key, strings.Join(parts, "; "))
 }
@@ -155,18 +162,14 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		c.applyRecipients(ctx, p, res)
 		var ready []Recipient
 		var idx []int
-		fresh := false // a role the key policy will name was created just now
 		for i, rr := range res.Recipients {
 			if rr.err == nil {
 				ready = append(ready, p.Recipients[i].Recipient)
 				idx = append(idx, i)
-				for _, sr := range rr.Steps {
-					fresh = fresh || sr.Step.Action == StepCreateRole && (sr.Status == StatusDone || sr.Status == StatusAlreadyDone)
-				}
 			}
 		}
 		if len(ready) > 0 {
-			res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, fresh, func(d *policy.Document) (*policy.Document, error) {
+			res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, ready, func(d *policy.Document) (*policy.Document, error) {
 				return grantAll(d, key.AccountID, ready)
 			})
 			for _, i := range idx {
@@ -176,9 +179,13 @@ func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		} else {
 			res.KeyPolicy = KeyPolicyResult{Status: StatusNotAttempted}
 		}
+		if np := p.Network; np != nil && len(np.Bind) > 0 {
+			nr := c.bindVPCs(ctx, owner, key.AccountID, np.InstanceID, np.Bind)
+			res.Network = &nr
+		}
 	case OpRevoke:
 		principals := p.Spec.principalARNs()
-		res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, false, func(d *policy.Document) (*policy.Document, error) {
+		res.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, nil, func(d *policy.Document) (*policy.Document, error) {
 			return policy.RemoveCrossAccountUsers(d, key.AccountID, principals...)
 		})
 		for i := range res.Recipients {
@@ -247,22 +254,33 @@ func (c *Client) runSteps(ctx context.Context, acct *alicloud.Clients, acctErr e
 	return out, failed
 }
 
-// consistencyRetry also retries "not found" for a short while: RAM entities
-// are briefly invisible right after they are created.
-func (c *Client) consistencyRetry() cloudapi.Retry {
-	return c.consistencyRetryOn(cloudapi.ErrNotFound)
+// consistencyRetry also retries "not found": RAM entities are invisible
+// for a while right after they are created.
+func (c *Client) consistencyRetry(ctx context.Context, st Step) cloudapi.Retry {
+	return c.consistencyRetryOn(ctx, st, func(err error) bool { return errors.Is(err, cloudapi.ErrNotFound) })
 }
 
-// consistencyRetryOn retries class for a short while. Only class: each call
-// already retries what the retry policy retries (throttling, 5xx), and
-// retrying that here too would multiply the attempts.
-func (c *Client) consistencyRetryOn(class error) cloudapi.Retry {
+// consistencyRetryOn retries what check accepts, within
+// Options.VisibilityWait, reporting each wait as a progress event. Only
+// that: each call already retries what the retry policy retries
+// (throttling, 5xx), and retrying that here too would multiply the
+// attempts.
+func (c *Client) consistencyRetryOn(ctx context.Context, st Step, check func(error) bool) cloudapi.Retry {
 	r := c.opts.Retry
-	r.MaxAttempts = 6
-	// Not full jitter: its waits may add up to almost nothing, and RAM's
-	// invisibility lasts seconds.
-	r.Backoff = backoff(500*time.Millisecond, 5*time.Second)
-	r.Check = func(err error) bool { return errors.Is(err, class) }
+	start := c.opts.Clock.Now()
+	r.MaxAttempts = 1 << 20 // bounded by VisibilityWait below
+	r.Backoff = visibilityBackoff
+	r.Check = func(err error) bool {
+		return check(err) && c.opts.Clock.Now().Sub(start) < c.opts.VisibilityWait
+	}
+	r.Sleep = func(ctx context.Context, d time.Duration) error {
+		if rest := start.Add(c.opts.VisibilityWait).Sub(c.opts.Clock.Now()); d > rest {
+			d = rest
+		}
+		c.emit(ctx, Event{Phase: "apply", Account: st.Account, Message: fmt.Sprintf(
+			"%s: RAM does not show the change of a moment ago yet (eventual consistency); waiting %s", st, d.Round(time.Millisecond))})
+		return c.opts.Clock.Sleep(ctx, d)
+	}
 	return r
 }
 
@@ -281,7 +299,7 @@ func (c *Client) runStep(ctx context.Context, acct *alicloud.Clients, st Step) (
 			return StatusAlreadyDone, nil
 		}
 	case StepUpdateTrust:
-		err = c.consistencyRetry().Do(ctx, func(ctx context.Context) error { return acct.RAM.UpdateRoleTrust(ctx, st.Role, doc) })
+		err = c.consistencyRetry(ctx, st).Do(ctx, func(ctx context.Context) error { return acct.RAM.UpdateRoleTrust(ctx, st.Role, doc) })
 	case StepCreatePolicy:
 		err = acct.RAM.CreatePolicy(ctx, st.Policy, st.Description, doc)
 		if errors.Is(err, cloudapi.ErrAlreadyExists) {
@@ -293,7 +311,7 @@ func (c *Client) runStep(ctx context.Context, acct *alicloud.Clients, st Step) (
 	case StepCreatePolicyVersion:
 		_, err = acct.RAM.CreateDefaultPolicyVersion(ctx, st.Policy, doc)
 	case StepAttachPolicy:
-		err = c.consistencyRetry().Do(ctx, func(ctx context.Context) error {
+		err = c.consistencyRetry(ctx, st).Do(ctx, func(ctx context.Context) error {
 			if st.User {
 				return acct.RAM.AttachPolicyToUser(ctx, st.PolicyType, st.Policy, st.Role)
 			}
@@ -312,13 +330,19 @@ func (c *Client) runStep(ctx context.Context, acct *alicloud.Clients, st Step) (
 			return StatusAlreadyDone, nil
 		}
 	case StepDeletePolicy:
-		err = acct.RAM.DeletePolicy(ctx, st.Policy)
+		// A detach from a role a moment ago may not be visible yet: RAM then
+		// answers DeleteConflict.Role.Policy, which Terraform retries too.
+		err = c.consistencyRetryOn(ctx, st, func(err error) bool { return isCode(err, deleteConflictRolePolicy) }).Do(ctx, func(ctx context.Context) error {
+			return acct.RAM.DeletePolicy(ctx, st.Policy)
+		})
 		if errors.Is(err, cloudapi.ErrNotFound) {
 			return StatusAlreadyDone, nil
 		}
 	case StepDeleteRole:
 		// RAM may briefly still see attachments just removed.
-		err = c.consistencyRetryOn(cloudapi.ErrConflict).Do(ctx, func(ctx context.Context) error { return acct.RAM.DeleteRole(ctx, st.Role) })
+		err = c.consistencyRetryOn(ctx, st, func(err error) bool { return errors.Is(err, cloudapi.ErrConflict) }).Do(ctx, func(ctx context.Context) error {
+			return acct.RAM.DeleteRole(ctx, st.Role)
+		})
 		if errors.Is(err, cloudapi.ErrNotFound) {
 			return StatusAlreadyDone, nil
 		}
@@ -334,10 +358,11 @@ func (c *Client) runStep(ctx context.Context, acct *alicloud.Clients, st Step) (
 // writeKeyPolicy applies edit to the key policy with read-modify-write, and
 // confirms it stuck. The edit must be idempotent: the changes are in place
 // exactly when editing the policy again changes nothing, which is how
-// overwrites by other writers are detected. fresh says that a principal the
-// edit names was created moments ago: KMS may not see it yet and refuse it
-// with InvalidParameter, which is then retried once after a short wait.
-func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, key arn.ARN, fresh bool,
+// overwrites by other writers are detected. named are the recipients the
+// edit names: a refusal with InvalidParameter while RAM knows them all is a
+// principal created moments ago that KMS does not see yet, waited out
+// within Options.VisibilityWait (see visibilityWaiter).
+func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, key arn.ARN, named []Recipient,
 	edit func(*policy.Document) (*policy.Document, error)) KeyPolicyResult {
 	l := c.keyLock(key.String())
 	l.Lock()
@@ -367,6 +392,7 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 		next, err = edit(cur)
 		return cur, next, err
 	}
+	visible := &visibilityWaiter{c: c, recipients: named}
 	failures := 0   // consecutive retryable failures of SetKeyPolicy
 	overwrites := 0 // confirmations that found the policy overwritten
 	for {
@@ -386,12 +412,9 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 			if d := time.Since(start); d > maxRMW {
 				maxRMW = d
 			}
-			if err != nil && fresh && errors.Is(err, cloudapi.ErrInvalidParameter) {
-				fresh = false // once: a principal still refused after that is really wrong
-				c.emit(ctx, Event{Phase: "apply", Account: key.AccountID, Err: err,
-					Message: "the key policy refused a principal created moments ago, which KMS may not see yet; retrying once"})
-				if serr := c.opts.Clock.Sleep(ctx, jitter(time.Second)); serr != nil {
-					return fail(err)
+			if err != nil && errors.Is(err, cloudapi.ErrInvalidParameter) {
+				if werr := visible.refused(ctx, key.AccountID, err); werr != nil {
+					return fail(werr)
 				}
 				continue
 			}

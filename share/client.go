@@ -34,10 +34,13 @@ type Client struct {
 	sessions map[string]*session         // by canonical role ARN
 	keyLocks map[string]*sync.Mutex      // by key ARN: serialises this Client's writes; by role ARN: its AssumeRole
 	system   map[string]*policy.Document // system policy documents, which never change
+	targets  map[string]NetworkTarget    // by key ARN: its instance and CA, which never change
 }
 
 type session struct {
 	clients *alicloud.Clients
+	creds   alicloud.Credentials         // for clients on other network paths
+	paths   map[string]*alicloud.Clients // by network target; guarded by Client.mu
 	expires time.Time
 }
 
@@ -82,6 +85,13 @@ type Options struct {
 	// VerifyInterval is Verify's first wait between attempts; it doubles up
 	// to one minute (default 2 seconds).
 	VerifyInterval time.Duration
+	// VisibilityWait bounds how long Apply and Verify wait for a role or
+	// user that exists in RAM but that KMS (SetKeyPolicy's principal check)
+	// or STS (AssumeRole) does not see yet: RAM is eventually consistent,
+	// and a role created moments ago is refused as if it did not exist
+	// (default 2 minutes). A principal RAM itself does not know fails at
+	// once.
+	VisibilityWait time.Duration
 	// Clock tells time and waits; tests and emulated clouds replace it
 	// (default: real time).
 	Clock Clock
@@ -90,6 +100,11 @@ type Options struct {
 	// Progress, if set, is called for every step and every verification
 	// attempt, from any goroutine.
 	Progress func(Event)
+	// NetworkConfig points the SDK configuration of Verify's cryptographic
+	// calls as a recipient at its network path (Recipient.Network): nil
+	// means DefaultNetworkConfig, for real Alibaba Cloud. Over an emulator,
+	// set it to put the path's origin on the transport.
+	NetworkConfig func(t NetworkTarget, cfg *openapi.Config)
 }
 
 // Retry is the retry policy for API calls.
@@ -144,6 +159,9 @@ func (o *Options) fill() {
 	}
 	if o.VerifyInterval == 0 {
 		o.VerifyInterval = 2 * time.Second
+	}
+	if o.VisibilityWait == 0 {
+		o.VisibilityWait = DefaultVisibilityWait
 	}
 	if o.Clock == nil {
 		o.Clock = realClock{}
@@ -201,7 +219,7 @@ func newClient(f alicloud.Factory, o Options) (*Client, error) {
 		return nil, fmt.Errorf("share: %w", err)
 	}
 	return &Client{opts: o, factory: f, base: base, sessions: map[string]*session{},
-		keyLocks: map[string]*sync.Mutex{}, system: map[string]*policy.Document{}}, nil
+		keyLocks: map[string]*sync.Mutex{}, system: map[string]*policy.Document{}, targets: map[string]NetworkTarget{}}, nil
 }
 
 // Region is the region the client's KMS configuration points at ("" if unset).
@@ -275,7 +293,7 @@ func (c *Client) assume(ctx context.Context, from *alicloud.Clients, role arn.AR
 	if err != nil {
 		return nil, fmt.Errorf("share: %w", err)
 	}
-	s = &session{clients: clients, expires: out.Credentials.Expiration}
+	s = &session{clients: clients, creds: out.Credentials, expires: out.Credentials.Expiration}
 	if s.expires.IsZero() {
 		s.expires = c.opts.Clock.Now().Add(c.opts.SessionDuration)
 	}

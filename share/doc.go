@@ -67,8 +67,26 @@
 // yet propagated. Granted actions no harmless call exercises are checked
 // against both policies only; a recipient nothing can be called as (the
 // ECS disk role, a RAM user, or only such actions granted) is "verified
-// statically", which does not prove the change has propagated. Progress is
+// statically", which does not prove the change has propagated. A role
+// created moments ago that STS does not see yet is waited for (within
+// Options.VisibilityWait), not taken for a missing one. Progress is
 // reported as Events and to a log/slog logger.
+//
+// # Network paths
+//
+// Keys in a KMS instance answer cryptographic calls from a VPC by default;
+// over the Internet only for accounts whose Internet access the instance's
+// owner turned on in the console (no API can). A recipient says how its
+// workloads reach the key (Recipient.Network: the shared gateway over the
+// Internet or from a VPC, or the instance's dedicated gateway from a bound
+// VPC). Plan reads the instance and reports what the path needs: the
+// Internet switch as a manual step, VPC bindings (applied as a confirmed
+// read-modify-write, since UpdateKmsInstanceBindVpc replaces the whole
+// list), and the quota that accounts and VPCs share. Verify makes its
+// cryptographic calls over the path (Options.NetworkConfig; over an
+// emulator it puts the path on the transport) and reports a refused path
+// at once as OutcomeNetworkRefused, with the fix in words, never as "not
+// yet propagated".
 //
 // Revoke removes the recipients from the key policy (and optionally the
 // policies, and the application roles, this library created in their
@@ -101,10 +119,29 @@
 //
 // API failures are *APIError values (an alias of the internal error type)
 // carrying the service's code, HTTP status and request ID; their class is
-// matched with errors.Is and ErrThrottled, ErrAccessDenied, ErrNotFound,
-// ErrQuotaExceeded, ErrKeyState and the others. The orchestrator's own
+// matched with errors.Is and ErrThrottled (KMS's 429 Rejected.Throttling
+// and RAM's and STS's Throttling.User, retried), ErrAccessDenied,
+// ErrNotFound, ErrQuotaExceeded, ErrKeyState, ErrNetwork, ErrClockSkew
+// (the host's clock is more than 15 minutes off: fix it) and the others. The orchestrator's own
 // errors are *SpecError (ErrInvalidSpec), *PreflightError (ErrPreflight),
 // *ApplyError (ErrIncomplete) and *VerifyError (one Err* per outcome).
+//
+// # Testing your code
+//
+// Package fakecloud emulates KMS, RAM and STS of many accounts behind the
+// real SDK clients, so code that calls share can be tested without a
+// cloud. Describe the world in JSON (or with fakecloud's Go API) and take
+// a configuration for any principal:
+//
+//	clock := fakecloud.NewManualClock(time.Time{})
+//	world, err := fakecloud.LoadWorldFile("testdata/world.json", fakecloud.WorldOptions{Clock: clock})
+//	cfg, err := world.Config("management/pipeline", "cn-hangzhou")
+//	client, err := share.New(cfg, func(o *share.Options) { o.Clock = clock })
+//	spec := &share.Spec{Key: world.Key("security", "shared").ARN,
+//		Recipients: []share.Recipient{{Account: world.Account("app-1").ID}}}
+//
+// With the manual clock, Verify's polling advances emulated time instead
+// of waiting for propagation.
 //
 // # Facts and assumptions
 //

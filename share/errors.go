@@ -22,6 +22,9 @@ var (
 	ErrKeyPolicyUnsupported = cloudapi.ErrKeyPolicyUnsupported
 	ErrInvalidParameter     = cloudapi.ErrInvalidParameter
 	ErrAuthentication       = cloudapi.ErrAuthentication
+	// ErrClockSkew: the service refused the request's timestamp
+	// (InvalidTimeStamp.Expired); this host's clock is off. Fix the clock.
+	ErrClockSkew = cloudapi.ErrClockSkew
 )
 
 // Errors of the orchestrator itself.

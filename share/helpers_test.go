@@ -33,17 +33,40 @@ type landingZone struct {
 	pipeline *fakecloud.User
 }
 
+// The delays the integration tests run with unless they ask otherwise (a
+// negative lzOptions value means none).
+const (
+	defaultPropagation = 30 * time.Second
+	defaultVisibility  = 5 * time.Second
+)
+
 type lzOptions struct {
 	members     int
 	quota       int
 	propagation time.Duration
+	visibility  time.Duration
 	realClock   bool
+	vpcOnly     bool // the instance's keys refuse the Internet unless switched on
 }
 
 func newLandingZone(t testing.TB, o lzOptions) *landingZone {
 	t.Helper()
 	lz := &landingZone{}
-	opts := fakecloud.Options{Seed: 7, PropagationDelay: o.propagation}
+	// Realistic by default: changes propagate and new roles become
+	// visible after a while, on the manual clock (no real waiting).
+	if o.propagation == 0 {
+		o.propagation = defaultPropagation
+	}
+	if o.visibility == 0 {
+		o.visibility = defaultVisibility
+	}
+	if o.propagation < 0 {
+		o.propagation = 0
+	}
+	if o.visibility < 0 {
+		o.visibility = 0
+	}
+	opts := fakecloud.Options{Seed: 7, PropagationDelay: o.propagation, VisibilityDelay: o.visibility}
 	if !o.realClock {
 		lz.clock = fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 		opts.Clock = lz.clock
@@ -64,7 +87,7 @@ func newLandingZone(t testing.TB, o lzOptions) *landingZone {
 	if quota == 0 {
 		quota = 10
 	}
-	lz.instance = lz.security.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: quota})
+	lz.instance = lz.security.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: quota, VPCOnly: o.vpcOnly})
 	if lz.key, err = lz.instance.NewKey(fakecloud.KeyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -195,4 +218,12 @@ func mustClients(t testing.TB, lz *landingZone, account string) *alicloud.Client
 		t.Fatal(err)
 	}
 	return c
+}
+
+func alicloudVPC(v fakecloud.VPC) alicloud.BoundVPC {
+	region := v.Region
+	if region == "" {
+		region = "cn-hangzhou"
+	}
+	return alicloud.BoundVPC{VPC: v.ID, VSwitch: v.VSwitchID, Region: region, Owner: v.Owner}
 }

@@ -39,7 +39,8 @@ type PrincipalAccess struct {
 	// the principal may do every action but these.
 	AllActionsExcept []string `json:"allActionsExcept,omitempty"`
 	// Conditional are grants with a Condition (or another restriction),
-	// as text; KMS's handling of Condition in key policies is undocumented.
+	// as text: whether they hold depends on the request (its network path,
+	// time, encryption context).
 	Conditional []string `json:"conditional,omitempty"`
 	Sids        []string `json:"sids,omitempty"` // the statements that grant it
 	// RAM says whether the principal's own RAM policies allow each action on

@@ -135,39 +135,35 @@ func TestLostUpdateBound(t *testing.T) {
 	}
 }
 
-// TestFreshRoleInvalidParameterRetried: right after Apply created a
-// recipient role, KMS may not see it yet and refuse the key policy with
-// InvalidParameter (W2); Apply retries that once. (The emulator sees new
-// roles at once, so the test hides the role until the retry.)
-func TestFreshRoleInvalidParameterRetried(t *testing.T) {
+// TestDeletedRoleFailsAtOnce: a key policy write refused with
+// InvalidParameter for a principal RAM does not know is not waited on: the
+// role really is missing (deleted here after Apply made it).
+func TestDeletedRoleFailsAtOnce(t *testing.T) {
 	t.Parallel()
 	lz := newLandingZone(t, lzOptions{members: 1})
 	m := lz.members[0]
 	ram := ramSDK(t, lz, m)
 	policyName := share.RecipientPolicyName(arn.MustParse(lz.key.ARN), arn.RAMRole(m.ID, "app"))
-	var retried bool
+	var waited bool
 	c := lz.client(t, func(o *share.Options) {
 		o.Progress = func(e share.Event) {
 			switch {
 			case strings.HasPrefix(e.Message, "attach custom policy") && strings.HasSuffix(e.Message, ": done"):
 				detachFromRole(t, ram, "Custom", policyName, "app")
 				deleteRole(t, ram, "app")
-			case strings.Contains(e.Message, "retrying once"):
-				retried = true
-				if _, err := m.NewRole("app", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::`+m.ID+`:root"}}]}`); err != nil {
-					t.Error(err)
-				}
+			case strings.Contains(e.Message, "KMS does not see them yet"):
+				waited = true
 			}
 		}
 	})
 	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: m.ID, Principal: share.PrincipalRole, Name: "app"}}}
 	res, err := c.Share(context.Background(), spec)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, res)
+	if !errors.Is(err, share.ErrIncomplete) || !errors.Is(err, share.ErrInvalidParameter) || !strings.Contains(err.Error(), "role/app does not exist") {
+		t.Fatalf("Share = %v\n%s", err, res)
 	}
 	refused := lz.cloud.Log().Entries(fakecloud.Match{Action: "SetKeyPolicy", Code: "InvalidParameter"})
-	if !retried || len(refused) != 1 || res.KeyPolicy.Writes != 2 {
-		t.Errorf("retried %v, %d refusals, result %+v", retried, len(refused), res.KeyPolicy)
+	if waited || len(refused) != 1 || res.KeyPolicy.Writes != 1 {
+		t.Errorf("waited %v, %d refusals, result %+v", waited, len(refused), res.KeyPolicy)
 	}
 }
 

@@ -35,6 +35,7 @@ type Plan struct {
 	KeyPolicy  KeyPolicyPlan    `json:"keyPolicy"`
 	Recipients []RecipientPlan  `json:"recipients"`
 	Quota      *QuotaInfo       `json:"quota,omitempty"`
+	Network    *NetworkPlan     `json:"network,omitempty"`  // what the recipients' network paths need
 	Findings   []policy.Finding `json:"findings,omitempty"` // lint findings on the new key policy
 	Problems   []Problem        `json:"problems,omitempty"` // preflight failures: Apply refuses the plan
 	// Warnings are checks that could not be made; Apply goes ahead, and
@@ -268,7 +269,7 @@ func (p *Plan) Err() error {
 
 // Changes reports whether applying the plan changes anything.
 func (p *Plan) Changes() bool {
-	if p.KeyPolicy.NeedsWrite() {
+	if p.KeyPolicy.NeedsWrite() || p.Network != nil && len(p.Network.Bind) > 0 {
 		return true
 	}
 	for _, r := range p.Recipients {
@@ -316,6 +317,9 @@ func (c *Client) Plan(ctx context.Context, spec *Spec) (*Plan, error) {
 		return nil, fmt.Errorf("share: %w", err) // Validate accepted the spec, so this is a bug
 	}
 	c.finishKeyPolicyPlan(ctx, owner, key, p, desired)
+	if err := c.planNetwork(ctx, owner, key, p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

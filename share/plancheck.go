@@ -60,6 +60,7 @@ func (c *Client) checkPlan(p *Plan) error {
 			}
 		}
 	}
+	ps = append(ps, checkNetworkPlan(p)...)
 	if len(ps) > 0 {
 		return &SpecError{Problems: ps}
 	}
@@ -70,8 +71,9 @@ func (c *Client) checkPlan(p *Plan) error {
 func sameRecipient(a, b Recipient) bool {
 	trust := a.Trust == nil && b.Trust == nil ||
 		a.Trust != nil && b.Trust != nil && policy.Equivalent(a.Trust, b.Trust)
+	network := a.Network == nil && b.Network == nil || a.Network != nil && b.Network != nil && *a.Network == *b.Network
 	return a.Account == b.Account && a.kind() == b.kind() && a.Name == b.Name && a.AccessRole == b.AccessRole &&
-		(a.Actions == nil) == (b.Actions == nil) && slices.Equal(a.Actions, b.Actions) && trust
+		(a.Actions == nil) == (b.Actions == nil) && slices.Equal(a.Actions, b.Actions) && trust && network
 }
 
 // stepProblem says why st is not a step that a plan of op makes for r, or "".

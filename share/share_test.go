@@ -223,7 +223,9 @@ func TestECSDiskRoleW2(t *testing.T) {
 	if len(order) == 0 || order[len(order)-1] != "SetKeyPolicy" || order[0] != "CreateRole" {
 		t.Errorf("write order %v", order)
 	}
-	// ECS acting for B assumes B's disk role and uses A's key by ARN.
+	// ECS acting for B assumes B's disk role and uses A's key by ARN, once
+	// the change has propagated.
+	lz.clock.Advance(defaultPropagation)
 	creds, err := b.Service("ecs.aliyuncs.com").AssumeRole(arn.RAMRole(b.ID, "AliyunECSDiskEncryptDefaultRole").String(), "ecs-disk", 0)
 	if err != nil {
 		t.Fatal(err)

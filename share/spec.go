@@ -47,6 +47,10 @@ type Recipient struct {
 	// AccessRole is the role assumed in the recipient account to manage and
 	// verify it; "" means Options.AccessRoleName.
 	AccessRole string `json:"accessRole,omitempty"`
+	// Network is how the recipient's workloads reach the key; nil means
+	// the shared gateway over the Internet, without the plan saying what
+	// that needs (see NetworkPath).
+	Network *Network `json:"network,omitempty"`
 }
 
 // PrincipalKind is the kind of identity a recipient uses the key with.
@@ -261,6 +265,9 @@ func (s *Spec) Validate(region string) error {
 				add(f+".accessRole", r.AccessRole, reasonOf(err), err)
 			}
 		}
+		if field, value, reason := validateNetwork(r.Network); reason != "" {
+			add(f+"."+field, value, reason, nil)
+		}
 		if j, dup := seen[r.key()]; dup {
 			add(f, r.PrincipalARN().String(), fmt.Sprintf("listed twice (also recipients[%d])", j), nil)
 			continue
@@ -316,6 +323,10 @@ func (s *Spec) clone() Spec {
 		out.Recipients[i].Actions = slices.Clone(out.Recipients[i].Actions)
 		if t := out.Recipients[i].Trust; t != nil {
 			out.Recipients[i].Trust = t.Clone()
+		}
+		if n := out.Recipients[i].Network; n != nil {
+			cp := *n
+			out.Recipients[i].Network = &cp
 		}
 	}
 	return out

@@ -44,6 +44,7 @@ func (p *Plan) String() string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(p.Network.text())
 	for _, r := range p.Recipients {
 		fmt.Fprintf(&b, "Recipient %s (%s):\n", r.Principal, r.Recipient.kind())
 		switch {
@@ -116,6 +117,16 @@ func (r *Result) String() string {
 		b.WriteString(": " + kp.Error)
 	}
 	b.WriteString("\n")
+	if n := r.Network; n != nil {
+		fmt.Fprintf(&b, "VPC bindings: %s (%d write(s))", n.Status, n.Writes)
+		if len(n.Bound) > 0 {
+			b.WriteString(", bound " + strings.Join(n.Bound, ", "))
+		}
+		if n.Error != "" {
+			b.WriteString(": " + n.Error)
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 

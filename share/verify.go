@@ -41,6 +41,7 @@ const (
 	OutcomeQuotaExceeded           Outcome = "quota-exceeded"             // the key policy lacks the recipient and the instance's quota is full
 	OutcomeRecipientRoleMissing    Outcome = "recipient-role-missing"     // the recipient's role (or user) does not exist
 	OutcomeError                   Outcome = "error"                      // the check itself failed; see Error
+	// OutcomeNetworkRefused is declared in network.go.
 )
 
 // Errors matched by a *VerifyError, one per failing outcome.
@@ -86,6 +87,8 @@ func (o Outcome) err() error {
 		return ErrQuotaExceeded
 	case OutcomeRecipientRoleMissing:
 		return ErrRecipientRoleMissing
+	case OutcomeNetworkRefused:
+		return ErrNetworkRefused
 	case OutcomeError:
 		return ErrVerificationIncomplete
 	}
@@ -229,6 +232,10 @@ func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, 
 		}
 		now := c.opts.Clock.Now()
 		res.Elapsed = now.Sub(start)
+		if ck.invisible && res.Elapsed >= c.opts.VisibilityWait {
+			res.Outcome = OutcomeRecipientRoleMissing
+			res.Detail = fmt.Sprintf("%s exists in RAM but STS still refuses it as missing after %s", res.Principal, res.Elapsed.Round(time.Second))
+		}
 		c.emit(ctx, Event{Phase: "verify", Account: r.Account, Principal: res.Principal, Outcome: res.Outcome,
 			Attempt: res.Attempts, Message: verifyMessage(res), Err: err})
 		if res.Outcome == OutcomeError {
@@ -270,6 +277,9 @@ type check struct {
 	static  []string // granted actions checked against the policies only
 	detail  string
 	err     error
+	// invisible: the principal exists in RAM but STS refuses it as missing
+	// (eventual consistency), waited out within Options.VisibilityWait.
+	invisible bool
 }
 
 // checkOnce makes one verification attempt.
@@ -286,22 +296,37 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 		o, detail, err := c.explain(ctx, key, r, acts, true)
 		return check{outcome: o, static: acts, detail: detail, err: err}
 	}
-	sess, err := c.recipientSession(ctx, r)
+	s, err := c.recipientSessionOf(ctx, r)
 	switch {
 	case errors.Is(err, cloudapi.ErrNotFound) && revoked:
 		// A deleted role uses nothing; what is left to check is that the key
 		// policy no longer names it, should a role of that name come back.
 		return c.explainRevoked(ctx, key, r)
 	case errors.Is(err, cloudapi.ErrNotFound):
+		if exists, eerr := c.principalExists(ctx, r); eerr == nil && exists {
+			// RAM knows it, STS not yet: created moments ago.
+			return check{outcome: OutcomeNotYetPropagated, invisible: true, err: err,
+				detail: r.PrincipalARN().String() + " exists in RAM but STS does not see it yet (created moments ago); waiting"}
+		}
 		return check{outcome: OutcomeRecipientRoleMissing, detail: "cannot assume " + r.PrincipalARN().String() + ": it does not exist", err: err}
 	case err != nil:
 		return check{outcome: OutcomeError, detail: "cannot assume " + r.PrincipalARN().String(), err: err}
 	}
+	sess := s.clients
+	// The cryptographic calls go over the recipient's network path.
+	t, err := c.target(ctx, key, r)
+	var crypto *alicloud.Clients
+	if err == nil {
+		crypto, err = c.onPath(s, t)
+	}
+	if err != nil {
+		return check{outcome: OutcomeError, detail: "cannot set up the recipient's network path", err: err}
+	}
 	if revoked {
-		return c.checkRevoked(ctx, sess, key, r)
+		return c.checkRevoked(ctx, sess, crypto, t, key, r)
 	}
 	ck := check{}
-	done, action, opErr := c.exercise(ctx, sess, key, acts, &ck.checked)
+	done, action, opErr := c.exercise(ctx, sess, crypto, key, acts, &ck.checked)
 	if opErr == nil {
 		rest := slices.DeleteFunc(slices.Clone(acts), func(a string) bool { return slices.Contains(done, a) })
 		if len(done) == 0 {
@@ -332,11 +357,22 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 	}
 	ck.err = opErr
 	switch {
+	case errors.Is(opErr, cloudapi.ErrNetwork):
+		// Not a permission, and not propagation: waiting will not help.
+		ck.outcome, ck.detail = OutcomeNetworkRefused, networkFix(r, t, opErr)
+		return ck
 	case errors.Is(opErr, cloudapi.ErrAccessDenied), errors.Is(opErr, cloudapi.ErrNotFound):
 		var err error
 		ck.outcome, ck.detail, err = c.explain(ctx, key, r, []string{action}, false)
 		if err != nil {
 			ck.err = err
+		}
+		if ck.outcome == OutcomeNotYetPropagated {
+			// Before waiting for propagation, make sure waiting can help:
+			// a path that refuses the key would refuse it after that too.
+			if nerr := probeNetwork(ctx, crypto, key); nerr != nil {
+				ck.outcome, ck.detail, ck.err = OutcomeNetworkRefused, networkFix(r, t, nerr), nerr
+			}
 		}
 		return ck
 	case errors.Is(opErr, cloudapi.ErrKeyState):
@@ -356,10 +392,13 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 // can act as: every harmless call is tried, whatever the spec granted (a
 // grant made by hand may allow what the spec did not), and every key user
 // action is checked against the key policy as it reads now.
-func (c *Client) checkRevoked(ctx context.Context, sess *alicloud.Clients, key arn.ARN, r Recipient) check {
+func (c *Client) checkRevoked(ctx context.Context, sess, crypto *alicloud.Clients, t NetworkTarget, key arn.ARN, r Recipient) check {
 	var checked []string
-	usable, refusal, err := c.tryAll(ctx, sess, key, &checked)
+	usable, refusal, err := c.tryAll(ctx, sess, crypto, key, &checked)
 	if err != nil {
+		if errors.Is(err, cloudapi.ErrNetwork) {
+			return check{outcome: OutcomeNetworkRefused, checked: checked, detail: networkFix(r, t, err), err: err}
+		}
 		if errors.Is(err, cloudapi.ErrAuthentication) {
 			c.forget(r.PrincipalARN())
 		}
@@ -445,11 +484,12 @@ func keptGrants(kp *policy.Document, key arn.ARN, r Recipient) []KeptGrant {
 	var out []KeptGrant
 	for _, a := range policy.CrossAccountUserActions() {
 		req.Action = a
-		if policy.Evaluate(req, kp).Decision != policy.Allowed {
+		// Only what KMS honours still grants (policy.EffectiveKeyPolicy).
+		if policy.Evaluate(req, policy.EffectiveKeyPolicy(kp, key.AccountID)).Decision != policy.Allowed {
 			continue
 		}
 		for i, st := range kp.Statement {
-			one := &policy.Document{Version: kp.Version, Statement: []policy.Statement{st}}
+			one := policy.EffectiveKeyPolicy(&policy.Document{Version: kp.Version, Statement: []policy.Statement{st}}, key.AccountID)
 			if st.Effect != policy.Allow || policy.Evaluate(req, one).Decision != policy.Allowed {
 				continue
 			}
@@ -468,26 +508,18 @@ func keptGrants(kp *policy.Document, key arn.ARN, r Recipient) []KeptGrant {
 // recipientSession returns a session acting as the recipient's principal.
 // The RD access role is assumed directly; an application role through the
 // account's access role, whose own account the role trusts by default.
-func (c *Client) recipientSession(ctx context.Context, r Recipient) (*alicloud.Clients, error) {
+func (c *Client) recipientSessionOf(ctx context.Context, r Recipient) (*session, error) {
 	role := r.PrincipalARN()
 	if r.kind() == PrincipalRDAccessRole {
 		// It trusts the management account, whatever role manages the
 		// member: assume it directly with the base credentials.
-		s, err := c.assume(ctx, c.base, role)
-		if err != nil {
-			return nil, err
-		}
-		return s.clients, nil
+		return c.assume(ctx, c.base, role)
 	}
 	from, err := c.account(ctx, r.Account, r.AccessRole)
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.assume(ctx, from, role)
-	if err != nil {
-		return nil, err
-	}
-	return s.clients, nil
+	return c.assume(ctx, from, role)
 }
 
 // verifyContext is the encryption context of Verify's data keys.
@@ -498,7 +530,7 @@ func verifyContext() map[string]string { return map[string]string{"purpose": "km
 // key (or of one the owner makes, if the recipient may only decrypt), and
 // Encrypt of a few bytes (the blob is thrown away). It stops at the first
 // failure and returns the actions exercised, and the one that failed.
-func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.ARN, acts []string, checked *[]string) (done []string, failed string, err error) {
+func (c *Client) exercise(ctx context.Context, sess, crypto *alicloud.Clients, key arn.ARN, acts []string, checked *[]string) (done []string, failed string, err error) {
 	has := func(a string) bool { return slices.Contains(acts, a) }
 	if has("kms:DescribeKey") {
 		*checked = append(*checked, "DescribeKey")
@@ -511,7 +543,7 @@ func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.A
 	var dk alicloud.DataKey
 	if has("kms:GenerateDataKey") {
 		*checked = append(*checked, "GenerateDataKey")
-		if dk, err = sess.KMS.GenerateDataKey(ctx, key.String(), ec); err != nil {
+		if dk, err = crypto.KMS.GenerateDataKey(ctx, key.String(), ec); err != nil {
 			return done, "kms:GenerateDataKey", err
 		}
 		defer clear(dk.Plaintext)
@@ -530,7 +562,7 @@ func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.A
 			defer clear(dk.Plaintext)
 		}
 		*checked = append(*checked, "Decrypt")
-		_, pt, err := sess.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
+		_, pt, err := crypto.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
 		defer clear(pt)
 		if err != nil {
 			return done, "kms:Decrypt", err
@@ -542,7 +574,7 @@ func (c *Client) exercise(ctx context.Context, sess *alicloud.Clients, key arn.A
 	}
 	if has("kms:Encrypt") {
 		*checked = append(*checked, "Encrypt")
-		if _, _, err := sess.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); err != nil {
+		if _, _, err := crypto.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); err != nil {
 			return done, "kms:Encrypt", err
 		}
 		done = append(done, "kms:Encrypt")
@@ -556,7 +588,7 @@ var verifyPlaintext = []byte("kmsshare verify")
 // tryAll makes every harmless call as the recipient, whatever was granted,
 // and returns the actions that still work and the first refusal. A failure
 // that is not a refusal (throttling, bad credentials) is returned as err.
-func (c *Client) tryAll(ctx context.Context, sess *alicloud.Clients, key arn.ARN, checked *[]string) (usable []string, refusal, err error) {
+func (c *Client) tryAll(ctx context.Context, sess, crypto *alicloud.Clients, key arn.ARN, checked *[]string) (usable []string, refusal, err error) {
 	refused := func(err error) bool {
 		if !errors.Is(err, cloudapi.ErrAccessDenied) && !errors.Is(err, cloudapi.ErrNotFound) && !errors.Is(err, cloudapi.ErrKeyState) {
 			return false
@@ -575,7 +607,7 @@ func (c *Client) tryAll(ctx context.Context, sess *alicloud.Clients, key arn.ARN
 	}
 	ec := verifyContext()
 	*checked = append(*checked, "GenerateDataKey")
-	dk, err := sess.KMS.GenerateDataKey(ctx, key.String(), ec)
+	dk, err := crypto.KMS.GenerateDataKey(ctx, key.String(), ec)
 	switch {
 	case err == nil:
 		usable = append(usable, "kms:GenerateDataKey")
@@ -595,7 +627,7 @@ func (c *Client) tryAll(ctx context.Context, sess *alicloud.Clients, key arn.ARN
 	}
 	defer clear(dk.Plaintext)
 	*checked = append(*checked, "Decrypt")
-	_, pt, err := sess.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
+	_, pt, err := crypto.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
 	clear(pt)
 	switch {
 	case err == nil:
@@ -604,7 +636,7 @@ func (c *Client) tryAll(ctx context.Context, sess *alicloud.Clients, key arn.ARN
 		return usable, refusal, err
 	}
 	*checked = append(*checked, "Encrypt")
-	switch _, _, err := sess.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); {
+	switch _, _, err := crypto.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); {
 	case err == nil:
 		usable = append(usable, "kms:Encrypt")
 	case !refused(err):
@@ -638,7 +670,9 @@ func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, actions 
 	case meta.InstanceID == "":
 		return OutcomeKeyNotInInstance, "", nil
 	}
-	if no := deniedActions(r, key, actions, kp); len(no) > 0 {
+	// What KMS honours of the key policy: a foreign :* or an action off the
+	// documented lists reads as a grant but grants nothing.
+	if no := deniedActions(r, key, actions, policy.EffectiveKeyPolicy(kp, key.AccountID)); len(no) > 0 {
 		if !foreignAccounts(kp, key.AccountID)[r.Account] {
 			owner, err := c.account(ctx, key.AccountID, "")
 			if err != nil {

@@ -3,15 +3,20 @@ package benchcmp
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"slices"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"filippo.io/age"
 	"github.com/tink-crypto/tink-go/v2/keyset"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
@@ -20,11 +25,16 @@ import (
 )
 
 const (
-	size   = 64 << 20
+	size   = 32 << 20
 	keyARN = "acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7"
 )
 
+var rounds = flag.Int("rounds", 7, "rounds of BenchmarkCompare; the table shows medians")
+
 // contender is one implementation: encrypt data to w, and decrypt msg to w.
+// Every contender reads from the same kind of source, a *bytes.Reader over
+// the whole plaintext or message, and writes to io.Discard: each library
+// makes of that source what it can.
 type contender struct {
 	name    string
 	encrypt func(w io.Writer, data []byte) error
@@ -32,91 +42,67 @@ type contender struct {
 	msg     []byte
 }
 
+func streamContender(name string, newW func(io.Writer) (io.WriteCloser, error), newR func(io.Reader) (io.Reader, error)) *contender {
+	return &contender{
+		name: name,
+		encrypt: func(w io.Writer, data []byte) error {
+			ew, err := newW(w)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(ew, bytes.NewReader(data)); err != nil {
+				return err
+			}
+			return ew.Close()
+		},
+		decrypt: func(w io.Writer, msg []byte) error {
+			r, err := newR(bytes.NewReader(msg))
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(w, r)
+			return err
+		},
+	}
+}
+
 func contenders(b *testing.B) []*contender {
 	svc := fakekeys.New(keyARN)
+	svc.KeepLog(false)
 	key := envelope.MasterKey{ARN: keyARN, Service: svc}
 	env := func(seg int) *contender {
 		enc := &envelope.Encryptor{Keys: []envelope.MasterKey{key}, SegmentSize: seg}
 		dec := &envelope.Decryptor{Keys: []envelope.MasterKey{key}}
-		return &contender{
-			name: fmt.Sprintf("envelope-%dKiB", seg>>10),
-			encrypt: func(w io.Writer, data []byte) error {
-				ew, err := enc.NewWriter(context.Background(), w, nil)
-				if err != nil {
-					return err
-				}
-				if _, err := io.Copy(ew, bytes.NewReader(data)); err != nil {
-					return err
-				}
-				return ew.Close()
-			},
-			decrypt: func(w io.Writer, msg []byte) error {
-				r, err := dec.NewReader(context.Background(), bytes.NewReader(msg), nil)
-				if err != nil {
-					return err
-				}
-				_, err = io.Copy(w, r)
-				return err
-			},
+		return streamContender(fmt.Sprintf("envelope %dKiB", seg>>10),
+			func(w io.Writer) (io.WriteCloser, error) { return enc.NewWriter(context.Background(), w, nil) },
+			func(r io.Reader) (io.Reader, error) { return dec.NewReader(context.Background(), r, nil) })
+	}
+	tinkC := func(name string, tmpl *tinkpb.KeyTemplate) *contender {
+		handle, err := keyset.NewHandle(tmpl)
+		if err != nil {
+			b.Fatal(err)
 		}
+		var sa tink.StreamingAEAD
+		if sa, err = streamingaead.New(handle); err != nil {
+			b.Fatal(err)
+		}
+		return streamContender(name,
+			func(w io.Writer) (io.WriteCloser, error) { return sa.NewEncryptingWriter(w, nil) },
+			func(r io.Reader) (io.Reader, error) { return sa.NewDecryptingReader(r, nil) })
 	}
-
-	handle, err := keyset.NewHandle(streamingaead.AES256GCMHKDF1MBKeyTemplate())
-	if err != nil {
-		b.Fatal(err)
-	}
-	var sa tink.StreamingAEAD
-	if sa, err = streamingaead.New(handle); err != nil {
-		b.Fatal(err)
-	}
-	tinkC := &contender{
-		name: "tink-AES256_GCM_HKDF_1MB",
-		encrypt: func(w io.Writer, data []byte) error {
-			ew, err := sa.NewEncryptingWriter(w, nil)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(ew, bytes.NewReader(data)); err != nil {
-				return err
-			}
-			return ew.Close()
-		},
-		decrypt: func(w io.Writer, msg []byte) error {
-			r, err := sa.NewDecryptingReader(bytes.NewReader(msg), nil)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(w, r)
-			return err
-		},
-	}
-
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		b.Fatal(err)
 	}
-	ageC := &contender{
-		name: "age-X25519",
-		encrypt: func(w io.Writer, data []byte) error {
-			ew, err := age.Encrypt(w, id.Recipient())
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(ew, bytes.NewReader(data)); err != nil {
-				return err
-			}
-			return ew.Close()
-		},
-		decrypt: func(w io.Writer, msg []byte) error {
-			r, err := age.Decrypt(bytes.NewReader(msg), id)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(w, r)
-			return err
-		},
+	ageC := streamContender("age X25519",
+		func(w io.Writer) (io.WriteCloser, error) { return age.Encrypt(w, id.Recipient()) },
+		func(r io.Reader) (io.Reader, error) { return age.Decrypt(r, id) })
+	return []*contender{
+		env(envelope.DefaultSegmentSize), env(1 << 20),
+		tinkC("tink AES256_GCM_HKDF_1MB", streamingaead.AES256GCMHKDF1MBKeyTemplate()),
+		tinkC("tink AES256_GCM_HKDF_4KB", streamingaead.AES256GCMHKDF4KBKeyTemplate()),
+		ageC,
 	}
-	return []*contender{env(envelope.DefaultSegmentSize), env(1 << 20), tinkC, ageC}
 }
 
 func testData() []byte {
@@ -125,10 +111,15 @@ func testData() []byte {
 	return b
 }
 
-// BenchmarkCompare runs every contender on the same 64 MiB, interleaved, in
-// each direction. The timer counts envelope with its default 64 KiB
-// segments. The ratios compare it, and envelope with tink's 1 MiB segment
-// size, with tink and age.
+// BenchmarkCompare runs every contender on the same 32 MiB, in each
+// direction, in -rounds rounds. Within a round the contenders run one after
+// the other, in an order that rotates from round to round, so that all see
+// the same machine load. Every contender runs on one goroutine, so each run
+// counts the process's CPU time where the platform reports it: on a shared
+// machine the wall clock measures the waits for a core more than the work. It prints one table: each contender's median
+// throughput, and each envelope configuration's median speed relative to
+// each other contender, taken round by round (their time over envelope's;
+// above 1 means envelope is faster).
 func BenchmarkCompare(b *testing.B) {
 	data := testData()
 	cs := contenders(b)
@@ -143,43 +134,85 @@ func BenchmarkCompare(b *testing.B) {
 			b.Fatalf("%s does not round-trip: %v", c.name, err)
 		}
 	}
-	for _, dir := range []string{"encrypt", "decrypt"} {
-		b.Run(dir, func(b *testing.B) {
-			run := func(c *contender) {
-				var err error
-				if dir == "encrypt" {
-					err = c.encrypt(io.Discard, data)
-				} else {
-					err = c.decrypt(io.Discard, c.msg)
-				}
-				if err != nil {
-					b.Fatal(c.name, err)
-				}
-			}
-			times := make([]time.Duration, len(cs))
-			runtime.GC()
-			b.SetBytes(size)
-			for b.Loop() {
-				for i, c := range cs {
-					if i != 0 {
-						b.StopTimer()
-					}
-					t0 := time.Now()
-					run(c)
-					times[i] += time.Since(t0)
-					if i != 0 {
-						b.StartTimer()
-					}
-				}
-			}
-			env64, env1M, tinkT, ageT := times[0], times[1], times[2], times[3]
-			b.ReportMetric(float64(tinkT)/float64(env64), "x-tink")
-			b.ReportMetric(float64(ageT)/float64(env64), "x-age")
-			b.ReportMetric(float64(tinkT)/float64(env1M), "x-tink-1MiB-seg")
-			b.ReportMetric(float64(ageT)/float64(env1M), "x-age-1MiB-seg")
-			for i, c := range cs {
-				b.ReportMetric(float64(size)/times[i].Seconds()*float64(b.N)/1e6, "MB/s-"+c.name)
-			}
-		})
+	n := max(1, *rounds)
+	// times[dir][contender][round]
+	var times [2][][]time.Duration
+	for dir := range times {
+		times[dir] = make([][]time.Duration, len(cs))
 	}
+	for range b.N {
+		for round := range n {
+			for dir := range 2 {
+				for k := range cs {
+					i := (k + round) % len(cs)
+					c := cs[i]
+					runtime.GC()
+					t0 := time.Now()
+					c0, cpu := cpuTime()
+					var err error
+					if dir == 0 {
+						err = c.encrypt(io.Discard, data)
+					} else {
+						err = c.decrypt(io.Discard, c.msg)
+					}
+					if err != nil {
+						b.Fatal(c.name, err)
+					}
+					d := time.Since(t0)
+					if c1, _ := cpuTime(); cpu {
+						d = c1 - c0
+					}
+					times[dir][i] = append(times[dir][i], d)
+				}
+			}
+		}
+	}
+	b.StopTimer()
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	clock := "CPU time"
+	if _, ok := cpuTime(); !ok {
+		clock = "wall time"
+	}
+	fmt.Fprintf(tw, "\n%d MiB from a *bytes.Reader to io.Discard, medians of %d rounds by %s, GOMAXPROCS=%d\n", size>>20, n, clock, runtime.GOMAXPROCS(0))
+	header := "direction\tcontender\tMB/s\t"
+	for _, e := range cs[:2] {
+		header += e.name + " x\t"
+	}
+	fmt.Fprintln(tw, header)
+	for dir, name := range []string{"encrypt", "decrypt"} {
+		for i, c := range cs {
+			line := fmt.Sprintf("%s\t%s\t%.0f\t", name, c.name, float64(size)/median(times[dir][i]).Seconds()/1e6)
+			for e := range 2 {
+				if e == i {
+					line += "-\t"
+					continue
+				}
+				// Round by round: the other's time over envelope's.
+				r := make([]time.Duration, len(times[dir][i]))
+				var ratios []float64
+				for k := range r {
+					ratios = append(ratios, float64(times[dir][i][k])/float64(times[dir][e][k]))
+				}
+				line += fmt.Sprintf("%.2f\t", medianF(ratios))
+			}
+			fmt.Fprintln(tw, line)
+		}
+	}
+	tw.Flush()
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func medianF(x []float64) float64 {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

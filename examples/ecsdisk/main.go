@@ -17,8 +17,9 @@
 // kmsshare. There it also shows what goes wrong in the wrong order, and
 // plays ECS: ECS acting for B assumes B's role and generates a data key
 // with A's key, as CreateDisk with Encrypted=true and A's KMSKeyId would,
-// while ECS acting for C cannot. Changes take effect at once here (see
-// examples/landingzone for propagation delays).
+// while ECS acting for C cannot. Changes take sim.DefaultPropagation of
+// emulated time to propagate and new roles sim.DefaultVisibility to become
+// visible, as in a real cloud (on a manual clock: no real waiting).
 //
 // With -real it runs the same plan, apply, verify and revoke against real
 // Alibaba Cloud, with credentials from credentials-go's default chain
@@ -148,6 +149,7 @@ Flags:
 // ecsPlay is the emulator's part: ECS acting for accounts.
 type ecsPlay struct {
 	cloud     *fakecloud.Cloud
+	clock     sim.Clock
 	recipient *fakecloud.Account
 	outsider  *fakecloud.Account
 }
@@ -155,14 +157,15 @@ type ecsPlay struct {
 // runEmulated builds the accounts and tells the story on them.
 func runEmulated(ctx context.Context, w io.Writer) error {
 	lz, err := sim.NewLandingZone(sim.Options{Clock: sim.ManualClock(), Seed: 2, Owner: "sharer",
-		Members: []string{"recipient", "outsider"}, Quota: 2})
+		Members: []string{"recipient", "outsider"}, Quota: 2, Propagation: sim.DefaultPropagation, Visibility: sim.DefaultVisibility})
 	if err != nil {
 		return err
 	}
 	b, outsider := lz.Members[0], lz.Members[1]
 	p := narrate.New(w)
 	p.Printf("W2: account B creates encrypted ECS disks with a KMS key owned by account A.\n")
-	p.Printf("Emulated Alibaba Cloud: nothing leaves this machine; changes take effect at once here.\n\n")
+	p.Printf("Emulated Alibaba Cloud: nothing leaves this machine. Changes take %s (emulated) to propagate, new roles %s to become visible.\n\n",
+		sim.DefaultPropagation, sim.DefaultVisibility)
 	p.Printf("Accounts of resource directory %s (RAM user %q of the management account runs kmsshare):\n", lz.Directory.ID, lz.Pipeline.Name)
 	p.Printf("  A  %-9s  %s  owns KMS instance %s (access management quota 2) and key %s\n", lz.Security.Name, lz.Security.ID, lz.Instance.ID, lz.Key.ID)
 	p.Printf("  B  %-9s  %s  creates encrypted disks with A's key\n", b.Name, b.ID)
@@ -180,7 +183,7 @@ func runEmulated(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return run(ctx, p, c, spec, true, true, &ecsPlay{cloud: lz.Cloud, recipient: b, outsider: outsider})
+	return run(ctx, p, c, spec, true, true, &ecsPlay{cloud: lz.Cloud, clock: lz.Clock, recipient: b, outsider: outsider})
 }
 
 // wrongOrder shows, on the emulator, why B's role must exist first: A's
@@ -328,6 +331,15 @@ func verified(p *narrate.Printer, rep *share.VerifyReport, err error) error {
 func (e *ecsPlay) use(ctx context.Context, p *narrate.Printer, spec *share.Spec, shared bool) error {
 	key := spec.KeyARN()
 	role := spec.Recipients[0].PrincipalARN().String()
+	// Verified statically is no proof that the change has reached KMS:
+	// ECS, like any user, may be refused (or still admitted) until it has
+	// propagated. Wait the emulator's delay, as a pipeline would poll.
+	if d := e.cloud.PropagationDelay(); d > 0 {
+		p.Line("wait", "%s of emulated time for the key policy change to propagate", d)
+		if err := e.clock.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
 	try := func(acct *fakecloud.Account, admitted bool) error {
 		who := "ECS acting for " + acct.Name
 		got, err := sim.ECSUse(ctx, e.cloud, acct, role, key, sim.ECSCall{Session: "ecs-create-disk", Purpose: "ecs-disk"})

@@ -188,7 +188,8 @@ type scenario struct {
 // runEmulated builds A and the recipients and goes through the three
 // scenarios on one role.
 func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
-	lz, err := sim.NewLandingZone(sim.Options{Clock: sim.ManualClock(), Seed: 4, Owner: "sharer", Members: []string{"app-1", "app-2"}})
+	lz, err := sim.NewLandingZone(sim.Options{Clock: sim.ManualClock(), Seed: 4, Owner: "sharer", Members: []string{"app-1", "app-2"},
+		Propagation: sim.DefaultPropagation, Visibility: sim.DefaultVisibility})
 	if err != nil {
 		return err
 	}
@@ -208,7 +209,8 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 	}
 	p := narrate.New(w)
 	p.Printf("W4: account A shares ECS %s encrypted with its own KMS key.\n", what)
-	p.Printf("Emulated Alibaba Cloud: nothing leaves this machine; changes take effect at once here.\n\n")
+	p.Printf("Emulated Alibaba Cloud: nothing leaves this machine. Changes take %s (emulated) to propagate, new roles %s to become visible.\n\n",
+		sim.DefaultPropagation, sim.DefaultVisibility)
 	p.Printf("Accounts (RAM user %q of A makes the changes in A):\n", admin.Name)
 	p.Printf("  A  %-9s  %s  owns key %s; member of resource directory %s\n", lz.Security.Name, lz.Security.ID, lz.Key.ID, lz.Directory.ID)
 	p.Printf("     %-9s  %s  member in folder %s (%s)\n", app1.Name, app1.ID, lz.Apps.Name, lz.Apps.Path)
@@ -217,12 +219,12 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 	p.Printf("     %-9s  %s  member in folder %s (%s)\n", sandbox1.Name, sandbox1.ID, sandbox.Name, sandbox.Path)
 	p.Printf("     %-9s  %s  not in the resource directory\n", stranger.Name, stranger.ID)
 
-	roles, err := share.New(lz.Cloud.Config(admin.Credentials(), sim.Region))
+	roles, err := share.New(lz.Cloud.Config(admin.Credentials(), sim.Region), func(o *share.Options) { o.Clock = lz.Clock })
 	if err != nil {
 		return err
 	}
 	key := arn.MustParse(lz.Key.ARN)
-	ecs := &ecsPlay{cloud: lz.Cloud, key: key}
+	ecs := &ecsPlay{cloud: lz.Cloud, clock: lz.Clock, key: key}
 	var spec policy.RoleSpec
 	for _, sc := range []scenario{
 		{"Specific accounts: share with app-1 and app-2", ecsroles.Accounts(app1.ID, app2.ID), []*fakecloud.Account{app1, app2}, []*fakecloud.Account{sandbox1}},
@@ -234,6 +236,9 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 		}
 		p.Step("%s (%s)", sc.title, sc.trust)
 		if err := run(ctx, p, roles, lz.Security.ID, spec, true, false); err != nil {
+			return err
+		}
+		if err := ecs.settle(ctx, p); err != nil {
 			return err
 		}
 		for _, a := range sc.admitted {
@@ -249,6 +254,9 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 	}
 	p.Step("Stop sharing: delete the role")
 	if err := run(ctx, p, roles, lz.Security.ID, spec, false, true); err != nil {
+		return err
+	}
+	if err := ecs.settle(ctx, p); err != nil {
 		return err
 	}
 	if err := ecs.use(ctx, p, app1, spec, false); err != nil {
@@ -355,7 +363,20 @@ func run(ctx context.Context, p *narrate.Printer, c *share.Client, account strin
 // copies a shared encrypted image into that account.
 type ecsPlay struct {
 	cloud *fakecloud.Cloud
+	clock sim.Clock
 	key   arn.ARN
+}
+
+// settle waits the emulator's propagation delay: a trust policy change
+// reaches STS only after a while, so ECS would still be refused (or still
+// admitted) right after it, as a pipeline polling a real cloud sees.
+func (e *ecsPlay) settle(ctx context.Context, p *narrate.Printer) error {
+	d := e.cloud.PropagationDelay()
+	if d <= 0 {
+		return nil
+	}
+	p.Line("wait", "%s of emulated time for the change to propagate", d)
+	return e.clock.Sleep(ctx, d)
 }
 
 // use assumes the share role as ECS acting for acct, then encrypts and

@@ -22,7 +22,6 @@ import (
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/fakecloud"
-	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/share"
 )
 
@@ -153,7 +152,7 @@ func runEmulated(ctx context.Context, w io.Writer, cfg config) error {
 	}
 	_, _, err = decryptFile(ctx, theirs, cfg.context, out, back)
 	switch {
-	case errors.Is(err, cloudapi.ErrAccessDenied):
+	case errors.Is(err, envelope.ErrAccessDenied):
 		p.Line("refused", "KMS refuses to decrypt the data key for %s: %s", app2.Name, narrate.Refusal("kms", "Decrypt", err))
 	case err == nil:
 		return fmt.Errorf("%s decrypted the file without a grant", app2.Name)
@@ -250,7 +249,7 @@ func assumeAccessRole(ctx context.Context, lz *sim.LandingZone, member *fakeclou
 		RoleSessionName: tea.String("envelope-example"),
 	}, &dara.RuntimeOptions{})
 	if err != nil {
-		return fakecloud.Credentials{}, cloudapi.Classify("sts", "AssumeRole", err)
+		return fakecloud.Credentials{}, fmt.Errorf("AssumeRole into %s: %w", member.Name, err)
 	}
 	c := resp.Body.Credentials
 	return fakecloud.NewCredentials(tea.StringValue(c.AccessKeyId), tea.StringValue(c.AccessKeySecret), tea.StringValue(c.SecurityToken)), nil

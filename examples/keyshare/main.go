@@ -140,7 +140,7 @@ Exit status:
   2  usage: bad flags; an unreadable or invalid spec, policy or simulation state file; missing or incomplete credentials; the state in use
   3  preflight failed: the key or a recipient is not in a state that allows the change; nothing was changed (doctor: a check failed)
   4  apply incomplete: some changes were made and some not; running apply again is safe
-  5  verification failed: a recipient is denied (or, with -revoked, still granted)
+  5  verification failed: a recipient is denied or its network path refused (or, with -revoked, still granted)
   6  not yet propagated: both policies allow it, but the cloud did not agree before -timeout
   7  lint found errors
   8  findings found a finding nobody accepted at or above -fail-on (default warning)
@@ -212,7 +212,8 @@ func exitCode(err error) int {
 		return exitIncomplete
 	case errors.As(err, &ve):
 		for _, denied := range []error{share.ErrDeniedByKeyPolicy, share.ErrDeniedByRecipientRAM, share.ErrStillGranted,
-			share.ErrKeyDisabled, share.ErrKeyNotInInstance, share.ErrQuotaExceeded, share.ErrRecipientRoleMissing} {
+			share.ErrKeyDisabled, share.ErrKeyNotInInstance, share.ErrQuotaExceeded, share.ErrRecipientRoleMissing,
+			share.ErrNetworkRefused} {
 			if errors.Is(err, denied) {
 				return exitDenied
 			}

@@ -147,6 +147,7 @@ func TestExitCode(t *testing.T) {
 		{"role missing", verifyErr(share.OutcomeRecipientRoleMissing), exitDenied},
 		{"quota", verifyErr(share.OutcomeQuotaExceeded), exitDenied},
 		{"disabled", verifyErr(share.OutcomeKeyDisabled), exitDenied},
+		{"network path refused", verifyErr(share.OutcomeNetworkRefused), exitDenied},
 		{"denied wins over waiting", verifyErr(share.OutcomeNotYetPropagated, share.OutcomeDeniedByKeyPolicy), exitDenied},
 		{"not yet propagated", verifyErr(share.OutcomeOK, share.OutcomeNotYetPropagated), exitNotPropagated},
 		{"verification error", verifyErr(share.OutcomeError), exitFailure},

@@ -157,7 +157,8 @@ Flags:
 
 // runEmulated builds the emulated Landing Zone and tells the story on it.
 func runEmulated(ctx context.Context, w io.Writer, cfg config, clock sim.Clock) error {
-	lz, err := sim.NewLandingZone(sim.Options{Clock: clock, Seed: 1, Propagation: cfg.propagation, Members: []string{"app-1", "app-2"}})
+	lz, err := sim.NewLandingZone(sim.Options{Clock: clock, Seed: 1, Propagation: cfg.propagation, Visibility: sim.DefaultVisibility,
+		Members: []string{"app-1", "app-2"}})
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func TestSetKeyPolicyIsNotRetried(t *testing.T) {
 	if _, err := clients.KMS.GetKeyPolicy(ctx, key.ID); !errors.Is(err, cloudapi.ErrThrottled) {
 		t.Fatalf("GetKeyPolicy = %v", err)
 	}
-	if n := len(cloud.Log().Entries(fakecloud.Match{Action: "GetKeyPolicy", Code: "Throttling.User"})); n != retry.MaxAttempts {
+	if n := len(cloud.Log().Entries(fakecloud.Match{Action: "GetKeyPolicy", Code: "Rejected.Throttling"})); n != retry.MaxAttempts {
 		t.Errorf("GetKeyPolicy tried %d times, want %d", n, retry.MaxAttempts)
 	}
 }

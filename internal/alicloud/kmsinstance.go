@@ -18,6 +18,9 @@ type Instance struct {
 	AccessQuota int64
 	BoundVPCs   int
 	KeyNum      int64
+	VPC         string     // the VPC the instance was created in
+	Bound       []BoundVPC // the bound VPCs (BoundVPCs of them)
+	CA          string     // the instance CA (PEM), for TLS to its dedicated gateway
 }
 
 // GetKmsInstance reads one KMS instance of the caller's account.
@@ -33,9 +36,14 @@ func (k *KMS) GetKmsInstance(ctx context.Context, instanceID string) (Instance, 
 		}
 		i := resp.Body.KmsInstance
 		out = Instance{ID: tea.StringValue(i.InstanceId), Name: tea.StringValue(i.InstanceName), Status: tea.StringValue(i.Status),
-			AccessQuota: tea.Int64Value(i.VpcNum), KeyNum: tea.Int64Value(i.KeyNum)}
+			AccessQuota: tea.Int64Value(i.VpcNum), KeyNum: tea.Int64Value(i.KeyNum),
+			VPC: tea.StringValue(i.VpcId), CA: tea.StringValue(i.CaCertificateChainPem)}
 		if i.BindVpcs != nil {
 			out.BoundVPCs = len(i.BindVpcs.BindVpc)
+			for _, v := range i.BindVpcs.BindVpc {
+				out.Bound = append(out.Bound, BoundVPC{VPC: tea.StringValue(v.VpcId), VSwitch: tea.StringValue(v.VSwitchId),
+					Region: tea.StringValue(v.RegionId), Owner: tea.StringValue(v.VpcOwnerId)})
+			}
 		}
 		return nil
 	})

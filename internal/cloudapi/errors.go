@@ -19,7 +19,7 @@ import (
 
 // Failure classes. Every *Error matches exactly one of them with errors.Is.
 var (
-	ErrThrottled            = errors.New("throttled")                       // Throttling, Throttling.User, Throttling.Api
+	ErrThrottled            = errors.New("throttled")                       // Rejected.Throttling (KMS, 429), Throttling, Throttling.User, Throttling.Api
 	ErrUnavailable          = errors.New("service unavailable")             // 5xx and transport failures
 	ErrAccessDenied         = errors.New("access denied")                   // NoPermission, Forbidden.NoPermission
 	ErrNotFound             = errors.New("not found")                       // EntityNotExist.*, Forbidden.KeyNotFound, ...
@@ -30,9 +30,16 @@ var (
 	ErrKeyState             = errors.New("key state does not allow this")   // Rejected.Disabled, Rejected.PendingDeletion, ...
 	ErrKeyPolicyUnsupported = errors.New("key does not support key policy") // Forbidden.KeyPolicyUnSupported
 	ErrInstanceState        = errors.New("KMS instance state does not allow this")
-	ErrAuthentication       = errors.New("authentication failed")   // bad access key, signature or STS token
-	ErrUnsupported          = errors.New("operation not supported") // UnsupportedOperation
-	ErrOther                = errors.New("request failed")          // anything else the service refused
+	ErrAuthentication       = errors.New("authentication failed") // bad access key, signature or STS token
+	ErrClockSkew            = errors.New("request time refused")  // InvalidTimeStamp.Expired: the host's clock is off
+	// ErrNetwork: the key cannot be reached on this network path: Internet
+	// access to a KMS instance's keys is off for the caller's account
+	// (Forbidden.InternetAccessDisabled, an assumed code), or a host does
+	// not resolve (a dedicated gateway from outside its bound VPCs says
+	// "no such host"). Waiting does not change it.
+	ErrNetwork     = errors.New("network path refused")
+	ErrUnsupported = errors.New("operation not supported") // UnsupportedOperation
+	ErrOther       = errors.New("request failed")          // anything else the service refused
 )
 
 // Error is a failed call to an Alibaba Cloud API, with what the service said.
@@ -68,8 +75,17 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
+	if e.Class == ErrClockSkew {
+		b.WriteString(": ")
+		b.WriteString(ClockSkewHint)
+	}
 	return b.String()
 }
+
+// ClockSkewHint is what a refused request timestamp means for the caller.
+// The SDK stamps every request with the host's clock, and the API gateway
+// refuses one more than 15 minutes off its own.
+const ClockSkewHint = "this host's clock is more than 15 minutes off; fix the host's clock (enable NTP) and retry"
 
 // Unwrap exposes the failure class and the underlying SDK error.
 func (e *Error) Unwrap() []error { return []error{e.Class, e.Err} }
@@ -158,6 +174,12 @@ func redactURL(err error) error {
 func classifyTransport(err error) error {
 	var ue *url.Error
 	var ne net.Error
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		// A host that does not exist does not come back by retrying: an
+		// instance's dedicated gateway outside its bound VPCs, a typo.
+		return ErrNetwork
+	}
 	if errors.As(err, &ue) || errors.As(err, &ne) {
 		return ErrUnavailable
 	}
@@ -169,8 +191,14 @@ func classifyTransport(err error) error {
 // see ../shared/reference/kms.md §10 and ram-sts.md §7.
 func ClassOf(code string, status int) error {
 	switch code {
-	case "Throttling": // and every "Throttling.*" code, below
+	case "Throttling", "Rejected.Throttling": // and every "Throttling.*" code, below
+		// KMS throttles with 429 Rejected.Throttling ("QPS Limit
+		// Exceeded"), RAM and STS with 400 Throttling.User.
 		return ErrThrottled
+	case "InvalidTimeStamp.Expired":
+		return ErrClockSkew
+	case "Forbidden.InternetAccessDisabled":
+		return ErrNetwork
 	case "NoPermission", "Forbidden.NoPermission", "Forbidden.RAM", "Inactive":
 		return ErrAccessDenied
 	case "Forbidden.KeyNotFound", "Forbidden.AliasNotFound", "Forbidden.ResourceNotFound",
@@ -185,7 +213,7 @@ func ClassOf(code string, status int) error {
 		return ErrKeyPolicyUnsupported
 	case "Forbidden.DKMSInstanceStateInvalid":
 		return ErrInstanceState
-	case "MissingParameter", "MalformedPolicyDocument", "IllegalTimestamp":
+	case "MissingParameter", "MalformedPolicyDocument", "IllegalTimestamp", "InvalidTimeStamp.Format":
 		return ErrInvalidParameter
 	case "UnsupportedOperation":
 		return ErrUnsupported
@@ -209,7 +237,7 @@ func ClassOf(code string, status int) error {
 		return ErrAuthentication
 	case strings.HasPrefix(code, "InvalidParameter"):
 		return ErrInvalidParameter
-	case strings.HasPrefix(code, "Throttling."):
+	case strings.HasPrefix(code, "Throttling."), status == 429:
 		return ErrThrottled
 	case status >= 500:
 		return ErrUnavailable

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,6 +27,12 @@ func TestClassOf(t *testing.T) {
 	}{
 		{"Throttling.User", 400, ErrThrottled},
 		{"Throttling", 400, ErrThrottled},
+		{"Rejected.Throttling", 429, ErrThrottled},
+		{"SomethingNew", 429, ErrThrottled},
+		{"InternalFailure", 500, ErrUnavailable},
+		{"InvalidTimeStamp.Expired", 400, ErrClockSkew},
+		{"SignatureNonceUsed", 400, ErrAuthentication},
+		{"Forbidden.InternetAccessDisabled", 403, ErrNetwork},
 		{"NoPermission", 403, ErrAccessDenied},
 		{"Forbidden.NoPermission", 400, ErrAccessDenied},
 		{"EntityNotExist.Role", 404, ErrNotFound},
@@ -232,5 +239,83 @@ func TestExponentialJitterBounds(t *testing.T) {
 				t.Fatalf("attempt %d: wait %v outside [0, %v]", attempt, d, limit)
 			}
 		}
+	}
+}
+
+// TestKMSThrottlingIsRetried drives the real KMS client against a server
+// that throttles as KMS does (HTTP 429 Rejected.Throttling, "QPS Limit
+// Exceeded") and then answers: the throttle must be classified and retried.
+func TestKMSThrottlingIsRetried(t *testing.T) {
+	t.Parallel()
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		switch calls {
+		case 1:
+			w.WriteHeader(429)
+			fmt.Fprint(w, `{"RequestId":"r1","Code":"Rejected.Throttling","Message":"QPS Limit Exceeded"}`)
+		case 2:
+			w.WriteHeader(500)
+			fmt.Fprint(w, `{"RequestId":"r2","Code":"InternalFailure","Message":"Internal Failure"}`)
+		case 3:
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"RequestId":"r3","Code":"SerivceUnvailableTemporary","Message":"Service unavailable temporary"}`)
+		default:
+			fmt.Fprint(w, `{"RequestId":"r4","KeyMetadata":{"KeyId":"key-1"}}`)
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	client, err := kms.NewClient(&openapi.Config{
+		AccessKeyId: tea.String("id"), AccessKeySecret: tea.String("secret"),
+		RegionId: tea.String("cn-hangzhou"), Endpoint: tea.String(host), Protocol: tea.String("http"),
+		NoProxy: tea.String(host), HttpClient: ownHTTPClient(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := DefaultRetry()
+	r.Sleep = func(context.Context, time.Duration) error { return nil }
+	var classes []error
+	err = r.Do(context.Background(), func(ctx context.Context) error {
+		_, err := client.DescribeKeyWithContext(ctx, &kms.DescribeKeyRequest{KeyId: tea.String("key-1")}, &dara.RuntimeOptions{})
+		err = Classify("kms", "DescribeKey", err)
+		if err != nil {
+			var e *Error
+			errors.As(err, &e)
+			classes = append(classes, e.Class)
+		}
+		return err
+	})
+	if err != nil || calls != 4 {
+		t.Fatalf("after %d calls: %v", calls, err)
+	}
+	want := []error{ErrThrottled, ErrUnavailable, ErrUnavailable}
+	for i := range want {
+		if i >= len(classes) || classes[i] != want[i] {
+			t.Fatalf("classes %v, want %v", classes, want)
+		}
+	}
+}
+
+func TestClockSkewSaysFixTheClock(t *testing.T) {
+	t.Parallel()
+	e := &Error{Service: "kms", Action: "DescribeKey", Code: "InvalidTimeStamp.Expired", HTTPStatus: 400,
+		Message: "Specified time stamp or date value is expired.", Class: ClassOf("InvalidTimeStamp.Expired", 400)}
+	if !errors.Is(e, ErrClockSkew) || IsRetryable(e) {
+		t.Errorf("class %v, retryable %v", e.Class, IsRetryable(e))
+	}
+	if !strings.Contains(e.Error(), "fix the host's clock") {
+		t.Errorf("Error() = %q does not say to fix the clock", e.Error())
+	}
+}
+
+func TestNoSuchHostIsNetwork(t *testing.T) {
+	t.Parallel()
+	err := Classify("kms", "GenerateDataKey", &url.Error{Op: "POST", URL: "https://kst-hzz1.cryptoservice.kms.aliyuncs.com/?Plaintext=secret",
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "kst-hzz1.cryptoservice.kms.aliyuncs.com", IsNotFound: true}}})
+	if !errors.Is(err, ErrNetwork) || IsRetryable(err) || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "no such host") {
+		t.Errorf("got %v", err)
 	}
 }

@@ -10,10 +10,10 @@
 package fakekeys
 
 import (
+	"bufio"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -52,6 +52,8 @@ type Service struct {
 	dataKeys io.Reader
 	fail     map[Call]error
 	calls    []Call
+	counts   map[string]int // by op; kept even when the log is off
+	nolog    bool
 }
 
 // New returns a Service holding a fresh random master key for each ARN.
@@ -59,8 +61,9 @@ func New(keyARNs ...string) *Service {
 	s := &Service{
 		keys:     make(map[string]cipher.AEAD),
 		macKeys:  make(map[string][]byte),
-		dataKeys: rand.Reader,
+		dataKeys: randomKeys(),
 		fail:     make(map[Call]error),
+		counts:   make(map[string]int),
 	}
 	for _, a := range keyARNs {
 		s.AddKey(a)
@@ -82,13 +85,19 @@ func (s *Service) AddKey(keyARN string) {
 	s.macKeys[keyARN] = material[32:]
 }
 
+// randomKeys reads crypto/rand a page at a time: a getrandom call per data
+// key would be most of what a fake GenerateDataKey costs, which KMS's
+// network round trip hides but a benchmark with an in-process key service
+// does not.
+func randomKeys() io.Reader { return bufio.NewReaderSize(rand.Reader, 4096) }
+
 // SetDataKeys makes GenerateDataKey read its data keys from r (for
 // deterministic tests). nil restores crypto/rand.
 func (s *Service) SetDataKeys(r io.Reader) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r == nil {
-		r = rand.Reader
+		r = randomKeys()
 	}
 	s.dataKeys = r
 }
@@ -111,24 +120,29 @@ func (s *Service) Calls() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
-// Count returns how many calls of op the log holds.
+// Count returns how many calls of op were made since New or ResetLog.
 func (s *Service) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if c.Op == op {
-			n++
-		}
-	}
-	return n
+	return s.counts[op]
 }
 
-// ResetLog empties the request log.
+// ResetLog empties the request log and the counts.
 func (s *Service) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = nil
+	clear(s.counts)
+}
+
+// KeepLog turns the request log on (the default) or off. Counts are kept
+// either way. Benchmarks turn it off: a log that grows by one entry per
+// call would cost them memory and collector time a real key service does
+// not.
+func (s *Service) KeepLog(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nolog = !on
 }
 
 // String names the fake without revealing key material.
@@ -163,7 +177,10 @@ func (s *Service) begin(ctx context.Context, op, keyARN string) (cipher.AEAD, []
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{op, keyARN})
+	s.counts[op]++
+	if !s.nolog {
+		s.calls = append(s.calls, Call{op, keyARN})
+	}
 	if err := s.fail[Call{op, keyARN}]; err != nil {
 		return nil, nil, err
 	}
@@ -213,16 +230,17 @@ func (s *Service) Decrypt(ctx context.Context, keyARN string, blob []byte, encCt
 		return nil, invalid(OpDecrypt, "malformed blob")
 	}
 	s.mu.Lock()
-	aead, known := s.keys[inner]
+	aead, known := s.keys[string(inner)]
 	s.mu.Unlock()
 	if !known {
 		return nil, invalid(OpDecrypt, "blob under an unknown key")
 	}
-	if inner != keyARN {
+	if string(inner) != keyARN {
 		return nil, fmt.Errorf("fakekeys: blob is under %s, not %s: %w", inner, keyARN, ErrKeyMismatch)
 	}
 	nonce, ct := rest[:12], rest[12:]
-	pt, err := aead.Open(nil, nonce, ct, aad(inner, encCtx))
+	var ab [512]byte
+	pt, err := aead.Open(nil, nonce, ct, aad(ab[:0], keyARN, encCtx))
 	if err != nil {
 		return nil, invalid(OpDecrypt, "blob or encryption context does not authenticate")
 	}
@@ -245,40 +263,45 @@ func (s *Service) ResolveKey(ctx context.Context, keyARN string) (string, error)
 const blobMagic = "fk1:"
 
 // seal makes a self-describing blob: "fk1:" ‖ u16 len ‖ ARN ‖ nonce ‖ GCM.
-// The nonce is derived (SIV style) so the fake is deterministic given its
-// data keys.
+// The nonce is derived (SIV style, from a keyed hash of the context and the
+// plaintext) so the fake is deterministic given its data keys. The buffers
+// live on the stack: a benchmark's key service should cost little.
 func seal(aead cipher.AEAD, macKey []byte, keyARN string, pt []byte, encCtx map[string]string) []byte {
-	a := aad(keyARN, encCtx)
-	m := hmac.New(sha256.New, macKey)
-	m.Write(a)
-	m.Write(pt)
-	nonce := m.Sum(nil)[:12]
-	b := append([]byte(blobMagic), byte(len(keyARN)>>8), byte(len(keyARN)))
+	// One scratch buffer: the MAC input, then the AAD at its end.
+	scratch := make([]byte, 0, 2*(len(macKey)+len(keyARN)+len(pt)+64))
+	scratch = aad(append(scratch, macKey...), keyARN, encCtx)
+	a := scratch[len(macKey):]
+	nonce := sha256.Sum256(append(scratch, pt...)) // leaves a as it is
+	b := make([]byte, 0, len(blobMagic)+2+len(keyARN)+12+len(pt)+16)
+	b = append(b, blobMagic...)
+	b = append(b, byte(len(keyARN)>>8), byte(len(keyARN)))
 	b = append(b, keyARN...)
-	b = append(b, nonce...)
-	return aead.Seal(b, nonce, pt, a)
+	b = append(b, nonce[:12]...)
+	return aead.Seal(b, nonce[:12], pt, a)
 }
 
-func splitBlob(blob []byte) (keyARN string, rest []byte, ok bool) {
+func splitBlob(blob []byte) (keyARN, rest []byte, ok bool) {
 	if len(blob) < len(blobMagic)+2 || string(blob[:len(blobMagic)]) != blobMagic {
-		return "", nil, false
+		return nil, nil, false
 	}
 	n := int(binary.BigEndian.Uint16(blob[len(blobMagic):]))
 	body := blob[len(blobMagic)+2:]
 	if len(body) < n+12+16 {
-		return "", nil, false
+		return nil, nil, false
 	}
-	return string(body[:n]), body[n:], true
+	return body[:n], body[n:], true
 }
 
-// aad binds the key and the encryption context (sorted, length-prefixed).
-func aad(keyARN string, encCtx map[string]string) []byte {
-	keys := make([]string, 0, len(encCtx))
+// aad binds the key and the encryption context (sorted, length-prefixed),
+// appended to dst.
+func aad(dst []byte, keyARN string, encCtx map[string]string) []byte {
+	var kb [8]string
+	keys := kb[:0]
 	for k := range encCtx {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	b := binary.BigEndian.AppendUint32(nil, uint32(len(keyARN)))
+	b := binary.BigEndian.AppendUint32(dst, uint32(len(keyARN)))
 	b = append(b, keyARN...)
 	for _, k := range keys {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(k)))

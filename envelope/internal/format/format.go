@@ -10,7 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/kmsshare/kmsshare/envelope/internal/stream"
@@ -51,6 +52,8 @@ const (
 	MaxSegments = 1 << 32
 
 	fixedPrefixLen = 4 + 1 + 2 + 4 + stream.SaltSize // magic .. salt
+	// SaltOffset is where the salt starts in a message.
+	SaltOffset = 4 + 1 + 2 + 4
 )
 
 // kindError matches several sentinels with errors.Is but prints one message.
@@ -129,7 +132,7 @@ func ContextPairs(m map[string]string) ([]Pair, error) {
 	if size > MaxContextBytes {
 		return nil, limitErr("encryption context takes %d bytes, at most %d allowed", size, MaxContextBytes)
 	}
-	sort.Slice(pairs, func(i, j int) bool { return pairs[i].Key < pairs[j].Key })
+	slices.SortFunc(pairs, func(a, b Pair) int { return strings.Compare(a.Key, b.Key) })
 	return pairs, nil
 }
 
@@ -176,6 +179,19 @@ func CheckKey(k EncryptedKey) error {
 		return limitErr("encrypted data key of %d bytes under %s, want 1 to %d", len(k.Blob), k.ARN, MaxBlobLen)
 	}
 	return nil
+}
+
+// Len returns the length of the whole header: fixed part, keys part, padding
+// and header tag.
+func (h *Header) Len() int {
+	n := fixedPrefixLen + 2 + stream.CommitmentSize + 2
+	for _, p := range h.Context {
+		n += 4 + len(p.Key) + len(p.Value)
+	}
+	for _, k := range h.Keys {
+		n += 4 + len(k.ARN) + len(k.Blob)
+	}
+	return n + PadLen(n) + stream.HeaderTagSize
 }
 
 // AppendFixed appends the fixed part (FORMAT.md §2).
@@ -240,15 +256,15 @@ func (h *Header) Validate() error {
 	if len(h.Keys) == 0 || len(h.Keys) > MaxKeys {
 		return limitErr("%d encrypted data keys, want 1 to %d", len(h.Keys), MaxKeys)
 	}
-	seen := make(map[string]bool, len(h.Keys))
-	for _, k := range h.Keys {
+	for i, k := range h.Keys {
 		if err := CheckKey(k); err != nil {
 			return err
 		}
-		if seen[k.ARN] {
-			return formatErr("two encrypted data keys under %s", k.ARN)
+		for _, o := range h.Keys[:i] { // at most 16: no map needed
+			if o.ARN == k.ARN {
+				return formatErr("two encrypted data keys under %s", k.ARN)
+			}
 		}
-		seen[k.ARN] = true
 	}
 	return nil
 }
@@ -267,20 +283,24 @@ type Parsed struct {
 	Header
 	Fixed []byte // fixed part, as read
 	Authd []byte // fixed ‖ keys ‖ padding, as read: what header_tag covers
+
+	key1 [1]EncryptedKey // backs Keys for the usual single EDK
 }
 
 // ParseBytes parses the header at the start of msg and returns it with the
 // number of bytes it takes. maxKeys (≤ MaxKeys; 0 means MaxKeys) caps the
-// number of EDKs.
+// number of EDKs. The Parsed header's Fixed, Authd and encrypted data keys
+// are views into msg, not copies: msg must not change while it is in use.
 func ParseBytes(msg []byte, maxKeys int) (*Parsed, int, error) {
-	// The whole message is read ahead already; the source only ends it. The
-	// capacity limit keeps any append off the caller's array.
-	p := &parser{src: bytes.NewReader(nil), maxKeys: maxKeys, extra: msg[:len(msg):len(msg)]}
+	// The whole message is read already: the parser's buffer is msg, capped
+	// so that nothing is ever appended to the caller's array, and there is
+	// no source to read more from.
+	p := &parser{maxKeys: maxKeys, buf: msg[:len(msg):len(msg)], view: true}
 	h, err := p.parse()
 	if err != nil {
 		return nil, 0, err
 	}
-	return h, len(p.buf), nil
+	return h, p.off, nil
 }
 
 // Read parses a header from r. It reads r in chunks and may read past the
@@ -293,17 +313,18 @@ func Read(r io.Reader, maxKeys int) (h *Parsed, rest []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return h, p.extra, nil
+	return h, p.buf[p.off:], nil
 }
 
-// parser reads the header field by field. buf holds every header byte read so
-// far (the raw header); extra holds bytes read past what was asked for.
+// parser reads the header field by field. buf holds every byte read so far:
+// the header up to off, then bytes read past what was asked for. With src
+// nil, buf is the whole message and is never read into.
 type parser struct {
 	src     io.Reader
 	maxKeys int
 	buf     []byte
-	extra   []byte
-	chunk   []byte // the read buffer, reused for every Read
+	off     int
+	view    bool // buf is the caller's message: EDKs are views, not copies
 }
 
 const readChunk = 4096
@@ -341,20 +362,22 @@ func (s *noStall) Read(p []byte) (int, error) {
 
 // next returns the next n header bytes.
 func (p *parser) next(n int) ([]byte, error) {
-	for len(p.extra) < n {
-		if p.chunk == nil {
-			p.chunk = make([]byte, readChunk)
+	for len(p.buf)-p.off < n {
+		if p.src == nil {
+			return nil, formatErr("header is truncated")
 		}
-		m, err := p.src.Read(p.chunk)
-		p.extra = append(p.extra, p.chunk[:m]...)
-		if err != nil && len(p.extra) < n {
+		if cap(p.buf)-len(p.buf) < readChunk {
+			p.buf = append(p.buf[:len(p.buf):len(p.buf)], make([]byte, readChunk)...)[:len(p.buf)]
+		}
+		m, err := p.src.Read(p.buf[len(p.buf):cap(p.buf)])
+		p.buf = p.buf[:len(p.buf)+m]
+		if err != nil && len(p.buf)-p.off < n {
 			return nil, truncated(err)
 		}
 	}
-	start := len(p.buf)
-	p.buf = append(p.buf, p.extra[:n]...)
-	p.extra = p.extra[n:]
-	return p.buf[start : start+n], nil
+	b := p.buf[p.off : p.off+n : p.off+n]
+	p.off += n
+	return b, nil
 }
 
 func truncated(err error) error {
@@ -439,7 +462,7 @@ func (p *parser) parse() (*Parsed, error) {
 		return nil, err
 	}
 	copy(h.Commitment[:], c)
-	fixedLen := len(p.buf)
+	fixedLen := p.off
 
 	maxKeys := p.maxKeys
 	if maxKeys <= 0 || maxKeys > MaxKeys {
@@ -454,8 +477,11 @@ func (p *parser) parse() (*Parsed, error) {
 	if n > maxKeys {
 		return nil, readLimitErr("%d encrypted data keys, at most %d allowed", n, maxKeys)
 	}
-	h.Keys = make([]EncryptedKey, 0, n)
-	seen := make(map[string]bool, n)
+	if n == 1 {
+		h.Keys = h.key1[:0]
+	} else {
+		h.Keys = make([]EncryptedKey, 0, n)
+	}
 	for i := 0; i < n; i++ {
 		a, err := p.bytes16(MaxARNLen, "key ARN")
 		if err != nil {
@@ -468,13 +494,17 @@ func (p *parser) parse() (*Parsed, error) {
 		if len(a) == 0 || len(blob) == 0 {
 			return nil, formatErr("empty key ARN or encrypted data key")
 		}
-		if seen[string(a)] {
-			return nil, formatErr("two encrypted data keys under the same ARN")
+		for _, k := range h.Keys { // at most 16: no map needed
+			if k.ARN == string(a) {
+				return nil, formatErr("two encrypted data keys under the same ARN")
+			}
 		}
-		seen[string(a)] = true
-		h.Keys = append(h.Keys, EncryptedKey{ARN: string(a), Blob: bytes.Clone(blob)})
+		if !p.view {
+			blob = bytes.Clone(blob)
+		}
+		h.Keys = append(h.Keys, EncryptedKey{ARN: string(a), Blob: blob})
 	}
-	pad, err := p.next(PadLen(len(p.buf)))
+	pad, err := p.next(PadLen(p.off))
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +513,7 @@ func (p *parser) parse() (*Parsed, error) {
 			return nil, formatErr("non-zero header padding")
 		}
 	}
-	authdLen := len(p.buf)
+	authdLen := p.off
 	t, err := p.next(stream.HeaderTagSize)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ package stream
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -35,9 +34,19 @@ var ErrOpen = errors.New("segment authentication failed")
 // at once.
 type Keys struct {
 	lanes      []lane
-	headerKey  []byte
+	one        [1]lane // the lane of a sequential message, without a slice of its own
+	headerKey  [32]byte
+	hasHeader  bool
 	commitment [CommitmentSize]byte
+	aad        [sha256.Size]byte // the message's header digest, every segment's AAD
 }
+
+// SetAAD keeps the message's header digest with the keys. AAD returns it as
+// a slice of the Keys, so that passing it to the AEAD costs no allocation.
+func (k *Keys) SetAAD(d [sha256.Size]byte) { k.aad = d }
+
+// AAD returns what SetAAD kept.
+func (k *Keys) AAD() []byte { return k.aad[:] }
 
 type lane struct {
 	aead  cipher.AEAD
@@ -46,8 +55,88 @@ type lane struct {
 
 const infoPrefix = "kmsshare-envelope v1 "
 
-func info(label string, suite uint16) string {
-	return infoPrefix + label + string([]byte{byte(suite >> 8), byte(suite)})
+// Labels of the key schedule (FORMAT.md §5.1).
+const (
+	labelSegment    = "segment key"
+	labelHeader     = "header key"
+	labelCommitment = "commitment"
+	labelPrefix     = "nonce prefix"
+)
+
+// hmacKey is an HMAC-SHA256 key (at most one block) with its pads computed
+// once: the key schedule keys one instance with PRK and takes every expand
+// from it. sum hashes short messages in a buffer on the stack, so deriving a
+// message's keys allocates nothing.
+type hmacKey struct{ ipad, opad [sha256.BlockSize]byte }
+
+func newHMACKey(key []byte) hmacKey {
+	var k hmacKey
+	copy(k.ipad[:], key)
+	copy(k.opad[:], key)
+	for i := range k.ipad {
+		k.ipad[i] ^= 0x36
+		k.opad[i] ^= 0x5c
+	}
+	return k
+}
+
+func (k *hmacKey) wipe() {
+	clear(k.ipad[:])
+	clear(k.opad[:])
+}
+
+// stackMsg is the longest message sum hashes on the stack; longer ones (a
+// header with many large encrypted data keys) go through a sha256 digest.
+// shortMsg covers the key schedule's own messages (salt-keyed IKM, info
+// strings), which then need only a small buffer to zero and wipe.
+const (
+	stackMsg = 1024
+	shortMsg = 64
+)
+
+// sum returns HMAC-SHA256(key, a ‖ b).
+func (k *hmacKey) sum(a, b []byte) [sha256.Size]byte {
+	var inner [sha256.Size]byte
+	switch n := len(a) + len(b); {
+	case n <= shortMsg:
+		var buf [sha256.BlockSize + shortMsg]byte
+		inner = k.innerOn(buf[:], a, b)
+	case n <= stackMsg:
+		var buf [sha256.BlockSize + stackMsg]byte
+		inner = k.innerOn(buf[:], a, b)
+	default:
+		h := sha256.New()
+		h.Write(k.ipad[:])
+		h.Write(a)
+		h.Write(b)
+		h.Sum(inner[:0])
+	}
+	var buf [sha256.BlockSize + sha256.Size]byte
+	copy(buf[:], k.opad[:])
+	copy(buf[sha256.BlockSize:], inner[:])
+	out := sha256.Sum256(buf[:])
+	clear(buf[:])
+	return out
+}
+
+// innerOn returns SHA-256(ipad ‖ a ‖ b), hashed in buf, which it wipes.
+func (k *hmacKey) innerOn(buf, a, b []byte) [sha256.Size]byte {
+	n := copy(buf, k.ipad[:])
+	n += copy(buf[n:], a)
+	n += copy(buf[n:], b)
+	sum := sha256.Sum256(buf[:n])
+	clear(buf[:n])
+	return sum
+}
+
+// expand is HKDF-Expand(PRK, info(label, suite), ≤ 32): a single HMAC
+// block, T(1) = HMAC(PRK, info ‖ 01).
+func (k *hmacKey) expand(label string, suite uint16) [sha256.Size]byte {
+	var info [64]byte
+	n := copy(info[:], infoPrefix)
+	n += copy(info[n:], label)
+	info[n], info[n+1], info[n+2] = byte(suite>>8), byte(suite), 1
+	return k.sum(info[:n+3], nil)
 }
 
 // Derive runs the key schedule of FORMAT.md §5.1 for a message with the given
@@ -65,38 +154,32 @@ func Derive(suite uint16, dataKey, salt []byte, lanes int) (*Keys, error) {
 	if lanes < 1 {
 		lanes = 1
 	}
-	prk, err := hkdf.Extract(sha256.New, dataKey, salt)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(prk)
-	segKey, err := hkdf.Expand(sha256.New, prk, info("segment key", suite), 32)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(segKey)
-	k := &Keys{lanes: make([]lane, lanes)}
-	if k.headerKey, err = hkdf.Expand(sha256.New, prk, info("header key", suite), 32); err != nil {
-		return nil, err
-	}
-	c, err := hkdf.Expand(sha256.New, prk, info("commitment", suite), CommitmentSize)
-	if err != nil {
-		return nil, err
-	}
-	copy(k.commitment[:], c)
-	prefix, err := hkdf.Expand(sha256.New, prk, info("nonce prefix", suite), prefixSize)
-	if err != nil {
-		return nil, err
+	// HKDF-Extract is HMAC(salt, IKM); every output is one expand block of
+	// the same PRK-keyed instance.
+	ext := newHMACKey(salt)
+	prk := ext.sum(dataKey, nil)
+	ext.wipe()
+	h := newHMACKey(prk[:])
+	clear(prk[:])
+	defer h.wipe()
+	segKey := h.expand(labelSegment, suite)
+	defer clear(segKey[:])
+	k := &Keys{headerKey: h.expand(labelHeader, suite), hasHeader: true, commitment: h.expand(labelCommitment, suite)}
+	prefix := h.expand(labelPrefix, suite)
+	if lanes == 1 {
+		k.lanes = k.one[:]
+	} else {
+		k.lanes = make([]lane, lanes)
 	}
 	for i := range k.lanes {
-		block, err := aes.NewCipher(segKey)
+		block, err := aes.NewCipher(segKey[:])
 		if err != nil {
 			return nil, err
 		}
 		if k.lanes[i].aead, err = cipher.NewGCM(block); err != nil {
 			return nil, err
 		}
-		copy(k.lanes[i].nonce[:], prefix)
+		copy(k.lanes[i].nonce[:], prefix[:prefixSize])
 	}
 	return k, nil
 }
@@ -112,19 +195,17 @@ func (k *Keys) CheckCommitment(stored []byte) bool {
 
 // HeaderTag returns HMAC-SHA256(K_header, authd).
 func (k *Keys) HeaderTag(authd []byte) [HeaderTagSize]byte {
-	var t [HeaderTagSize]byte
-	if k.headerKey == nil {
-		return t // wiped: a zero tag never verifies against a real one
+	if !k.hasHeader {
+		return [HeaderTagSize]byte{} // wiped: a zero tag never verifies against a real one
 	}
-	m := hmac.New(sha256.New, k.headerKey)
-	m.Write(authd)
-	m.Sum(t[:0])
-	return t
+	h := newHMACKey(k.headerKey[:])
+	defer h.wipe()
+	return h.sum(authd, nil)
 }
 
 // CheckHeaderTag verifies a stored header tag in constant time.
 func (k *Keys) CheckHeaderTag(authd, stored []byte) bool {
-	if k.headerKey == nil {
+	if !k.hasHeader {
 		return false
 	}
 	t := k.HeaderTag(authd)
@@ -133,8 +214,8 @@ func (k *Keys) CheckHeaderTag(authd, stored []byte) bool {
 
 // WipeHeaderKey zeroes the header key once the header is written or checked.
 func (k *Keys) WipeHeaderKey() {
-	clear(k.headerKey)
-	k.headerKey = nil
+	clear(k.headerKey[:])
+	k.hasHeader = false
 }
 
 // Lanes returns the number of independent lanes.

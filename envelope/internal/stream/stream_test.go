@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -159,9 +160,8 @@ func TestWipeHeaderKey(t *testing.T) {
 	t.Parallel()
 	k := testKeys(t, 1)
 	tag := k.HeaderTag([]byte("h"))
-	key := k.headerKey
 	k.WipeHeaderKey()
-	if !bytes.Equal(key, make([]byte, 32)) {
+	if k.headerKey != [32]byte{} {
 		t.Error("header key not zeroed")
 	}
 	if k.CheckHeaderTag([]byte("h"), tag[:]) {
@@ -176,4 +176,43 @@ func BenchmarkDerive(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestKeyScheduleMatchesHKDF checks the single-instance key schedule against
+// crypto/hkdf, and the header tag against crypto/hmac on both sides of the
+// stack-buffer limit.
+func TestKeyScheduleMatchesHKDF(t *testing.T) {
+	t.Parallel()
+	dk, salt := bytes.Repeat([]byte{0x31}, 32), bytes.Repeat([]byte{0x42}, 32)
+	k, err := Derive(1, dk, salt, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prk, _ := hkdf.Extract(sha256.New, dk, salt)
+	commit, _ := hkdf.Expand(sha256.New, prk, "kmsshare-envelope v1 commitment\x00\x01", 32)
+	if c := k.Commitment(); !bytes.Equal(c[:], commit) {
+		t.Errorf("commitment %x, crypto/hkdf says %x", c, commit)
+	}
+	hk, _ := hkdf.Expand(sha256.New, prk, "kmsshare-envelope v1 header key\x00\x01", 32)
+	for _, n := range []int{0, 1, stackMsg - 1, stackMsg, stackMsg + 1, 70000} {
+		authd := bytes.Repeat([]byte{byte(n)}, n)
+		m := hmac.New(sha256.New, hk)
+		m.Write(authd)
+		if got := k.HeaderTag(authd); !bytes.Equal(got[:], m.Sum(nil)) {
+			t.Errorf("header tag over %d bytes differs from crypto/hmac", n)
+		}
+	}
+}
+
+func TestDeriveAllocations(t *testing.T) {
+	dk, salt := make([]byte, 32), make([]byte, 32)
+	n := testing.AllocsPerRun(100, func() {
+		k, _ := Derive(1, dk, salt, 1)
+		k.HeaderTag(make([]byte, 300))
+	})
+	// Keys, and Go's AES block and GCM (not poolable: they hold the key).
+	if n > 4 {
+		t.Errorf("Derive and HeaderTag: %v allocations, want ≤ 4", n)
+	}
+	t.Logf("%v allocations", n)
 }

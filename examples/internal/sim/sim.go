@@ -39,8 +39,13 @@ type Options struct {
 	Clock Clock // required
 	Seed  uint64
 	// Propagation is how long changes to policies take to reach
-	// authorization (fakecloud.Options.PropagationDelay).
+	// authorization (fakecloud.Options.PropagationDelay). The examples
+	// pass DefaultPropagation.
 	Propagation time.Duration
+	// Visibility is how long a new role or policy stays invisible to
+	// other services (fakecloud.Options.VisibilityDelay). The examples
+	// pass DefaultVisibility.
+	Visibility time.Duration
 	// Owner names the account that owns the KMS instance and the key
 	// (default "security").
 	Owner string
@@ -49,6 +54,18 @@ type Options struct {
 	// Quota is the KMS instance's access management quota (default 10).
 	Quota int
 }
+
+// The delays the examples run with: the real cloud is eventually
+// consistent, and code that only works without delays fails its first real
+// user. Neither is documented by Alibaba; practitioners report shares
+// taking from seconds to about 30 minutes to propagate, and Terraform waits
+// out RAM's invisibility of new roles for seconds. Code that waits must
+// wait on the emulator's clock (share.Options.Clock = the LandingZone's
+// Clock), or a visibility delay never ends.
+const (
+	DefaultPropagation = time.Minute
+	DefaultVisibility  = 10 * time.Second
+)
 
 // LandingZone is an emulated Landing Zone (workflow W1).
 type LandingZone struct {
@@ -76,7 +93,7 @@ func NewLandingZone(o Options) (*LandingZone, error) {
 		o.Quota = 10
 	}
 	lz := &LandingZone{Clock: o.Clock}
-	lz.Cloud = fakecloud.New(fakecloud.Options{Clock: o.Clock, Seed: o.Seed, PropagationDelay: o.Propagation})
+	lz.Cloud = fakecloud.New(fakecloud.Options{Clock: o.Clock, Seed: o.Seed, PropagationDelay: o.Propagation, VisibilityDelay: o.Visibility})
 	lz.Management = lz.Cloud.NewAccount("management")
 	rd, err := lz.Cloud.NewResourceDirectory(lz.Management)
 	if err != nil {
