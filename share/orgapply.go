@@ -124,15 +124,9 @@ func (c *Client) ApplyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, err
 	}
 	run(false)
 	failed := map[string]bool{}
-	fresh := map[string]bool{}
 	for i, rr := range res.Principals {
 		if rr.err != nil {
 			failed[strings.ToLower(p.Principals[i].Principal)] = true
-		}
-		for _, sr := range rr.Steps {
-			if sr.Step.Action == StepCreateRole && (sr.Status == StatusDone || sr.Status == StatusAlreadyDone) {
-				fresh[strings.ToLower(p.Principals[i].Principal)] = true
-			}
 		}
 	}
 
@@ -150,14 +144,11 @@ func (c *Client) ApplyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, err
 			return
 		}
 		var ready []Recipient
-		isFresh := false
 		for _, r := range kp.Recipients {
-			pa := strings.ToLower(r.PrincipalARN().String())
-			if failed[pa] {
+			if failed[strings.ToLower(r.PrincipalARN().String())] {
 				kr.HeldBack = append(kr.HeldBack, r.PrincipalARN().String())
 				continue
 			}
-			isFresh = isFresh || fresh[pa]
 			ready = append(ready, r)
 		}
 		var removed []arn.ARN
@@ -171,7 +162,7 @@ func (c *Client) ApplyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, err
 			kr.KeyPolicy = KeyPolicyResult{Status: StatusFailed, err: err, Error: err.Error()}
 			return
 		}
-		kr.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, isFresh, func(d *policy.Document) (*policy.Document, error) {
+		kr.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, ready, func(d *policy.Document) (*policy.Document, error) {
 			d, err := grantAll(d, key.AccountID, ready)
 			if err != nil || len(removed) == 0 {
 				return d, err
