@@ -91,12 +91,13 @@ func (s *story) run(ctx context.Context, c *share.Client, spec *share.Spec, appl
 	s.key = spec.KeyARN().ResourceName()
 	s.Step("Plan: share key %s with the ResourceDirectoryAccountAccessRole of %s", s.key, s.names(spec))
 	plan, err := c.Plan(ctx, spec)
-	if err := s.planned(plan, err); err != nil {
+	if err := lesson.Planned(s.Printer, plan, err); err != nil {
 		return err
 	}
 	if apply {
 		s.Step("Apply: the members' side first, then one write of the key policy")
-		if err := s.applied(c.Apply(ctx, plan)); err != nil {
+		res, err := c.Apply(ctx, plan)
+		if err := lesson.Applied(s.Printer, res, err); err != nil {
 			return err
 		}
 		s.Step("Verify as each member: describe the key by ARN, generate a data key, decrypt it")
@@ -107,10 +108,11 @@ func (s *story) run(ctx context.Context, c *share.Client, spec *share.Spec, appl
 	if revoke {
 		s.Step("Revoke: plan, then remove the members from the key policy")
 		rplan, err := c.PlanRevoke(ctx, spec, share.RevokeOptions{})
-		if err := s.planned(rplan, err); err != nil {
+		if err := lesson.Planned(s.Printer, rplan, err); err != nil {
 			return err
 		}
-		if err := s.applied(c.Apply(ctx, rplan)); err != nil {
+		res, err := c.Apply(ctx, rplan)
+		if err := lesson.Applied(s.Printer, res, err); err != nil {
 			return err
 		}
 		s.Step("Verify as each member that the key is refused")

@@ -33,23 +33,6 @@ func (s *story) names(spec *share.Spec) string {
 	return strings.Join(out, " and ")
 }
 
-// planned prints a plan and returns err or the plan's own error.
-func (s *story) planned(p *share.Plan, err error) error {
-	if err != nil {
-		return err
-	}
-	s.Block(p.String())
-	return p.Err()
-}
-
-// applied prints what applying a plan did, if anything, and returns err.
-func (s *story) applied(res *share.Result, err error) error {
-	if res != nil {
-		s.Block(res.String())
-	}
-	return err
-}
-
 // verified prints a line per recipient that verified (or, after a revoke,
 // was refused), and the whole report if any did not.
 func (s *story) verified(rep *share.VerifyReport, err error) error {

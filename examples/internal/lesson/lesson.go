@@ -201,3 +201,22 @@ func End(p *narrate.Printer, changed bool, what string) {
 	}
 	p.Printf("\nDone.\n")
 }
+
+// Planned prints a plan made by share and returns err, or the plan's own
+// error (a recipient that cannot be shared with, a quota exceeded).
+func Planned(p *narrate.Printer, plan *share.Plan, err error) error {
+	if err != nil {
+		return err
+	}
+	p.Block(plan.String())
+	return plan.Err()
+}
+
+// Applied prints what applying a plan did, if it got so far, and returns
+// err.
+func Applied(p *narrate.Printer, res *share.Result, err error) error {
+	if res != nil {
+		p.Block(res.String())
+	}
+	return err
+}
