@@ -77,7 +77,7 @@ func NewFlags(name, about string, stderr io.Writer) *Flags {
 	f := &Flags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.SetOutput(stderr)
 	f.Usage = func() {
-		fmt.Fprintf(f.Output(), "usage: %s [flags]\n\n%s\nFlags:\n", name, about)
+		fmt.Fprintf(f.Output(), "usage: %s [flags]\n\n%s\n\nFlags:\n", name, strings.TrimRight(about, "\n"))
 		f.PrintDefaults()
 	}
 	f.BoolVar(&f.Real, "real", false, "use real Alibaba Cloud instead of the emulator")
