@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"strings"
 
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+
 	"github.com/kmsshare/kmsshare/examples/internal/commalist"
 	"github.com/kmsshare/kmsshare/examples/internal/narrate"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
@@ -217,6 +219,29 @@ func Planned(p *narrate.Printer, plan *share.Plan, err error) error {
 func Applied(p *narrate.Printer, res *share.Result, err error) error {
 	if res != nil {
 		p.Block(res.String())
+	}
+	return err
+}
+
+// RealConfig returns an SDK configuration for real Alibaba Cloud in region
+// with the default chain's credentials, and where they come from: see
+// realcloud.Config.
+func RealConfig(getenv func(string) string, region string) (*openapi.Config, string, error) {
+	return realcloud.Config(getenv, region)
+}
+
+// RoleApplied prints a line per step of applying a role plan (done,
+// FAILED with the cloud's refusal, skipped) and returns err.
+func RoleApplied(p *narrate.Printer, res *share.RoleResult, err error) error {
+	for _, sr := range res.Steps {
+		switch sr.Status {
+		case share.StatusFailed:
+			p.Line("FAILED", "%s: %s", sr.Step, narrate.Refusal("ram", "", err))
+		case share.StatusNotAttempted:
+			p.Line("skipped", "%s", sr.Step)
+		default:
+			p.Line("done", "%s", sr.Step)
+		}
 	}
 	return err
 }
