@@ -245,3 +245,17 @@ func RoleApplied(p *narrate.Printer, res *share.RoleResult, err error) error {
 	}
 	return err
 }
+
+// The credential errors of realcloud, for examples that exit with status 2
+// on them (Exit's usage errors).
+var (
+	ErrNoCredentials         = realcloud.ErrNoCredentials
+	ErrIncompleteCredentials = realcloud.ErrIncompleteCredentials
+)
+
+// CredentialSource describes where the default chain's credentials come
+// from, or "" if nothing is configured: see realcloud.Detect.
+func CredentialSource(getenv func(string) string) string {
+	source, _ := realcloud.Detect(getenv)
+	return source
+}
