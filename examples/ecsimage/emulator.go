@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/ecsroles"
@@ -12,6 +13,53 @@ import (
 	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/policy"
 )
+
+// world is the emulated cloud of the story: A ("sharer") and app-1 and
+// app-2 in the apps folder of a resource directory, app-3 in apps/team-a,
+// sandbox-1 in another folder, a stranger outside the directory, and A's
+// RAM user admin that makes the changes.
+type world struct {
+	*sim.LandingZone
+	admin                    *fakecloud.User
+	app3, sandbox1, stranger *fakecloud.Account
+	p                        *narrate.Printer
+}
+
+// newWorld builds the world and introduces it on w.
+func newWorld(w io.Writer, snapshot bool) (*world, error) {
+	lz, err := sim.NewLandingZone(sim.Options{Clock: sim.ManualClock(), Seed: 4, Owner: "sharer", Members: []string{"app-1", "app-2"},
+		Propagation: sim.DefaultPropagation, Visibility: sim.DefaultVisibility})
+	if err != nil {
+		return nil, err
+	}
+	team := lz.Apps.NewFolder("team-a")
+	app3 := team.NewMember("app-3")
+	sandbox := lz.Directory.Root().NewFolder("sandbox")
+	sandbox1 := sandbox.NewMember("sandbox-1")
+	stranger := lz.Cloud.NewAccount("stranger") // not in the resource directory
+	admin, err := lz.Security.NewUser("admin", "AdministratorAccess")
+	if err != nil {
+		return nil, err
+	}
+	app1, app2 := lz.Members[0], lz.Members[1]
+	what := "images"
+	if snapshot {
+		what = "snapshots"
+	}
+	p := narrate.New(w)
+	p.Printf("W4: account A shares ECS %s encrypted with its own KMS key.\n", what)
+	p.Printf("Emulated Alibaba Cloud: nothing leaves this machine. Changes take %s (emulated) to propagate, new roles %s to become visible.\n\n",
+		sim.DefaultPropagation, sim.DefaultVisibility)
+	p.Printf("Accounts (RAM user %q of A makes the changes in A):\n", admin.Name)
+	p.Printf("  A  %-9s  %s  owns key %s; member of resource directory %s\n", lz.Security.Name, lz.Security.ID, lz.Key.ID, lz.Directory.ID)
+	p.Printf("     %-9s  %s  member in folder %s (%s)\n", app1.Name, app1.ID, lz.Apps.Name, lz.Apps.Path)
+	p.Printf("     %-9s  %s  member in folder %s\n", app2.Name, app2.ID, lz.Apps.Name)
+	p.Printf("     %-9s  %s  member in folder %s/%s\n", app3.Name, app3.ID, lz.Apps.Name, team.Name)
+	p.Printf("     %-9s  %s  member in folder %s (%s)\n", sandbox1.Name, sandbox1.ID, sandbox.Name, sandbox.Path)
+	p.Printf("     %-9s  %s  not in the resource directory\n", stranger.Name, stranger.ID)
+
+	return &world{LandingZone: lz, admin: admin, app3: app3, sandbox1: sandbox1, stranger: stranger, p: p}, nil
+}
 
 // scenario is one trust scope of the emulated story, with the accounts
 // whose ECS it should admit and refuse.

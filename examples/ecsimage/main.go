@@ -62,38 +62,13 @@ func main() { lesson.Main(cli) }
 // runEmulated builds A and the recipients and goes through the three
 // scenarios on one role.
 func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
-	lz, err := sim.NewLandingZone(sim.Options{Clock: sim.ManualClock(), Seed: 4, Owner: "sharer", Members: []string{"app-1", "app-2"},
-		Propagation: sim.DefaultPropagation, Visibility: sim.DefaultVisibility})
+	wd, err := newWorld(w, snapshot)
 	if err != nil {
 		return err
 	}
-	team := lz.Apps.NewFolder("team-a")
-	app3 := team.NewMember("app-3")
-	sandbox := lz.Directory.Root().NewFolder("sandbox")
-	sandbox1 := sandbox.NewMember("sandbox-1")
-	stranger := lz.Cloud.NewAccount("stranger") // not in the resource directory
-	admin, err := lz.Security.NewUser("admin", "AdministratorAccess")
-	if err != nil {
-		return err
-	}
-	app1, app2 := lz.Members[0], lz.Members[1]
-	what := "images"
-	if snapshot {
-		what = "snapshots"
-	}
-	p := narrate.New(w)
-	p.Printf("W4: account A shares ECS %s encrypted with its own KMS key.\n", what)
-	p.Printf("Emulated Alibaba Cloud: nothing leaves this machine. Changes take %s (emulated) to propagate, new roles %s to become visible.\n\n",
-		sim.DefaultPropagation, sim.DefaultVisibility)
-	p.Printf("Accounts (RAM user %q of A makes the changes in A):\n", admin.Name)
-	p.Printf("  A  %-9s  %s  owns key %s; member of resource directory %s\n", lz.Security.Name, lz.Security.ID, lz.Key.ID, lz.Directory.ID)
-	p.Printf("     %-9s  %s  member in folder %s (%s)\n", app1.Name, app1.ID, lz.Apps.Name, lz.Apps.Path)
-	p.Printf("     %-9s  %s  member in folder %s\n", app2.Name, app2.ID, lz.Apps.Name)
-	p.Printf("     %-9s  %s  member in folder %s/%s\n", app3.Name, app3.ID, lz.Apps.Name, team.Name)
-	p.Printf("     %-9s  %s  member in folder %s (%s)\n", sandbox1.Name, sandbox1.ID, sandbox.Name, sandbox.Path)
-	p.Printf("     %-9s  %s  not in the resource directory\n", stranger.Name, stranger.ID)
-
-	roles, err := share.New(lz.Cloud.Config(admin.Credentials(), sim.Region), func(o *share.Options) { o.Clock = lz.Clock })
+	lz, p := wd.LandingZone, wd.p
+	app1, app2, app3, sandbox1, stranger := lz.Members[0], lz.Members[1], wd.app3, wd.sandbox1, wd.stranger
+	roles, err := share.New(lz.Cloud.Config(wd.admin.Credentials(), sim.Region), func(o *share.Options) { o.Clock = lz.Clock })
 	if err != nil {
 		return err
 	}
