@@ -40,16 +40,26 @@ by Resource Directory folder, the whole directory or explicitly, with exclusions
   inventory  who can use each key today, and the drift against the manifest
   onboard    give one account every key the manifest gives it (account vending): cheap, idempotent
 
-Manifest (JSON, version 1; see package share):
-  {"version": 1, "grants": [
-     {"keys": ["acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7"],
-      "recipients": {"folders": [{"folder": "apps", "subfolders": true}],
-                     "exclude": {"accounts": ["2222222222222222"]}}}]}
+Manifest (JSON, version 1; see package share and "keyshare -h"):
+` + manifestSketch + `
 A single-key spec is accepted too. Manifest commands need Alibaba Cloud credentials
 (the Resource Directory is read); there is no simulation of a manifest.
 
 Flags:
 `
+
+// manifestSketch is the example manifest of keyshare -h and of the
+// manifest commands' -h; TestManifestSketch parses it.
+const manifestSketch = `  {"version": 1, "grants": [
+     {"keys": ["acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7"],
+      "recipients": {"folders": [{"folder": "apps/prod", "subfolders": true}],
+                     "exclude": {"accounts": ["2222222222222222"]}}},
+     {"keys": ["acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7"],
+      "recipients": {"accounts": ["3333333333333333"]},
+      "principal": "role", "name": "app", "actions": ["kms:Decrypt"]}]}`
+
+// onboardSummary is onboard's line in keyshare -h.
+const onboardSummary = "give an account that just joined every key an organisation's manifest gives it: keyshare onboard -manifest org.json -account UID"
 
 // isManifestCommand reports whether keyshare was called with a manifest.
 func isManifestCommand(name string, args []string) bool {
@@ -83,6 +93,7 @@ func runManifest(ctx context.Context, name string, args []string, e env) int {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), manifestUsage)
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nRun \"keyshare -h\" for the manifest and spec formats and the exit statuses.\n")
 	}
 	fs.StringVar(&o.manifest, "manifest", "", "the JSON manifest file (\"-\": standard input)")
 	fs.StringVar(&o.output, "output", "text", "text, or json: the library's own JSON, for programs")

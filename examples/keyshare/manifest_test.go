@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
 	"github.com/kmsshare/kmsshare/fakecloud"
+	"github.com/kmsshare/kmsshare/share"
 )
 
 // TestManifestCommands runs the manifest commands against the emulator
@@ -119,5 +121,57 @@ func TestManifestCommands(t *testing.T) {
 		if n := len(cloud.Log().Since(mark, fakecloud.Match{Action: "SetKeyPolicy", Status: 200})); tc.writes >= 0 && n != tc.writes {
 			t.Errorf("keyshare %s: %d key-policy writes, want %d", strings.Join(tc.args, " "), n, tc.writes)
 		}
+	}
+}
+
+// TestManifestExamples: the manifests people copy, testdata/org.json (which
+// README.md shows) and the sketch in keyshare -h, are valid manifests that
+// say what their text says.
+func TestManifestExamples(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/org.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name           string
+		data           string
+		grants         int
+		folders        []string
+		directory      bool
+		principalKinds []share.PrincipalKind
+	}{
+		{"testdata/org.json", string(data), 3, []string{"apps/prod"}, true, []share.PrincipalKind{"", share.PrincipalECSDiskRole, share.PrincipalRole}},
+		{"manifestSketch", manifestSketch, 2, []string{"apps/prod"}, false, []share.PrincipalKind{"", share.PrincipalRole}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := share.ParseManifest([]byte(tc.data))
+			if err != nil {
+				t.Fatalf("ParseManifest: %v", err)
+			}
+			if len(m.Grants) != tc.grants {
+				t.Fatalf("%d grants, want %d", len(m.Grants), tc.grants)
+			}
+			var folders []string
+			directory := false
+			var kinds []share.PrincipalKind
+			for _, g := range m.Grants {
+				for _, f := range g.Recipients.Folders {
+					folders = append(folders, f.Folder)
+				}
+				directory = directory || g.Recipients.Directory
+				kinds = append(kinds, g.Principal)
+			}
+			if !slices.Equal(folders, tc.folders) || directory != tc.directory || !slices.Equal(kinds, tc.principalKinds) {
+				t.Errorf("folders %q, directory %v, principals %q; want %q, %v, %q", folders, directory, kinds, tc.folders, tc.directory, tc.principalKinds)
+			}
+			if got := m.Regions(); !slices.Equal(got, []string{"cn-hangzhou"}) {
+				t.Errorf("regions %q", got)
+			}
+		})
+	}
+	// The sketch is what both -h texts show.
+	if !strings.Contains(usage(), manifestSketch) || !strings.Contains(manifestUsage, manifestSketch) {
+		t.Error("keyshare -h or the manifest commands' -h lacks manifestSketch")
 	}
 }
