@@ -18,10 +18,12 @@ import (
 
 // KMS 2016-01-20. This file holds keys: creation, lookup and the key
 // lifecycle actions. Key policies are in kms_keypolicy.go, the instance
-// quota in kms_quota.go, instances in kms_instance.go and the data plane in
-// kms_crypto.go. Keys are found by ID, alias or ARN; a bare ID or alias resolves only in the
-// caller's own account and the request's region, so other accounts must
-// name a key by its ARN (kms.md §4.1).
+// quota in kms_quota.go, instances in kms_instance.go and the data plane
+// in kms_crypto.go.
+//
+// Keys are found by ID, alias or ARN; a bare ID or alias resolves only in
+// the caller's own account and the request's region, so other accounts
+// must name a key by its ARN (kms.md §4.1).
 
 // symmetricSpec reports whether keys of spec encrypt and decrypt.
 func symmetricSpec(spec string) bool {
