@@ -225,7 +225,7 @@ func date(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	return tea.String(t.UTC().Format("2006-01-02T15:04:05Z"))
+	return tea.String(t.UTC().Format(dateFormat))
 }
 
 // metadata is DescribeKey's view of a key.

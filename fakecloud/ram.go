@@ -32,7 +32,7 @@ const (
 	maxAccessKeysPerUser  = 2
 )
 
-func ramDate(t time.Time) *string { return tea.String(t.UTC().Format("2006-01-02T15:04:05Z")) }
+func ramDate(t time.Time) *string { return tea.String(t.UTC().Format(dateFormat)) }
 
 // ---- validation ----
 
