@@ -167,6 +167,9 @@ func run(ctx context.Context, args []string, e env) int {
 	case "findings":
 		return runFindings(ctx, e, rest)
 	}
+	if isManifestCommand(name, rest) {
+		return runManifest(ctx, name, rest, e) // manifest.go
+	}
 	cmds := specCommands()
 	i := slices.IndexFunc(cmds, func(c specCommand) bool { return c.name == name })
 	if i < 0 {
