@@ -161,7 +161,13 @@
 //	    "users": [{"name": "admin", "policies": ["AdministratorAccess"]}],
 //	    "roles": [{"name": "App", "description": "…", "trust": {…}, "policies": ["UseKeys"]}],
 //	    "instances": [{"name": "main", "region": "cn-hangzhou", "external": false,
-//	      "quota": 10, "keyQuota": 1000, "vpcs": ["vpc-…"],
+//	      "quota": 10, "keyQuota": 1000,
+//	      "vpc": "vpc-…",                          // the VPC it is created in; made up if absent
+//	      "vpcs": ["vpc-…",                        // bound VPCs, one unit of quota each: an ID (the
+//	        {"id": "vpc-…", "vSwitch": "vsw-…",    // owner's VPC) or an object (any account's)
+//	         "region": "cn-hangzhou", "account": "app-1"}],
+//	      "vpcOnly": true,                         // crypto from the Internet only for the accounts
+//	      "internet": ["app-1"],                   // named here (Instance.SetInternetAccess)
 //	      "keys": [{"name": "orders", "id": "key-…", "alias": "alias/orders",
 //	        "description": "…", "spec": "Aliyun_AES_256", "usage": "ENCRYPT/DECRYPT", "policy": {…}}]}],
 //	    "defaultKeys": [{"name": "legacy", "region": "cn-hangzhou"}] // keys outside an instance
@@ -169,8 +175,15 @@
 //	  "resourceDirectory": {"management": "management", "members": ["security"],
 //	    "folders": [{"name": "apps", "members": ["app-1"], "folders": […]}]},
 //	  "faults": [{"service": "kms", "action": "Decrypt", "account": "app-1",
-//	    "throttle": 0.1, "unavailable": 0, "lostResponse": 0, "latency": "50ms"}]
+//	    "throttle": 0.1, "unavailable": 0, "internal": 0, "lostResponse": 0, "latency": "50ms"}]
 //	}
+//
+// "vpcs" is the one list of bound VPCs, with no count beside it: each
+// entry is one VPC and one unit of quota. (Files from before this list
+// took objects bound as many made-up VPCs, vpc-fake0001 and on, as they
+// listed IDs; they load unchanged and use the same quota, and the VPCs
+// now carry the file's IDs.) "internet" is refused without "vpcOnly":
+// true, where every account has Internet access.
 //
 // Names are the file's own handles (World.Account, World.Key, …); user,
 // role and policy names are also the RAM names. Policies are attached by
@@ -184,6 +197,8 @@
 //	The default clock is real time that Advance moves ahead; a caller's    TestWorldFileClocks
 //	  clock replaces the file's
 //	Mistakes name line, column and field; nothing is built                 TestWorldFileErrors
+//	Network settings: the instance's VPC, bound VPCs of any account,       TestWorldFileNetwork
+//	  vpcOnly with per-account Internet access, Internal faults
 //	The field reference above names every field of the schema              TestWorldDocFields
 //	The admin endpoints: log since a mark, time, advance                   TestAdminHandler
 //

@@ -276,7 +276,7 @@ func (b *worldBuilder) fault(p string, f worldFault) error {
 	for _, pr := range []struct {
 		name string
 		v    float64
-	}{{"throttle", f.Throttle}, {"unavailable", f.Unavailable}, {"lostResponse", f.LostResponse}} {
+	}{{"throttle", f.Throttle}, {"unavailable", f.Unavailable}, {"internal", f.Internal}, {"lostResponse", f.LostResponse}} {
 		if pr.v < 0 || pr.v > 1 {
 			return b.at(p+"."+pr.name, "want a probability from 0 to 1, found %g", pr.v)
 		}
@@ -297,10 +297,10 @@ func (b *worldBuilder) fault(p string, f worldFault) error {
 			return b.at(p+".action", "the emulator serves no operation %q%s; a fault on it would never fire", f.Action, where)
 		}
 	}
-	if f.Throttle+f.Unavailable > 1 {
-		return b.at(p, "throttle + unavailable exceed 1")
+	if f.Throttle+f.Unavailable+f.Internal > 1 {
+		return b.at(p, "throttle + unavailable + internal exceed 1")
 	}
-	fault := Fault{Service: f.Service, Action: f.Action, Throttle: f.Throttle, Unavailable: f.Unavailable,
+	fault := Fault{Service: f.Service, Action: f.Action, Throttle: f.Throttle, Unavailable: f.Unavailable, Internal: f.Internal,
 		LostResponse: f.LostResponse, Latency: time.Duration(f.Latency)}
 	if f.Account != "" {
 		a, err := b.account(p+".account", f.Account)

@@ -57,13 +57,32 @@ type worldRole struct {
 }
 
 type worldInstance struct {
-	Name     string     `json:"name"`
-	Region   string     `json:"region"`
-	External bool       `json:"external"`
-	Quota    int        `json:"quota"`
-	KeyQuota int        `json:"keyQuota"`
-	VPCs     []string   `json:"vpcs"` // bound VPC IDs; each uses one unit of quota
+	Name     string `json:"name"`
+	Region   string `json:"region"`
+	External bool   `json:"external"`
+	Quota    int    `json:"quota"`
+	KeyQuota int    `json:"keyQuota"`
+	// VPC is the VPC the instance is created in (InstanceOptions.VPC).
+	VPC string `json:"vpc"`
+	// VPCOnly: cryptographic calls from the Internet need the caller's
+	// account in Internet (InstanceOptions.VPCOnly).
+	VPCOnly bool `json:"vpcOnly"`
+	// VPCs are the bound VPCs (InstanceOptions.BindVPCs), each one unit of
+	// quota: an ID of the owner's VPC, or an object for any account's.
+	VPCs []worldVPC `json:"vpcs"`
+	// Internet names the accounts whose Internet access the owner turned
+	// on (Instance.SetInternetAccess); only with VPCOnly.
+	Internet []string   `json:"internet"`
 	Keys     []worldKey `json:"keys"`
+}
+
+// worldVPC is a bound VPC: in the file, either its ID as a string (a VPC
+// of the instance's owner, in the instance's region) or an object.
+type worldVPC struct {
+	ID      string `json:"id"`
+	VSwitch string `json:"vSwitch"` // "" means one is made up
+	Region  string `json:"region"`  // "" means the instance's region
+	Account string `json:"account"` // the VPC's account, by name; "" means the owner
 }
 
 type worldKey struct {
@@ -95,6 +114,7 @@ type worldFault struct {
 	Account      string       `json:"account"` // the caller's account, by name
 	Throttle     float64      `json:"throttle"`
 	Unavailable  float64      `json:"unavailable"`
+	Internal     float64      `json:"internal"`
 	LostResponse float64      `json:"lostResponse"`
 	Latency      jsonDuration `json:"latency"`
 }
