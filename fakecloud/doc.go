@@ -153,6 +153,8 @@
 //	  "seed": 1,                                   // IDs and fault draws (Options.Seed)
 //	  "clock": {"kind": "real"},                   // or {"kind": "manual", "start": "2026-01-01T00:00:00Z"},
 //	                                               // or {"kind": "scaled", "scale": 60, "start": …}
+//	  "gatewayClock": {"ahead": "20m"},            // or {"behind": …}: the gateway's clock off the
+//	                                               // host's (Options.GatewayClock); time checks use it
 //	  "delays": {"propagation": "30s", "quotaRelease": "5m", "visibility": "2s"},
 //	  "logLimit": 100000,
 //	  "accounts": [{
@@ -197,6 +199,7 @@
 //	The default clock is real time that Advance moves ahead; a caller's    TestWorldFileClocks
 //	  clock replaces the file's
 //	Mistakes name line, column and field; nothing is built                 TestWorldFileErrors
+//	A gateway clock ahead or behind refuses SDK requests as skewed         TestWorldFileGatewayClock
 //	Network settings: the instance's VPC, bound VPCs of any account,       TestWorldFileNetwork
 //	  vpcOnly with per-account Internet access, Internal faults
 //	The field reference above names every field of the schema              TestWorldDocFields

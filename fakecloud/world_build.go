@@ -88,6 +88,12 @@ func (c *offsetClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// hostClockOff is the host's real clock off by a fixed amount: a world
+// file's gateway clock.
+type hostClockOff time.Duration
+
+func (c hostClockOff) Now() time.Time { return time.Now().UTC().Add(time.Duration(c)) }
+
 func (b *worldBuilder) clock(wc *worldClock) (Clock, error) {
 	if wc == nil {
 		return &offsetClock{}, nil
@@ -178,7 +184,14 @@ func (b *worldBuilder) build(wf *worldFile, clk Clock) (*World, error) {
 			return nil, err
 		}
 	}
-	c := New(Options{Clock: clk, Seed: wf.Seed, LogLimit: wf.LogLimit,
+	var gateway Clock
+	if g := wf.GatewayClock; g != nil {
+		if g.Ahead != 0 && g.Behind != 0 {
+			return nil, b.at("gatewayClock", "give ahead or behind, not both")
+		}
+		gateway = hostClockOff(time.Duration(g.Ahead) - time.Duration(g.Behind))
+	}
+	c := New(Options{Clock: clk, GatewayClock: gateway, Seed: wf.Seed, LogLimit: wf.LogLimit,
 		PropagationDelay:  time.Duration(wf.Delays.Propagation),
 		QuotaReleaseDelay: time.Duration(wf.Delays.QuotaRelease),
 		VisibilityDelay:   time.Duration(wf.Delays.Visibility)})

@@ -107,3 +107,32 @@ func TestWorldFileNetwork(t *testing.T) {
 		})
 	}
 }
+
+// TestWorldFileGatewayClock: a world file's gateway clock ahead of or
+// behind the host's by more than 15 minutes refuses the SDK's requests as
+// expired; a smaller skew, and the default, do not.
+func TestWorldFileGatewayClock(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		gateway, code string
+	}{
+		{"", ""},
+		{`"gatewayClock": {"ahead": "5m"},`, ""},
+		{`"gatewayClock": {"ahead": "20m"},`, "InvalidTimeStamp.Expired"},
+		{`"gatewayClock": {"behind": "20m"},`, "InvalidTimeStamp.Expired"},
+	} {
+		t.Run(tc.gateway, func(t *testing.T) {
+			t.Parallel()
+			w, err := LoadWorld(strings.NewReader(`{`+tc.gateway+` "accounts": [{"name": "a"}]}`), WorldOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := w.Config("a", region)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = newClients(t, cfg).kms.ListKeysWithContext(ctxb(), &kms.ListKeysRequest{}, rt)
+			wantCode(t, err, tc.code)
+		})
+	}
+}

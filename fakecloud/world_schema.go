@@ -7,6 +7,7 @@ package fakecloud
 type worldFile struct {
 	Seed              uint64         `json:"seed"`
 	Clock             *worldClock    `json:"clock"`
+	GatewayClock      *worldGateway  `json:"gatewayClock"`
 	Delays            worldDelays    `json:"delays"`
 	LogLimit          int            `json:"logLimit"`
 	Accounts          []worldAccount `json:"accounts"`
@@ -21,6 +22,15 @@ type worldClock struct {
 	Kind  string  `json:"kind"`
 	Start string  `json:"start"` // RFC 3339; default DefaultStart
 	Scale float64 `json:"scale"`
+}
+
+// worldGateway is the clock the API gateway checks request timestamps
+// against (Options.GatewayClock): the host's real clock, or that clock
+// Ahead or Behind by a fixed amount, to rehearse a host whose clock is
+// wrong. Emulator time (clock, World.Advance) does not move it.
+type worldGateway struct {
+	Ahead  jsonDuration `json:"ahead"`
+	Behind jsonDuration `json:"behind"`
 }
 
 type worldDelays struct {

@@ -261,6 +261,9 @@ func TestWorldFileErrors(t *testing.T) {
 			"delays": {"propagation": "soon"} ←
 		}`, "delays.propagation", "duration"},
 		{"no accounts", `{"seed": 1} ←`, "accounts", "at least one account"},
+		{"gateway clock both ways", `{"accounts": [{"name": "a"}],
+			"gatewayClock": {"ahead": "1m", "behind": "1m"} ←
+		}`, "gatewayClock", "not both"},
 		{"internet without vpcOnly", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou",
 			"internet": ["a"]} ←
 		]}]}`, "accounts[0].instances[0].internet", `without "vpcOnly": true`},
