@@ -233,6 +233,8 @@
 //	  the delay (default 5 minutes of emulator time)
 //	The quota counts each key's foreign accounts once per policy write     TestQuotaTallyMatchesRecount
 //	  (a cached tally): same counts, decisions and releases as a recount
+//	Quota readers (GetKmsInstanceQuotaInfos, read lock) never update the   TestQuotaReadersLeaveTallyAlone
+//	  cached tally; an out-of-date tally is recounted privately
 //	Disabled and pending-deletion keys refused; deletion date ends a key   TestKeyStates
 //	EncryptionContext must match at Decrypt, compared as parsed maps       TestEncryptionContext, TestCanonicalContext
 //	Ciphertext blobs are authenticated (AES-256-GCM) and region-bound      TestCiphertextTampering

@@ -29,15 +29,26 @@ func liveKeys(inst *instance, now time.Time) int {
 // quotaUsed counts the instance's access management quota in use at now:
 // bound VPCs, plus distinct foreign accounts named by its keys' policies
 // or released less than the release delay ago (kms.md §9). With change
-// set, doc replaces change's policy (or is added, for a new key). The
-// accounts come from the instance's foreignTally, not a recount.
+// set, doc replaces change's policy (or is added, for a new key). It
+// never changes the instance's tally, as GetKmsInstanceQuotaInfos calls it
+// under the read lock: a tally that is out of date (a policy written
+// without changeInstance) is replaced by a recount in a private one.
 func (c *Cloud) quotaUsed(inst *instance, now time.Time, change *key, doc *policy.Document) int {
 	t := &inst.foreign
-	t.sync(inst)
+	if !t.inSync(inst) {
+		t = &foreignTally{}
+		t.sync(inst)
+	}
 	var add []string
 	if change != nil {
-		add = t.list(doc, inst.account.id)
+		add = foreignList(doc, inst.account.id)
 	}
+	return c.quotaCount(t, inst, now, change, add)
+}
+
+// quotaCount is quotaUsed from tally t, which is in sync with inst, with
+// change's foreign accounts replaced by add.
+func (c *Cloud) quotaCount(t *foreignTally, inst *instance, now time.Time, change *key, add []string) int {
 	u := t.newUsage(inst, c.quotaCounted(now), change, add)
 	n := u.size()
 	for a, at := range inst.released {
@@ -50,10 +61,13 @@ func (c *Cloud) quotaUsed(inst *instance, now time.Time, change *key, doc *polic
 
 // checkQuota refuses doc as k's policy (k new or existing) if it takes the
 // instance's access management quota past its limit; a change that does not
-// add to an already exceeded quota is let through.
+// add to an already exceeded quota is let through. Its callers hold the
+// exclusive lock: it brings the tally up to date.
 func (c *Cloud) checkQuota(inst *instance, now time.Time, k *key, doc *policy.Document, fail func(code, detail string) *Error) *Error {
-	before := c.quotaUsed(inst, now, nil, nil)
-	if after := c.quotaUsed(inst, now, k, doc); after > inst.quota && after > before {
+	t := &inst.foreign
+	t.sync(inst)
+	before := c.quotaCount(t, inst, now, nil, nil)
+	if after := c.quotaCount(t, inst, now, k, t.list(doc, inst.account.id)); after > inst.quota && after > before {
 		return fail("Rejected.ShareQuotaExceedLimit", fmt.Sprintf("%d of %d in use", after, inst.quota))
 	}
 	return nil

@@ -15,7 +15,8 @@ import (
 // stores a new document, so it invalidates the entry (policy documents are
 // never modified in place). Keys are never removed from an instance; a
 // deleted key keeps its entry and is left out of the counts by state
-// (keyCounts), as the recount did.
+// (quotaCounted, liveCounted), as the recount did. Only holders of the
+// exclusive lock change it (checkQuota, changeInstance).
 type foreignTally struct {
 	keys  map[*key]foreignSet
 	names map[string]int // account → number of keys (any state) naming it
@@ -48,6 +49,20 @@ func foreignList(doc *policy.Document, owner string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// inSync reports whether the tally holds every key of the instance at its
+// latest policy, without changing it.
+func (t *foreignTally) inSync(inst *instance) bool {
+	if t.keys == nil || len(t.keys) != len(inst.keys) {
+		return false
+	}
+	for _, k := range inst.keys {
+		if e, ok := t.keys[k]; !ok || e.doc != k.policy.latest() {
+			return false
+		}
+	}
+	return true
 }
 
 // sync brings the tally up to date with the instance's keys and returns

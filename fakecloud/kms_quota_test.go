@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+
 	"github.com/kmsshare/kmsshare/policy"
 )
 
@@ -212,6 +215,58 @@ func BenchmarkQuotaSetKeyPolicy(b *testing.B) {
 				b.Fatal("refused")
 			}
 			ref.change(now, func() { k.policy.set(now, doc, now) })
+		}
+	})
+}
+
+// TestQuotaReadersLeaveTallyAlone: GetKmsInstanceQuotaInfos runs under the
+// read lock, so concurrent calls must not update the shared tally, even
+// when it is out of date (run with -race); they answer from a recount,
+// and the tally is brought up to date by the next writer.
+func TestQuotaReadersLeaveTallyAlone(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, Options{})
+	inst := w.sec.NewKMSInstance(region, InstanceOptions{Quota: 10})
+	k := must(inst.NewKey(KeyOptions{}))
+	kc := newClients(t, w.c.Config(w.secAdmin.Credentials(), region)).kms
+	wantCode(t, setKeyPolicy(kc, k.ID, keyPolicy(w.sec.ID, []string{"acs:ram::" + w.app1.ID + ":root"})), "")
+	// A policy written behind the tally's back: it is out of date.
+	doc := must(policy.Parse([]byte(keyPolicy(w.sec.ID, []string{"acs:ram::" + w.app1.ID + ":root", "acs:ram::" + w.app2.ID + ":root"}))))
+	inst.locked(func(c *Cloud, st *instance) {
+		key := c.keys[k.ID]
+		key.policy.set(c.clock.Now(), doc, c.clock.Now())
+		if st.foreign.inSync(st) {
+			t.Fatal("tally in sync after a policy written behind its back")
+		}
+	})
+	errs := make(chan error, 8)
+	for range 8 {
+		kc := newClients(t, w.c.Config(w.secAdmin.Credentials(), region)).kms // an SDK client is not safe for concurrent use
+		go func() {
+			out, err := kc.GetKmsInstanceQuotaInfosWithContext(ctxb(), &kms.GetKmsInstanceQuotaInfosRequest{KmsInstanceId: tea.String(inst.ID), ResourceType: tea.String("vpc")}, rt)
+			if err == nil && tea.Int64Value(out.Body.KmsInstanceQuotaInfos[0].UsedQuantity) != 2 {
+				err = fmt.Errorf("used %d, want 2", tea.Int64Value(out.Body.KmsInstanceQuotaInfos[0].UsedQuantity))
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	inst.locked(func(_ *Cloud, st *instance) {
+		if st.foreign.inSync(st) {
+			t.Error("a reader updated the tally")
+		}
+	})
+	wantCode(t, setKeyPolicy(kc, k.ID, keyPolicy(w.sec.ID, []string{"acs:ram::" + w.app2.ID + ":root"})), "")
+	if n := inst.QuotaUsed(); n != 2 {
+		t.Errorf("QuotaUsed = %d after the next write, want 2 (app-2, and app-1 until its release)", n)
+	}
+	inst.locked(func(_ *Cloud, st *instance) {
+		if !st.foreign.inSync(st) {
+			t.Error("tally out of date after a write")
 		}
 	})
 }
