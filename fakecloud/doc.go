@@ -134,16 +134,18 @@
 //
 // LoadWorld and LoadWorldFile build a whole cloud from JSON: accounts by
 // name (with optional fixed UIDs), the Resource Directory tree, custom
-// policies, RAM users and roles, KMS instances (quota, bound VPCs) and
-// their keys (optional fixed IDs, aliases, key policies), delays, faults
-// and the clock. Policy documents are JSON objects or strings;
-// ${uid:<account>} in them stands for that account's UID. The World gives
-// the handles back by name, and World.Config returns an *openapi.Config
-// for "<account>" (its root) or "<account>/<user>". The file is strict:
-// an unknown field, a field given twice, a duplicate name, a masked or
-// invalid ID, an unknown reference or a policy that does not parse is a
-// *WorldError naming line, column and field, and nothing is built.
-// examples/fakecloud/world.json is a complete example;
+// policies, RAM users and roles, KMS instances (quota, their VPC, bound
+// VPCs of any account, VPC-only access with per-account Internet access)
+// and their keys (optional fixed IDs, aliases, key policies), delays,
+// faults, the clock and the gateway's clock. Policy documents are JSON
+// objects or strings; ${uid:<account>} in them stands for that account's
+// UID. The World gives the handles back by name, and World.Config returns
+// an *openapi.Config for "<account>" (its root) or "<account>/<user>". The
+// file is strict: an unknown field, a field given twice, a duplicate name,
+// a masked or invalid ID, an unknown reference or a policy that does not
+// parse is a *WorldError naming line, column and field, and nothing is
+// built. examples/fakecloud/world.json is a worked example, and the
+// reference below lists every field;
 // examples/fakecloud serves a world over HTTP, and World.Handler adds
 // admin endpoints under AdminPath (request log, emulator time).
 //
