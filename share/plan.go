@@ -577,7 +577,7 @@ func RecipientPolicyName(key, principal arn.ARN) string {
 
 // sessionARN is the identity a role's sessions have, for local evaluation.
 func sessionARN(account, role string) arn.ARN {
-	return arn.ARN{Service: "ram", AccountID: account, Resource: "assumed-role/" + strings.ToLower(role) + "/kmsshare"}
+	return arn.RoleSession(account, role, "kmsshare")
 }
 
 // principalCaller is the recipient's principal as a policy.Caller.
