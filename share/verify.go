@@ -219,7 +219,7 @@ func (c *Client) verify(ctx context.Context, spec *Spec, revoked bool) (*VerifyR
 func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, revoked bool) VerifyResult {
 	start := c.opts.Clock.Now()
 	deadline := start.Add(c.opts.VerifyTimeout)
-	wait := backoff(c.opts.VerifyInterval, max(c.opts.VerifyInterval, time.Minute))
+	wait := c.backoff(c.opts.VerifyInterval, max(c.opts.VerifyInterval, time.Minute))
 	res := VerifyResult{Principal: r.PrincipalARN().String(), Account: r.Account}
 	errorsInARow := 0
 	for {
