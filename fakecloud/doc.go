@@ -246,6 +246,7 @@
 //	  and are logged
 //	A lost response: the request is carried out, the caller gets a 503     TestLostResponse
 //	Fault draws are seeded                                                 TestFaultsAreSeeded
+//	The same Seed chooses the same IDs, in set-up and over the wire        TestSameSeedSameIDs
 //	Latency is real time, outside the lock, and honours the context        TestLatency
 //	SetKeyPolicy is last-writer-wins                                       TestSetKeyPolicyLastWriterWins
 //	Many concurrent clients, with faults, under -race                      TestConcurrentClients

@@ -144,7 +144,7 @@ func (k *call) stsAssumeRole() (any, *Error) {
 			Arn:           tea.String(arn.RAMRole(r.account.id, r.name).String() + "/" + s.name),
 			AssumedRoleId: tea.String(r.id + ":" + s.name)},
 		Credentials: &sts.AssumeRoleResponseBodyCredentials{AccessKeyId: tea.String(s.id), AccessKeySecret: tea.String(s.secret),
-			SecurityToken: tea.String(s.token), Expiration: tea.String(s.expires.UTC().Format("2006-01-02T15:04:05Z"))}}
+			SecurityToken: tea.String(s.token), Expiration: tea.String(s.expires.UTC().Format(dateFormat))}}
 	if v := k.param("SourceIdentity"); v != "" {
 		body.SourceIdentity = tea.String(v)
 	}

@@ -77,6 +77,10 @@ func agrees(values []string, signed string) bool {
 // requestID returns the request ID as the SDK models want it.
 func (k *call) requestID() *string { return tea.String(k.rid) }
 
+// dateFormat is how KMS, RAM and STS responses write a time (UTC, to the
+// second).
+const dateFormat = "2006-01-02T15:04:05Z"
+
 // fail returns the error for code as this operation reports it.
 func (k *call) fail(code, detail string) *Error {
 	return k.c.newError(k.service, k.action, code, detail)

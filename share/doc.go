@@ -99,6 +99,22 @@
 // other account's RAM side where the caller can look, and drift against a
 // spec.
 //
+// # Organisations
+//
+// A Manifest (manifest.go) grants many keys to accounts picked by Resource
+// Directory selectors: folders (with or without sub-folders), the whole
+// directory, explicit accounts, with exclusions. PlanManifest reads the
+// directory through ResourceManager (the management account's
+// credentials), shows each account with its folder, and plans one
+// key-policy write per changed key, the RAM side once per recipient
+// principal for all its keys (kmsshare-org-* policies, split within RAM's
+// 6,144 bytes) and the access management quota per KMS instance across its
+// keys; a key policy over 32,768 bytes or a quota overrun is a problem
+// before any write. ApplyManifest with ManifestOptions.Prune also removes
+// grants this library made to accounts no longer selected; Onboard gives
+// one new account its keys without reading anyone else;
+// VerifyManifest, InventoryManifest and RevokeManifest work per key.
+//
 // # Errors
 //
 // API failures are *APIError values (an alias of the internal error type)

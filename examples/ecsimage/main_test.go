@@ -9,6 +9,7 @@ import (
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/ecsroles"
+	"github.com/kmsshare/kmsshare/examples/internal/lesson"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/internal/golden"
@@ -119,7 +120,7 @@ func TestRealModePath(t *testing.T) {
 	} {
 		mark := lz.Cloud.Log().Mark()
 		var out bytes.Buffer
-		cfg := config{real: true, key: lz.Key.ARN, accounts: []string{lz.Members[0].ID}, apply: tc.apply, revoke: tc.revoke}
+		cfg := config{Flags: &lesson.Flags{Real: true, Key: lz.Key.ARN, Apply: tc.apply, Revoke: tc.revoke}, accounts: []string{lz.Members[0].ID}}
 		if err := realWith(context.Background(), &out, cfg, srv.Config(admin.Credentials(), sim.Region), "a test server", spec, trust, key); err != nil {
 			t.Fatalf("%s: %v\n%s", tc.name, err, out.String())
 		}
@@ -135,7 +136,7 @@ func TestRealModePath(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	err = realWith(context.Background(), &out, config{real: true, apply: true}, srv.Config(lz.Pipeline.Credentials(), sim.Region), "a test server", spec, trust, key)
+	err = realWith(context.Background(), &out, config{Flags: &lesson.Flags{Real: true, Apply: true}}, srv.Config(lz.Pipeline.Credentials(), sim.Region), "a test server", spec, trust, key)
 	if err == nil || !strings.Contains(err.Error(), "must live in "+key.AccountID) {
 		t.Errorf("credentials of the management account: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/envelope"
+	"github.com/kmsshare/kmsshare/examples/internal/lesson"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/examples/internal/sim"
 	"github.com/kmsshare/kmsshare/fakecloud"
@@ -78,7 +79,7 @@ func TestRealModeOnEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := []arn.ARN{arn.MustParse(lz.Key.ARN), arn.MustParse(dr.ARN)}
-	enc := config{real: true, key: lz.Key.ARN, in: in, out: filepath.Join(dir, "data.kmse"), segment: 64 << 10, context: map[string]string{"purpose": "test"}}
+	enc := config{Flags: &lesson.Flags{Real: true, Key: lz.Key.ARN}, in: in, out: filepath.Join(dir, "data.kmse"), segment: 64 << 10, context: map[string]string{"purpose": "test"}}
 	var out bytes.Buffer
 	if err := realWith(context.Background(), &out, enc, keys, sdk, source); err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestReportOnePrefix(t *testing.T) {
 	}{
 		{fmt.Errorf("decrypt x: %w", envelope.ErrNotAuthentic), "envelope: decrypt x: " + envelope.ErrNotAuthentic.Error() + "\n", 1},
 		{envelope.ErrNotAuthentic, envelope.ErrNotAuthentic.Error() + "\n", 1},
-		{fmt.Errorf("%w: -key: bad", errUsage), "envelope: usage: -key: bad\n", 2},
+		{fmt.Errorf("%w: -key: bad", lesson.ErrUsage), "envelope: usage: -key: bad\n", 2},
 		{&realcloud.CredentialsError{Problems: []string{"X is set but Y is not"}}, "envelope: incomplete Alibaba Cloud credentials: X is set but Y is not\n", 2},
 	} {
 		var b bytes.Buffer

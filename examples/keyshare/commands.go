@@ -91,6 +91,7 @@ type options struct {
 	quiet              bool
 	simQuota           int
 	simPropagation     time.Duration
+	simVisibility      time.Duration
 	simThrottle        string
 	revoke             bool
 	removePolicies     bool
@@ -125,7 +126,11 @@ func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
 	fs := flag.NewFlagSet("keyshare "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: keyshare %s -spec spec.json [flags]\n\n%s\n\nFlags:\n", name, cmd.summary)
+		fmt.Fprintf(fs.Output(), "usage: keyshare %s -spec spec.json [flags]\n", name)
+		if !cmd.realOnly {
+			fmt.Fprintf(fs.Output(), "       keyshare %s -manifest org.json [flags]   (an organisation's manifest: keyshare onboard -h)\n", name)
+		}
+		fmt.Fprintf(fs.Output(), "\n%s\n\nFlags:\n", cmd.summary)
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nRun \"keyshare -h\" for the spec format, simulation and the exit statuses.\n")
 	}
@@ -143,6 +148,7 @@ func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
 	if !cmd.realOnly {
 		fs.IntVar(&o.simQuota, "sim-quota", 5, "simulation: the access management quota of the emulated KMS instances")
 		fs.DurationVar(&o.simPropagation, "sim-propagation", time.Minute, "simulation: how long changes take to reach other accounts (emulated time)")
+		fs.DurationVar(&o.simVisibility, "sim-visibility", 10*time.Second, "simulation: how long a new RAM role or policy stays invisible to RAM, STS and key policies (emulated time)")
 		fs.StringVar(&o.simThrottle, "sim-throttle", "", "simulation: comma-separated service:Action calls (e.g. ram:CreatePolicy) the emulator always throttles, to rehearse failures")
 	}
 	if cmd.flags != nil {
@@ -175,6 +181,8 @@ func newInvocation(cmd specCommand, args []string, e env) (*invocation, error) {
 		return inv, fmt.Errorf("%w: -remove-policies goes with -revoke", errUsage)
 	case o.simQuota < 1 && !cmd.realOnly:
 		return inv, fmt.Errorf("%w: -sim-quota must be at least 1", errUsage)
+	case o.simPropagation < 0 || o.simVisibility < 0:
+		return inv, fmt.Errorf("%w: -sim-propagation and -sim-visibility cannot be negative", errUsage)
 	case !o.simulate && len(o.simFlags) > 0:
 		return inv, fmt.Errorf("%w: %s only apply to the simulation; add -simulate, or leave them out on Alibaba Cloud",
 			errUsage, strings.Join(o.simFlags, ", "))
@@ -283,7 +291,7 @@ func (inv *invocation) connect(ctx context.Context) error {
 		return err
 	}
 	sim, err := newSimulation(ctx, simSettings{
-		state: o.state, quota: o.simQuota, propagation: o.simPropagation, throttle: o.simThrottle, now: e.now(),
+		state: o.state, quota: o.simQuota, propagation: o.simPropagation, visibility: o.simVisibility, throttle: o.simThrottle, now: e.now(),
 	}, inv.spec)
 	if err != nil {
 		lock.Unlock()

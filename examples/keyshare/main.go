@@ -7,8 +7,11 @@
 // Usage:
 //
 //	keyshare plan|apply|verify|revoke|inventory -spec spec.json [-output text|json] [-simulate] [-region R]
+//	keyshare plan|apply|verify|revoke|inventory -manifest org.json [-prune] [-output text|json] [-region R]
+//	keyshare onboard -manifest org.json -account UID [-output text|json] [-region R]
 //	keyshare doctor -spec spec.json [-output text|json]
 //	keyshare lint -kind key|permission|trust [-owner UID] [-output text|json] file.json...
+//	keyshare findings -accounts UID,... -regions R,... [-output text|json|sarif|html|dot] [-fail-on severity]
 //
 // Without -simulate it acts on real Alibaba Cloud, and only with complete
 // credentials for credentials-go's default chain: missing or half-set ones
@@ -84,6 +87,7 @@ func usage() string {
 	for _, c := range specCommands() {
 		line(c.name, c.summary)
 	}
+	line("onboard", onboardSummary)
 	line("lint", lintSummary)
 	line("findings", findingsSummary)
 	b.WriteString(usageTail)
@@ -112,6 +116,21 @@ Spec (JSON, see package share; "principal" is rd-access-role (default), role, ec
   Regions must be Alibaba Cloud's and account IDs 16 digits; -allow-unknown-region
   and -allow-any-account-id accept others. -region, if given, must be the key's.
 
+Organisations (manifest, see package share): plan, apply, verify, revoke and
+inventory take -manifest org.json instead of -spec, and onboard needs one:
+  keyshare plan|apply|verify|revoke|inventory -manifest org.json [-prune] [-output text|json] [-region R]
+  keyshare onboard -manifest org.json -account UID [-output text|json] [-region R]
+  A manifest grants keys (ARNs; several keys and instances) to the accounts a
+  selector picks: "accounts", Resource Directory "folders" (an ID fd-... or a
+  path of names like "apps/prod"; "subfolders": true takes those below too),
+  or "directory": true (every member), minus "exclude" (accounts, folders);
+  "principal", "name" and "actions" mean what they mean in a spec:
+` + manifestSketch + `
+  -prune (plan, apply) also removes kmsshare's grants to accounts the manifest
+  no longer selects. A spec file is a manifest too. Manifest commands read the
+  Resource Directory, so they need Alibaba Cloud credentials: no -simulate.
+  "keyshare onboard -h" lists their flags.
+
 Real Alibaba Cloud or simulation, never chosen for you:
   Without -simulate keyshare acts on real Alibaba Cloud in the key's region:
   apply and revoke write there. It needs complete credentials for
@@ -130,7 +149,10 @@ Real Alibaba Cloud or simulation, never chosen for you:
   journals what apply and revoke changed, failed and partial runs included,
   and the emulated clock, so each command continues where the last ended;
   delete it to start over. A lock (the state file + ".lock") makes a second
-  command on the same state wait (-lock-wait), then exit 2.
+  command on the same state wait (-lock-wait), then exit 2. As on the real
+  cloud, changes take time to reach other accounts (-sim-propagation, default
+  1m) and new RAM roles and policies stay invisible for a while
+  (-sim-visibility, default 10s); waiting takes emulated time, not real time.
   Text output says which on its first line; JSON output has "simulated": true
   or false, and durations in seconds ("elapsedSeconds").
 
@@ -166,6 +188,9 @@ func run(ctx context.Context, args []string, e env) int {
 		return finish(e, nil, lint(e, rest))
 	case "findings":
 		return runFindings(ctx, e, rest)
+	}
+	if isManifestCommand(name, rest) {
+		return runManifest(ctx, name, rest, e) // manifest.go
 	}
 	cmds := specCommands()
 	i := slices.IndexFunc(cmds, func(c specCommand) bool { return c.name == name })

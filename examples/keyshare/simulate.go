@@ -52,6 +52,7 @@ type simSettings struct {
 	state       string        // the journal file
 	quota       int           // access management quota of each KMS instance
 	propagation time.Duration // fakecloud.Options.PropagationDelay
+	visibility  time.Duration // fakecloud.Options.VisibilityDelay
 	throttle    string        // "service:Action,..." always throttled
 	now         time.Time     // the real time now
 }
@@ -127,7 +128,7 @@ func newSimulation(ctx context.Context, set simSettings, current *share.Spec) (*
 		}
 	}
 	s := &simulation{settings: set, journal: j, existed: existed, clock: fakecloud.NewManualClock(start)}
-	s.cloud = fakecloud.New(fakecloud.Options{Clock: s.clock, Seed: 1, PropagationDelay: set.propagation})
+	s.cloud = fakecloud.New(fakecloud.Options{Clock: s.clock, Seed: 1, PropagationDelay: set.propagation, VisibilityDelay: set.visibility})
 	if s.pipeline, err = buildWorld(s.cloud, specs, set.quota); err != nil {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}

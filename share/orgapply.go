@@ -1,0 +1,480 @@
+package share
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/policy"
+)
+
+// OrgResult says what ApplyManifest (or RevokeManifest, Onboard) did: per
+// key its policy write, per principal its RAM steps. It marshals to JSON.
+type OrgResult struct {
+	Keys       []OrgKeyResult    `json:"keys"`
+	Principals []RecipientResult `json:"principals"`
+}
+
+// OrgKeyResult is one key's outcome.
+type OrgKeyResult struct {
+	Key       string          `json:"key"`
+	KeyPolicy KeyPolicyResult `json:"keyPolicy"`
+	// Granted and Removed are the principals the key policy now grants and
+	// no longer grants because of this apply; Held back are those left out
+	// because their own side failed.
+	Granted  []string `json:"granted,omitempty"`
+	Removed  []string `json:"removed,omitempty"`
+	HeldBack []string `json:"heldBack,omitempty"`
+}
+
+// Writes counts the key-policy writes of the apply.
+func (r *OrgResult) Writes() int {
+	n := 0
+	for _, k := range r.Keys {
+		n += k.KeyPolicy.Writes
+	}
+	return n
+}
+
+// Err returns nil if everything was done, else an *OrgApplyError.
+func (r *OrgResult) Err() error {
+	var errs []error
+	for _, k := range r.Keys {
+		if k.KeyPolicy.err != nil {
+			errs = append(errs, fmt.Errorf("key %s: %w", k.Key, k.KeyPolicy.err))
+		}
+	}
+	for _, p := range r.Principals {
+		if p.err != nil {
+			errs = append(errs, p.err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &OrgApplyError{Result: r, errs: errs}
+}
+
+// OrgApplyError is returned when a manifest was applied only in part; its
+// Result says exactly what was and was not done, and applying again is
+// safe. It matches ErrIncomplete and the underlying errors.
+type OrgApplyError struct {
+	Result *OrgResult
+	errs   []error
+}
+
+func (e *OrgApplyError) Error() string {
+	var parts []string
+	for _, err := range e.errs {
+		parts = append(parts, err.Error())
+	}
+	return "share: manifest incomplete: " + strings.Join(parts, "; ")
+}
+
+// Is matches ErrIncomplete.
+func (e *OrgApplyError) Is(target error) bool { return target == ErrIncomplete }
+
+// Unwrap returns the failures.
+func (e *OrgApplyError) Unwrap() []error { return e.errs }
+
+// ApplyManifest makes the changes of a manifest's plan. A plan with
+// problems is refused with its *PreflightError before any call, and so is,
+// with a *SpecError, a plan that the planning calls could not have made
+// (checkOrgPlan: say, one edited after it was stored as JSON). The
+// recipient side goes first (a key policy may only name principals that
+// exist), Options.Concurrency principals at a time; then each key that
+// changes gets one confirmed read-modify-write of its policy, several keys
+// at once, naming only the principals whose side is ready; last, with
+// Prune, the RAM policies of principals no key grants any more are
+// removed. Keys whose policy already says what the plan wants are not
+// written, so applying a manifest already in effect writes nothing.
+func (c *Client) ApplyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, error) {
+	if p == nil {
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "plan", Reason: "no plan"}}}
+	}
+	if err := c.checkOrgPlan(p); err != nil {
+		return nil, err
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	res := &OrgResult{Keys: make([]OrgKeyResult, len(p.Keys)), Principals: make([]RecipientResult, len(p.Principals))}
+	for i, pr := range p.Principals {
+		res.Principals[i] = RecipientResult{Principal: pr.Principal, Account: pr.Account}
+	}
+	run := func(cleanup bool) {
+		parallel(ctx, c.opts.Concurrency, len(p.Principals), func(i int) {
+			pr := p.Principals[i]
+			if pr.Cleanup != cleanup || len(pr.Steps) == 0 {
+				return
+			}
+			rr := &res.Principals[i]
+			acct, err := c.account(ctx, pr.Account, pr.Recipient.AccessRole)
+			var failed error
+			rr.Steps, failed = c.runSteps(ctx, acct, err, pr.Principal, pr.Steps)
+			if failed != nil {
+				rr.err = fmt.Errorf("recipient %s: %w", pr.Principal, failed)
+				rr.Error = failed.Error()
+			}
+		})
+	}
+	run(false)
+	failed := map[string]bool{}
+	for i, rr := range res.Principals {
+		if rr.err != nil {
+			failed[strings.ToLower(p.Principals[i].Principal)] = true
+		}
+	}
+
+	parallel(ctx, c.keyConcurrency(), len(p.Keys), func(i int) {
+		kp := p.Keys[i]
+		kr := &res.Keys[i]
+		kr.Key = kp.Key.ARN
+		if !kp.KeyPolicy.NeedsWrite() {
+			kr.KeyPolicy = KeyPolicyResult{Status: StatusAlreadyDone}
+			return
+		}
+		key, err := arn.Parse(kp.Key.ARN)
+		if err != nil {
+			kr.KeyPolicy = KeyPolicyResult{Status: StatusFailed, err: err, Error: err.Error()}
+			return
+		}
+		var ready []Recipient
+		for _, r := range kp.Recipients {
+			if failed[strings.ToLower(r.PrincipalARN().String())] {
+				kr.HeldBack = append(kr.HeldBack, r.PrincipalARN().String())
+				continue
+			}
+			ready = append(ready, r)
+		}
+		var removed []arn.ARN
+		for _, s := range kp.Pruned {
+			if a, err := arn.Parse(s); err == nil {
+				removed = append(removed, a)
+			}
+		}
+		owner, err := c.account(ctx, key.AccountID, "")
+		if err != nil {
+			kr.KeyPolicy = KeyPolicyResult{Status: StatusFailed, err: err, Error: err.Error()}
+			return
+		}
+		kr.KeyPolicy = c.writeKeyPolicy(ctx, owner, key, ready, func(d *policy.Document) (*policy.Document, error) {
+			d, err := grantAll(d, key.AccountID, ready)
+			if err != nil || len(removed) == 0 {
+				return d, err
+			}
+			return policy.RemoveCrossAccountUsers(d, key.AccountID, removed...)
+		})
+		if kr.KeyPolicy.err == nil {
+			for _, r := range ready {
+				kr.Granted = append(kr.Granted, r.PrincipalARN().String())
+			}
+			kr.Removed = kp.Pruned
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		for i := range res.Keys {
+			if res.Keys[i].KeyPolicy.Status == "" {
+				res.Keys[i].Key = p.Keys[i].Key.ARN
+				res.Keys[i].KeyPolicy = KeyPolicyResult{Status: StatusNotAttempted, err: err, Error: err.Error()}
+			}
+		}
+		return res, res.Err()
+	}
+
+	// The RAM side of a revoke goes last, and only once every key policy
+	// has let go: a policy removed first would leave a grant that still
+	// half-works.
+	keysOK := true
+	for _, kr := range res.Keys {
+		keysOK = keysOK && kr.KeyPolicy.err == nil
+	}
+	if keysOK {
+		run(true)
+	} else {
+		for i, pr := range p.Principals {
+			if pr.Cleanup && len(pr.Steps) > 0 {
+				for _, st := range pr.Steps {
+					res.Principals[i].Steps = append(res.Principals[i].Steps, StepResult{Step: st, Status: StatusNotAttempted})
+				}
+			}
+		}
+	}
+	for i, pr := range p.Principals {
+		rr := &res.Principals[i]
+		rr.Done = rr.err == nil && (!pr.Cleanup || keysOK)
+		rr.Granted = !pr.Cleanup && rr.err == nil
+	}
+	return res, res.Err()
+}
+
+// ApplyManifestNow plans the manifest and applies the plan.
+func (c *Client) ApplyManifestNow(ctx context.Context, m *Manifest, opts ManifestOptions) (*OrgPlan, *OrgResult, error) {
+	p, err := c.PlanManifest(ctx, m, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := c.ApplyManifest(ctx, p)
+	return p, res, err
+}
+
+// OnboardResult is what Onboard found and did for one account.
+type OnboardResult struct {
+	Account OrgAccount `json:"account"`
+	Plan    *OrgPlan   `json:"plan"`
+	Result  *OrgResult `json:"result"`
+}
+
+// Onboard gives one account every key the manifest's selectors give it,
+// as account vending needs right after the account joins its folder. It is
+// cheap: the account's folder comes from GetAccount and the folder names
+// the manifest uses are walked, never the whole directory; no other
+// account's RAM side is read; each key it gets costs one key-policy read
+// (and one confirmed write if it lacks the grant). It is idempotent, and
+// grants of other accounts are never changed. An account the manifest
+// does not select gets nothing (Account.Keys is empty), which is not an
+// error.
+func (c *Client) Onboard(ctx context.Context, m *Manifest, account string) (*OnboardResult, error) {
+	if err := arn.ValidateAccountID(account); err != nil {
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "account", Value: account, Reason: reasonOf(err), Err: err}}}
+	}
+	if err := m.Validate(c.Region()); err != nil {
+		return nil, err
+	}
+	sel, err := c.readMember(ctx, m, account)
+	if err != nil {
+		return nil, err
+	}
+	out := &OnboardResult{Account: OrgAccount{Account: account}}
+	if oa := sel.accounts[account]; oa != nil {
+		out.Account = *oa
+	}
+	c.emit(ctx, Event{Phase: "plan", Account: account, Message: fmt.Sprintf("onboarding: the manifest gives it %d key(s)", len(out.Account.Keys))})
+	p, err := c.planSelection(ctx, m, sel, ManifestOptions{onboarding: true})
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Keys {
+		p.Keys[i].Stale = nil // the other accounts were not resolved: nothing is known about them
+	}
+	out.Plan = p
+	if err := p.Err(); err != nil {
+		return out, err
+	}
+	res, err := c.ApplyManifest(ctx, p)
+	out.Result = res
+	return out, err
+}
+
+// RevokeManifest removes every grant the manifest makes, as its selectors
+// resolve now: each key's policy loses the principals (only in the
+// statements this library owns) with one confirmed write, then the
+// kmsshare-org RAM policies of those principals are removed. Statements it
+// did not write stay; Inventory shows them.
+func (c *Client) RevokeManifest(ctx context.Context, m *Manifest) (*OrgPlan, *OrgResult, error) {
+	if err := m.Validate(c.Region()); err != nil {
+		return nil, nil, err
+	}
+	sel, err := c.readOrganisation(ctx, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &OrgPlan{Manifest: *m, Prune: true, Directory: sel.directory}
+	for _, oa := range sel.accounts {
+		p.Accounts = append(p.Accounts, *oa)
+	}
+	sort.Slice(p.Accounts, func(i, j int) bool { return p.Accounts[i].Account < p.Accounts[j].Account })
+	p.Keys = make([]OrgKeyPlan, len(sel.keys))
+	errs := make([]error, len(sel.keys))
+	parallel(ctx, c.keyConcurrency(), len(sel.keys), func(i int) {
+		key := sel.keys[i]
+		kp := OrgKeyPlan{}
+		owner, err := c.account(ctx, key.AccountID, "")
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		plan := &Plan{Operation: OpRevoke}
+		if errs[i] = c.readKey(ctx, owner, key, plan); errs[i] != nil {
+			return
+		}
+		kp.Key = plan.Key
+		if plan.KeyPolicy.Current == nil {
+			kp.Problems = plan.Problems
+			p.Keys[i] = kp
+			return
+		}
+		var principals []arn.ARN
+		for _, r := range sel.recips[key.String()] {
+			principals = append(principals, r.PrincipalARN())
+		}
+		desired, err := policy.RemoveCrossAccountUsers(plan.KeyPolicy.Current, key.AccountID, principals...)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		kp.KeyPolicy = KeyPolicyPlan{Current: plan.KeyPolicy.Current, Desired: desired, Changes: policy.Diff(plan.KeyPolicy.Current, desired)}
+		was, will := changedStatements(plan.KeyPolicy.Current, desired)
+		guard := &Plan{Operation: OpRevoke, KeyPolicy: KeyPolicyPlan{Current: was, Desired: will}}
+		checkNewAccess(guard, key.AccountID) // a revoke adds no access
+		kp.KeyPolicy.NewAccess, kp.Problems = guard.KeyPolicy.NewAccess, guard.Problems
+		have := map[string]bool{}
+		for _, s := range ownedPrincipals(plan.KeyPolicy.Current) {
+			have[strings.ToLower(s)] = true
+		}
+		for _, a := range principals {
+			if have[strings.ToLower(a.String())] {
+				kp.Pruned = append(kp.Pruned, a.String())
+			}
+		}
+		p.Keys[i] = kp
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	seen := map[string]bool{}
+	for _, rs := range sel.recips {
+		for _, r := range rs {
+			if seen[r.key()] {
+				continue
+			}
+			seen[r.key()] = true
+			base := r
+			base.Actions = nil
+			p.Principals = append(p.Principals, OrgPrincipalPlan{Account: r.Account, Principal: r.PrincipalARN().String(),
+				Recipient: base, Cleanup: true, grants: map[string][]string{}})
+		}
+	}
+	sort.Slice(p.Principals, func(i, j int) bool { return p.Principals[i].Principal < p.Principals[j].Principal })
+	manifestKeys := sel.keySet()
+	parallel(ctx, c.opts.Concurrency, len(p.Principals), func(i int) { c.planOrgPrincipal(ctx, &p.Principals[i], true, manifestKeys) })
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	res, err := c.ApplyManifest(ctx, p)
+	return p, res, err
+}
+
+// keySpecs returns, per key of the selection, the single-key spec it
+// amounts to.
+func (sel *selection) keySpecs() []*Spec {
+	out := make([]*Spec, 0, len(sel.keys))
+	for _, k := range sel.keys {
+		out = append(out, &Spec{Key: k.String(), Recipients: sel.recips[k.String()]})
+	}
+	return out
+}
+
+// VerifyManifest verifies every grant of the manifest from each
+// recipient's own identity (Verify, per key, several keys at once).
+func (c *Client) VerifyManifest(ctx context.Context, m *Manifest) ([]*VerifyReport, error) {
+	return c.perKey(ctx, m, func(ctx context.Context, s *Spec) (*VerifyReport, error) { return c.Verify(ctx, s) })
+}
+
+func (c *Client) perKey(ctx context.Context, m *Manifest, fn func(context.Context, *Spec) (*VerifyReport, error)) ([]*VerifyReport, error) {
+	return perKeyDo(c, ctx, m, fn)
+}
+
+// perKeyDo resolves the manifest and runs fn on each key's spec, several
+// keys at once; the first error wins, and the reports come back in key
+// order.
+func perKeyDo[T any](c *Client, ctx context.Context, m *Manifest, fn func(context.Context, *Spec) (T, error)) ([]T, error) {
+	if err := m.Validate(c.Region()); err != nil {
+		return nil, err
+	}
+	sel, err := c.readOrganisation(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	specs := sel.keySpecs()
+	out := make([]T, len(specs))
+	errs := make([]error, len(specs))
+	var mu sync.Mutex
+	parallel(ctx, c.opts.Concurrency, len(specs), func(i int) {
+		v, err := fn(ctx, specs[i])
+		mu.Lock()
+		out[i], errs[i] = v, err
+		mu.Unlock()
+	})
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	return out, errors.Join(errs...)
+}
+
+// OrgInventory is who can use each key of a manifest today, and the drift
+// against what the manifest grants, across the organisation.
+type OrgInventory struct {
+	Keys    []*Inventory      `json:"keys"`
+	Summary []KeyDriftSummary `json:"summary"`
+}
+
+// KeyDriftSummary is one key's line of an OrgInventory.
+type KeyDriftSummary struct {
+	Key string `json:"key"`
+	// Accounts counts the other accounts its policy grants anything.
+	Accounts int `json:"accounts"`
+	// Missing are the principals the manifest grants that the key policy
+	// does not (fully); Extra those the key policy grants beyond the
+	// manifest (including grants made outside this library).
+	Missing []string `json:"missing,omitempty"`
+	Extra   []string `json:"extra,omitempty"`
+}
+
+// Drifted reports whether any key's policy differs from the manifest.
+func (o *OrgInventory) Drifted() bool {
+	for _, s := range o.Summary {
+		if len(s.Missing) > 0 || len(s.Extra) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// InventoryManifest reports, per key of the manifest, who can use it today
+// and the drift against what the manifest grants, with a summary line per
+// key.
+func (c *Client) InventoryManifest(ctx context.Context, m *Manifest) (*OrgInventory, error) {
+	invs, err := perKeyDo(c, ctx, m, func(ctx context.Context, s *Spec) (*Inventory, error) { return c.Inventory(ctx, s.Key, s) })
+	out := &OrgInventory{}
+	for _, inv := range invs {
+		if inv == nil {
+			continue
+		}
+		out.Keys = append(out.Keys, inv)
+		s := KeyDriftSummary{Key: inv.Key.ARN}
+		for _, a := range inv.Accounts {
+			if !a.Owner {
+				s.Accounts++
+			}
+		}
+		if d := inv.Drift; d != nil {
+			s.Missing = grantPrincipals(d.Missing)
+			s.Extra = grantPrincipals(d.Extra)
+		}
+		out.Summary = append(out.Summary, s)
+	}
+	return out, err
+}
+
+func grantPrincipals(gs []policy.Grant) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range gs {
+		if !seen[g.Principal] {
+			seen[g.Principal] = true
+			out = append(out, g.Principal)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
