@@ -197,6 +197,14 @@ func RAMRole(account, name string) ARN {
 	return ARN{Service: "ram", AccountID: account, Resource: "role/" + strings.ToLower(name)}
 }
 
+// RoleSession returns acs:ram::<account>:assumed-role/<role>/<session>, the
+// identity of an STS session of a role as policies see it. The role name is
+// lowercased as in RAMRole; the session name is kept as given. (Alibaba
+// documents this form for GetCallerIdentity; AssumedRole reads it back.)
+func RoleSession(account, role, session string) ARN {
+	return ARN{Service: "ram", AccountID: account, Resource: "assumed-role/" + strings.ToLower(role) + "/" + session}
+}
+
 // RAMUser returns acs:ram::<account>:user/<name>.
 func RAMUser(account, name string) ARN {
 	return ARN{Service: "ram", AccountID: account, Resource: "user/" + name}

@@ -189,6 +189,7 @@ func TestConstructors(t *testing.T) {
 		{KMSKey("cn-hangzhou", uid, "key-abc"), "acs:kms:cn-hangzhou:" + uid + ":key/key-abc"},
 		{KMSKeyCollection("cn-hangzhou", uid), "acs:kms:cn-hangzhou:" + uid + ":key"},
 		{ResourceDirectoryAccessRole(uid), "acs:ram::" + uid + ":role/resourcedirectoryaccountaccessrole"},
+		{RoleSession(uid, "App", "Build-42"), "acs:ram::" + uid + ":assumed-role/app/Build-42"},
 	}
 	for _, tt := range tests {
 		if s := tt.got.String(); s != tt.want {
@@ -249,6 +250,9 @@ func TestAssumedRole(t *testing.T) {
 		if role != want {
 			t.Errorf("AssumedRole(%s) role = %v, want canonical %v", in, role, want)
 		}
+	}
+	if role, session, ok := RoleSession(uid, "App", "s1").AssumedRole(); !ok || role != want || session != "s1" {
+		t.Errorf("RoleSession(...).AssumedRole() = %v, %q, %v; want %v, s1, true", role, session, ok, want)
 	}
 	for _, in := range []string{
 		"acs:ram::" + uid + ":role/app",

@@ -26,11 +26,32 @@ const (
 //go:embed published/ecs-disk-encrypt-role-permission.json
 var publishedDiskPermission string
 
-// diskKeyActions is the action set of the published disk-role policy; the
-// least-privilege variant grants it on the given keys only.
-func diskKeyActions() []string {
+// ECSDiskActions returns the actions of Alibaba's published permission
+// policy for AliyunECSDiskEncryptDefaultRole, in its order: what the role's
+// own account allows it (DiskEncrypt grants them on the given keys only).
+func ECSDiskActions() []string {
 	return []string{"kms:List*", "kms:DescribeKey", "kms:TagResource", "kms:UntagResource",
 		"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+}
+
+// ECSDiskKeyPolicyActions returns what the key policy of a key shared with
+// another account grants that account's AliyunECSDiskEncryptDefaultRole (W2):
+// the ECSDiskActions a key policy can grant another account, in documented
+// order (kms:Encrypt, kms:Decrypt, kms:GenerateDataKey, kms:DescribeKey,
+// kms:TagResource). kms:List* (ListKeys, on the key collection) and
+// kms:UntagResource are not key user actions, so a key policy cannot grant
+// them to another account; the role's own permission policy still lists
+// them.
+func ECSDiskKeyPolicyActions() []string {
+	var out []string
+	for _, a := range ECSDiskActions() {
+		if policy.IsCrossAccountAction(a) {
+			out = append(out, a)
+		}
+	}
+	// Only reorders: every action left is a cross-account action.
+	out, _ = policy.CrossAccountActionSet(out)
+	return out
 }
 
 // shareKeyActions is the key-ARN action set of the share-role template
@@ -76,7 +97,7 @@ func DiskEncrypt(keys ...arn.ARN) (policy.RoleSpec, error) {
 		if err := checkKeys(role, "", keys); err != nil {
 			return policy.RoleSpec{}, err
 		}
-		perm, err = policy.KeyPermission(diskKeyActions(), keys...)
+		perm, err = policy.KeyPermission(ECSDiskActions(), keys...)
 		if err != nil {
 			return policy.RoleSpec{}, &Error{Role: role, Input: "key", Err: err}
 		}

@@ -12,15 +12,8 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
+	"github.com/kmsshare/kmsshare/internal/sdkpool"
 )
-
-// kmsAPI is the part of *kms.Client the adapter uses.
-type kmsAPI interface {
-	GenerateDataKeyWithContext(ctx context.Context, req *kms.GenerateDataKeyRequest, rt *dara.RuntimeOptions) (*kms.GenerateDataKeyResponse, error)
-	EncryptWithContext(ctx context.Context, req *kms.EncryptRequest, rt *dara.RuntimeOptions) (*kms.EncryptResponse, error)
-	DecryptWithContext(ctx context.Context, req *kms.DecryptRequest, rt *dara.RuntimeOptions) (*kms.DecryptResponse, error)
-	DescribeKeyWithContext(ctx context.Context, req *kms.DescribeKeyRequest, rt *dara.RuntimeOptions) (*kms.DescribeKeyResponse, error)
-}
 
 // Retry is the retry policy of the KMS key service: which failures are
 // repeated and how long to wait between attempts.
@@ -41,15 +34,14 @@ type KMSOptions struct {
 
 // KMS is a KeyService over the KMS API (version 2016-01-20) through a
 // *kms.Client. It is safe for concurrent use: the SDK client is not (it
-// writes its own fields on every call), so calls through one KMS take turns
-// on the client; waits between retries do not hold it. Many goroutines
-// making KMS calls at once (without a Cache) should each have their own
-// client and KMS, or they wait for each other's round trips.
+// writes its own fields on every call), so a call that comes while the
+// client is busy gets a client of its own, built from the given one's
+// configuration and kept for reuse (the pool under share's adapters too).
+// Concurrent calls never wait for each other's round trips.
 type KMS struct {
-	api     kmsAPI
+	clients *sdkpool.Pool[kms.Client] // nil without a client
 	retry   Retry
 	runtime dara.RuntimeOptions
-	mu      sync.Mutex // serialises calls on api
 
 	resolvedMu sync.Mutex
 	resolved   map[string]string // ResolveKey's answers: key ARNs do not change
@@ -69,7 +61,7 @@ func NewKMS(client *kms.Client, optFns ...func(*KMSOptions)) *KMS {
 		k.runtime = *o.Runtime
 	}
 	if client != nil {
-		k.api = client
+		k.clients = sdkpool.KMS(client)
 	}
 	return k
 }
@@ -91,7 +83,7 @@ var errNoClient = errors.New("envelope: NewKMS was given a nil *kms.Client")
 
 // GenerateDataKey calls KMS GenerateDataKey for a 256-bit key.
 func (k *KMS) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[string]string) (plaintext, ciphertext []byte, err error) {
-	if k.api == nil {
+	if k.clients == nil {
 		return nil, nil, errNoClient
 	}
 	req := &kms.GenerateDataKeyRequest{
@@ -100,7 +92,7 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[str
 		NumberOfBytes:     tea.Int32(32),
 		EncryptionContext: kmsContext(encCtx),
 	}
-	body, err := call(ctx, k, "GenerateDataKey", k.api.GenerateDataKeyWithContext, req, (*kms.GenerateDataKeyResponse).GetBody)
+	body, err := call(ctx, k, "GenerateDataKey", (*kms.Client).GenerateDataKeyWithContext, req, (*kms.GenerateDataKeyResponse).GetBody)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,7 +115,7 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[str
 
 // Encrypt calls KMS Encrypt (plaintext at most 6 KB; a data key is 32 bytes).
 func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encCtx map[string]string) ([]byte, error) {
-	if k.api == nil {
+	if k.clients == nil {
 		return nil, errNoClient
 	}
 	req := &kms.EncryptRequest{
@@ -131,7 +123,7 @@ func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encC
 		Plaintext:         tea.String(base64.StdEncoding.EncodeToString(plaintext)),
 		EncryptionContext: kmsContext(encCtx),
 	}
-	body, err := call(ctx, k, "Encrypt", k.api.EncryptWithContext, req, (*kms.EncryptResponse).GetBody)
+	body, err := call(ctx, k, "Encrypt", (*kms.Client).EncryptWithContext, req, (*kms.EncryptResponse).GetBody)
 	if err != nil {
 		return nil, err
 	}
@@ -149,14 +141,14 @@ func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encC
 // in the blob and names it in the response, so the adapter checks that the
 // key KMS used is keyARN.
 func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, encCtx map[string]string) ([]byte, error) {
-	if k.api == nil {
+	if k.clients == nil {
 		return nil, errNoClient
 	}
 	req := &kms.DecryptRequest{
 		CiphertextBlob:    tea.String(string(ciphertext)),
 		EncryptionContext: kmsContext(encCtx),
 	}
-	body, err := call(ctx, k, "Decrypt", k.api.DecryptWithContext, req, (*kms.DecryptResponse).GetBody)
+	body, err := call(ctx, k, "Decrypt", (*kms.Client).DecryptWithContext, req, (*kms.DecryptResponse).GetBody)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +167,7 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 // its ARN and only if its key policy grants kms:DescribeKey, which the key
 // user actions include. Answers are cached for the life of the KMS value.
 func (k *KMS) ResolveKey(ctx context.Context, keyARN string) (string, error) {
-	if k.api == nil {
+	if k.clients == nil {
 		return "", errNoClient
 	}
 	k.resolvedMu.Lock()
@@ -185,7 +177,7 @@ func (k *KMS) ResolveKey(ctx context.Context, keyARN string) (string, error) {
 		return got, nil
 	}
 	req := &kms.DescribeKeyRequest{KeyId: tea.String(keyARN)}
-	meta, err := call(ctx, k, "DescribeKey", k.api.DescribeKeyWithContext, req, func(r *kms.DescribeKeyResponse) *kms.DescribeKeyResponseBodyKeyMetadata {
+	meta, err := call(ctx, k, "DescribeKey", (*kms.Client).DescribeKeyWithContext, req, func(r *kms.DescribeKeyResponse) *kms.DescribeKeyResponseBodyKeyMetadata {
 		if r.Body == nil {
 			return nil
 		}
@@ -204,17 +196,19 @@ func (k *KMS) ResolveKey(ctx context.Context, keyARN string) (string, error) {
 	return got, nil
 }
 
-// call makes one KMS call under the retry policy. Calls take turns on the
-// client (waits between retries do not hold it), failures are classified,
+// call makes one KMS call under the retry policy, each attempt on a client
+// of its own from the pool; failures are classified,
 // and a response without a body (as body extracts it) is an error, subject
 // to the retry policy like any other.
 func call[Req, Resp, Body any](ctx context.Context, k *KMS, action string,
-	api func(context.Context, Req, *dara.RuntimeOptions) (*Resp, error), req Req, body func(*Resp) *Body) (*Body, error) {
+	api func(*kms.Client, context.Context, Req, *dara.RuntimeOptions) (*Resp, error), req Req, body func(*Resp) *Body) (*Body, error) {
 	var out *Body
 	err := k.retry.Do(ctx, func(ctx context.Context) error {
-		k.mu.Lock()
-		resp, err := api(ctx, req, k.rt())
-		k.mu.Unlock()
+		var resp *Resp
+		err := k.clients.Use(func(cl *kms.Client) (err error) {
+			resp, err = api(cl, ctx, req, k.rt())
+			return err
+		})
 		if err != nil {
 			return cloudapi.Classify("kms", action, err)
 		}

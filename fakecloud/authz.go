@@ -35,8 +35,7 @@ func (p *principal) policyCaller() policy.Caller {
 	case p.user != nil:
 		pc.ARN = arn.RAMUser(p.acct.id, p.user.name)
 	case p.sess != nil:
-		pc.ARN = arn.ARN{Service: "ram", AccountID: p.acct.id,
-			Resource: "assumed-role/" + strings.ToLower(p.sess.role.name) + "/" + p.sess.name}
+		pc.ARN = arn.RoleSession(p.acct.id, p.sess.role.name, p.sess.name)
 	default:
 		pc.ARN = arn.AccountRoot(p.acct.id)
 	}

@@ -79,23 +79,12 @@ func (c *Cloud) checkPrincipal(owner *account, p string, now time.Time) string {
 	return "want acs:ram::<uid>:*, :root, :role/<name> or :user/<name>"
 }
 
-// foreignAccounts lists the accounts other than owner that a key policy
-// grants access to: those named in the principals of its Allow statements
-// ("granting permissions ... consumes the quota", kms.md §9.1; a Deny
-// grants nothing).
+// foreignAccounts adds to into the accounts that count against the access
+// quota (policy.ForeignAccounts: named in Allow statements, a foreign :* or
+// :root included; "granting permissions ... consumes the quota", kms.md §9.1).
 func foreignAccounts(doc *policy.Document, owner string, into map[string]bool) {
-	if doc == nil {
-		return
-	}
-	for _, s := range doc.Statement {
-		if s.Principal == nil || s.Effect != policy.Allow {
-			continue
-		}
-		for _, p := range s.Principal.RAM.Values {
-			if a, err := arn.ParsePattern(p); err == nil && a.AccountID != owner && !strings.ContainsAny(a.AccountID, "*?") {
-				into[a.AccountID] = true
-			}
-		}
+	for _, a := range policy.ForeignAccounts(doc, owner) {
+		into[a] = true
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -269,7 +268,7 @@ func (c *Client) consistencyRetryOn(ctx context.Context, st Step, check func(err
 	r := c.opts.Retry
 	start := c.opts.Clock.Now()
 	r.MaxAttempts = 1 << 20 // bounded by VisibilityWait below
-	r.Backoff = visibilityBackoff
+	r.Backoff = c.visibilityBackoff()
 	r.Check = func(err error) bool {
 		return check(err) && c.opts.Clock.Now().Sub(start) < c.opts.VisibilityWait
 	}
@@ -380,7 +379,7 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 	// read, so the settle wait stretches with it (latency, throttling, a
 	// busy machine).
 	var maxRMW time.Duration
-	settle := func() time.Duration { return settleDelay(c.opts.SettleDelay, maxRMW, jitter) }
+	settle := func() time.Duration { return settleDelay(c.opts.SettleDelay, maxRMW, c.jitter()) }
 	read := func() (cur, next *policy.Document, err error) {
 		raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
 		if err != nil {
@@ -506,24 +505,12 @@ func summarize(changes []policy.Change) string {
 	return fmt.Sprintf("%d grant(s) added, %d removed", add, remove)
 }
 
-// backoff waits jitter(min(base·2^(attempt-1), ceiling)) before retry
-// number attempt: exponential, capped, and never less than half the nominal
-// wait.
-func backoff(base, ceiling time.Duration) cloudapi.Backoff {
-	return func(attempt int) time.Duration {
-		d := base
-		for i := 1; i < attempt && d < ceiling; i++ {
-			d *= 2
-		}
-		return jitter(min(d, ceiling))
-	}
+// backoff is cloudapi.Exponential with the Client's jitter: never less
+// than half the nominal wait.
+func (c *Client) backoff(base, ceiling time.Duration) cloudapi.Backoff {
+	return cloudapi.Exponential(base, ceiling, c.jitter())
 }
 
-// jitter returns a random duration in [d/2, 3d/2), so that writers racing
-// on one key do not retry in lock step.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d)))
-}
+// jitter returns a random duration in [d/2, 3d/2) from Options.Rand, so that
+// writers racing on one key do not retry in lock step.
+func (c *Client) jitter() cloudapi.Jitter { return cloudapi.SpreadJitter(c.opts.Rand) }

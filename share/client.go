@@ -60,8 +60,16 @@ type Options struct {
 	SessionDuration time.Duration
 	// Retry is the policy for each API call: throttling and 5xx are retried
 	// with jittered exponential backoff by default (DefaultRetry). Its
-	// Sleep waits between attempts; nil means Clock's.
+	// Sleep waits between attempts; nil means Clock's. A nil Backoff (as
+	// New starts it) means DefaultRetry's, drawing its jitter from Rand.
 	Retry Retry
+	// Rand draws every random wait of the Client: retry backoff, settle
+	// delays, Verify's and the visibility polling. It returns a uniformly
+	// random int64 in [0, n). Seed it for runs that wait the same on every
+	// run, e.g. rand.New(rand.NewPCG(1, 2)).Int64N from math/rand/v2; the
+	// Client calls it under a lock. nil means a source seeded from
+	// crypto/rand.
+	Rand func(n int64) int64
 	// KeyPolicyAttempts bounds the read-modify-write rounds on a key policy
 	// when other writers keep overwriting it (default 10).
 	KeyPolicyAttempts int
@@ -138,12 +146,17 @@ func (o *Options) fill() {
 	if o.SessionDuration == 0 {
 		o.SessionDuration = time.Hour
 	}
+	if o.Rand == nil {
+		o.Rand = cloudapi.NewRand(cloudapi.RandomSeed())
+	} else {
+		o.Rand = cloudapi.Locked(o.Rand)
+	}
 	def := DefaultRetry()
 	if o.Retry.MaxAttempts == 0 {
 		o.Retry.MaxAttempts = def.MaxAttempts
 	}
 	if o.Retry.Backoff == nil {
-		o.Retry.Backoff = def.Backoff
+		o.Retry.Backoff = cloudapi.DefaultBackoff(o.Rand)
 	}
 	if o.Retry.Check == nil {
 		o.Retry.Check = def.Check
@@ -206,6 +219,7 @@ func NewFromDefaultCredentials(region string, optFns ...func(*Options)) (*Client
 
 func options(optFns []func(*Options)) Options {
 	o := Options{Retry: DefaultRetry()}
+	o.Retry.Backoff = nil // the default, from o.Rand once the options are known
 	for _, fn := range optFns {
 		fn(&o)
 	}

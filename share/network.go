@@ -398,7 +398,7 @@ func (c *Client) bindVPCs(ctx context.Context, owner *alicloud.Clients, account,
 		c.emit(ctx, Event{Phase: "apply", Account: account, Message: fmt.Sprintf("bound %s to %s; confirming", strings.Join(names, ", "), instanceID)})
 		// Read back after the settle delay: a writer that read the list
 		// before this write and saves after it shows up here.
-		if err := c.opts.Clock.Sleep(ctx, settleDelay(c.opts.SettleDelay, 0, jitter)); err != nil {
+		if err := c.opts.Clock.Sleep(ctx, settleDelay(c.opts.SettleDelay, 0, c.jitter())); err != nil {
 			return fail(err)
 		}
 	}

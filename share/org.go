@@ -556,7 +556,7 @@ func (c *Client) sharedByKeysOutside(ctx context.Context, owner *alicloud.Client
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
-		for a := range accounts {
+		for _, a := range accounts {
 			out[a] = true
 		}
 	})
@@ -835,23 +835,13 @@ func onlyPrincipals(d *policy.Document, ps map[string]bool) *policy.Document {
 	return out
 }
 
-// principalAccounts adds to into the accounts other than owner that d's
-// Allow statements name RAM principals of: foreignAccounts' answer, read
-// from the statements directly (a policy of hundreds of principals has
-// thousands of grants).
+// principalAccounts adds to into the accounts other than owner that count
+// against the access quota (policy.ForeignAccounts, which reads the
+// statements directly: a policy of hundreds of principals has thousands
+// of grants).
 func principalAccounts(d *policy.Document, owner string, into map[string]bool) {
-	if d == nil {
-		return
-	}
-	for _, s := range d.Statement {
-		if s.Principal == nil || s.Effect != policy.Allow {
-			continue
-		}
-		for _, p := range s.Principal.RAM.Values {
-			if a, err := arn.ParsePattern(p); err == nil && a.AccountID != owner {
-				into[a.AccountID] = true
-			}
-		}
+	for _, a := range policy.ForeignAccounts(d, owner) {
+		into[a] = true
 	}
 }
 

@@ -420,7 +420,7 @@ func (c *Client) checkQuota(ctx context.Context, owner *alicloud.Clients, key ar
 	// belong to accounts of other keys (or to VPCs, or to accounts released
 	// moments ago): if even that many new accounts cost nothing, and the
 	// rest is still too much, no listing can change the answer.
-	free := max(0, q.Used-int64(len(foreignAccounts(p.KeyPolicy.Current, key.AccountID))))
+	free := max(0, q.Used-int64(len(policy.ForeignAccounts(p.KeyPolicy.Current, key.AccountID))))
 	if least := max(0, n-free); q.Used+least > q.Limit {
 		exceeded(least, "even if other keys of the instance already share with some of them")
 		return
@@ -469,7 +469,7 @@ func (c *Client) sharedByOtherKeys(ctx context.Context, owner *alicloud.Clients,
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("share: read key %s: %w", id, err)
 		}
-		for a := range accounts {
+		for _, a := range accounts {
 			out[a] = true
 		}
 	})
@@ -481,7 +481,7 @@ func (c *Client) sharedByOtherKeys(ctx context.Context, owner *alicloud.Clients,
 
 // keyAccounts returns the other accounts a key's policy names, if the key
 // is in instance (none otherwise).
-func (c *Client) keyAccounts(ctx context.Context, owner *alicloud.Clients, id, instance, ownerID string) (map[string]bool, error) {
+func (c *Client) keyAccounts(ctx context.Context, owner *alicloud.Clients, id, instance, ownerID string) ([]string, error) {
 	meta, err := owner.KMS.DescribeKey(ctx, id)
 	if err != nil || meta.InstanceID != instance {
 		return nil, err
@@ -494,34 +494,20 @@ func (c *Client) keyAccounts(ctx context.Context, owner *alicloud.Clients, id, i
 	if err != nil {
 		return nil, err
 	}
-	return foreignAccounts(d, ownerID), nil
+	return policy.ForeignAccounts(d, ownerID), nil
 }
 
 // newForeignAccounts lists the accounts other than owner that desired names
 // and current does not.
 func newForeignAccounts(current, desired *policy.Document, owner string) []string {
-	have := foreignAccounts(current, owner)
+	have := policy.ForeignAccounts(current, owner)
 	var out []string
-	for a := range foreignAccounts(desired, owner) {
-		if !have[a] {
+	for _, a := range policy.ForeignAccounts(desired, owner) {
+		if !slices.Contains(have, a) {
 			out = append(out, a)
 		}
 	}
-	slices.Sort(out)
 	return out
-}
-
-func foreignAccounts(d *policy.Document, owner string) map[string]bool {
-	set := map[string]bool{}
-	for _, g := range policy.Grants(d) {
-		if g.PrincipalType != "RAM" || g.Effect != policy.Allow {
-			continue
-		}
-		if a, err := arn.ParsePattern(g.Principal); err == nil && a.AccountID != owner {
-			set[a.AccountID] = true
-		}
-	}
-	return set
 }
 
 type actionGroup struct {
@@ -577,7 +563,7 @@ func RecipientPolicyName(key, principal arn.ARN) string {
 
 // sessionARN is the identity a role's sessions have, for local evaluation.
 func sessionARN(account, role string) arn.ARN {
-	return arn.ARN{Service: "ram", AccountID: account, Resource: "assumed-role/" + strings.ToLower(role) + "/kmsshare"}
+	return arn.RoleSession(account, role, "kmsshare")
 }
 
 // principalCaller is the recipient's principal as a policy.Caller.

@@ -37,7 +37,7 @@ type Recipient struct {
 	Name string `json:"name,omitempty"`
 	// Actions are the key actions granted; nil means least privilege,
 	// DefaultActions, or for the ECS disk role the five ECS needs
-	// (EcsDiskActions). Wider sets, up to the key-user actions
+	// (ecsroles.ECSDiskKeyPolicyActions). Wider sets, up to the key-user actions
 	// (policy.KeyUserActions), only when named; administrator actions never.
 	Actions []string `json:"actions,omitempty"`
 	// Trust is the trust policy to give an application role this library
@@ -75,10 +75,9 @@ const (
 
 // EcsDiskActions are the key actions ECS uses with a shared key for
 // encrypted disks, snapshots and images: the cryptographic operations, and
-// TagResource for the acs:ecs:disk-encryption tag ECS sets on the key.
-func EcsDiskActions() []string {
-	return []string{"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:TagResource"}
-}
+// TagResource for the acs:ecs:disk-encryption tag ECS sets on the key. It is
+// ecsroles.ECSDiskKeyPolicyActions, kept here for existing callers.
+func EcsDiskActions() []string { return ecsroles.ECSDiskKeyPolicyActions() }
 
 // DefaultActions are what a recipient gets when its Actions are nil: see
 // the key and use it for envelope encryption (W5), nothing more (least

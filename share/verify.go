@@ -219,7 +219,7 @@ func (c *Client) verify(ctx context.Context, spec *Spec, revoked bool) (*VerifyR
 func (c *Client) verifyRecipient(ctx context.Context, key arn.ARN, r Recipient, revoked bool) VerifyResult {
 	start := c.opts.Clock.Now()
 	deadline := start.Add(c.opts.VerifyTimeout)
-	wait := backoff(c.opts.VerifyInterval, max(c.opts.VerifyInterval, time.Minute))
+	wait := c.backoff(c.opts.VerifyInterval, max(c.opts.VerifyInterval, time.Minute))
 	res := VerifyResult{Principal: r.PrincipalARN().String(), Account: r.Account}
 	errorsInARow := 0
 	for {
@@ -673,7 +673,7 @@ func (c *Client) explain(ctx context.Context, key arn.ARN, r Recipient, actions 
 	// What KMS honours of the key policy: a foreign :* or an action off the
 	// documented lists reads as a grant but grants nothing.
 	if no := deniedActions(r, key, actions, policy.EffectiveKeyPolicy(kp, key.AccountID)); len(no) > 0 {
-		if !foreignAccounts(kp, key.AccountID)[r.Account] {
+		if !slices.Contains(policy.ForeignAccounts(kp, key.AccountID), r.Account) {
 			owner, err := c.account(ctx, key.AccountID, "")
 			if err != nil {
 				return OutcomeError, "cannot read the key's instance", err

@@ -21,7 +21,7 @@ const DefaultVisibilityWait = 2 * time.Minute
 // Options.VisibilityWait.
 
 // visibilityBackoff is the wait between attempts on an invisible principal.
-var visibilityBackoff = backoff(time.Second, 15*time.Second)
+func (c *Client) visibilityBackoff() cloudapi.Backoff { return c.backoff(time.Second, 15*time.Second) }
 
 // missingPrincipal returns the first recipient principal that RAM does not
 // know (""), or the error of asking.
@@ -95,7 +95,7 @@ func (w *visibilityWaiter) refused(ctx context.Context, account string, err erro
 		return fmt.Errorf("%w (still refused after %s): %w", ErrNotYetVisible, waited.Round(time.Second), err)
 	}
 	w.attempt++
-	d := min(visibilityBackoff(w.attempt), w.since.Add(w.c.opts.VisibilityWait).Sub(now))
+	d := min(w.c.visibilityBackoff()(w.attempt), w.since.Add(w.c.opts.VisibilityWait).Sub(now))
 	w.c.emit(ctx, Event{Phase: "apply", Account: account, Err: err, Message: fmt.Sprintf(
 		"the key policy refused principals that exist in RAM: created moments ago, KMS does not see them yet; waiting %s (up to %s in all)",
 		d.Round(time.Millisecond), w.c.opts.VisibilityWait)})

@@ -22,6 +22,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
+	"github.com/kmsshare/kmsshare/internal/sdkpool"
 )
 
 // Credentials are an access key pair, optionally temporary (STS). The
@@ -70,16 +71,7 @@ func FactoryFromClients(k *kms.Client, r *ram.Client, s *sts.Client, retry cloud
 	return Factory{kms: configOf(&k.Client), ram: configOf(&r.Client), sts: configOf(&s.Client), retry: retry}
 }
 
-func configOf(c *openapi.Client) *openapi.Config {
-	return &openapi.Config{
-		Endpoint: c.Endpoint, RegionId: c.RegionId, Protocol: c.Protocol, Method: c.Method,
-		UserAgent: c.UserAgent, Suffix: c.Suffix, ReadTimeout: c.ReadTimeout, ConnectTimeout: c.ConnectTimeout,
-		HttpProxy: c.HttpProxy, HttpsProxy: c.HttpsProxy, NoProxy: c.NoProxy, Network: c.Network,
-		MaxIdleConns: c.MaxIdleConns, EndpointType: c.EndpointType, SignatureVersion: c.SignatureVersion,
-		SignatureAlgorithm: c.SignatureAlgorithm, Key: c.Key, Cert: c.Cert, Ca: c.Ca,
-		DisableHttp2: c.DisableHttp2, HttpClient: c.HttpClient, Credential: c.Credential,
-	}
-}
+func configOf(c *openapi.Client) *openapi.Config { return sdkpool.ConfigOf(c) }
 
 // Region returns the region the KMS template is configured for.
 func (f Factory) Region() string { return tea.StringValue(f.kms.RegionId) }

@@ -226,22 +226,6 @@ func TestRetryDo(t *testing.T) {
 	}
 }
 
-func TestExponentialJitterBounds(t *testing.T) {
-	t.Parallel()
-	b := ExponentialJitter(100*time.Millisecond, time.Second)
-	for attempt := 1; attempt <= 10; attempt++ {
-		limit := 100 * time.Millisecond << (attempt - 1)
-		if limit > time.Second {
-			limit = time.Second
-		}
-		for i := 0; i < 50; i++ {
-			if d := b(attempt); d < 0 || d > limit {
-				t.Fatalf("attempt %d: wait %v outside [0, %v]", attempt, d, limit)
-			}
-		}
-	}
-}
-
 // TestKMSThrottlingIsRetried drives the real KMS client against a server
 // that throttles as KMS does (HTTP 429 Rejected.Throttling, "QPS Limit
 // Exceeded") and then answers: the throttle must be classified and retried.

@@ -1,0 +1,114 @@
+package sdkpool
+
+import (
+	"errors"
+	"net/http"
+	"runtime"
+	"sync"
+	"testing"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// TestKMSPool: the given client is handed out first; callers that overlap
+// get clients of their own with its configuration; all go back for reuse.
+func TestKMSPool(t *testing.T) {
+	t.Parallel()
+	given, err := kms.NewClient(&openapi.Config{
+		AccessKeyId: tea.String("ak"), AccessKeySecret: tea.String("not-a-secret"),
+		RegionId: tea.String("cn-hangzhou"), Endpoint: tea.String("127.0.0.1:1"), Protocol: tea.String("http"),
+		HttpClient: noHTTP{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := KMS(given)
+	if err := p.Use(func(cl *kms.Client) error {
+		if cl != given {
+			t.Error("first Use did not get the given client")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 4
+	var mu sync.Mutex
+	held := map[*kms.Client]bool{}
+	var wg, in sync.WaitGroup
+	in.Add(n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.Use(func(cl *kms.Client) error {
+				mu.Lock()
+				held[cl] = true
+				mu.Unlock()
+				in.Done()
+				in.Wait() // all n hold a client at once
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	if len(held) != n {
+		t.Fatalf("%d overlapping callers got %d distinct clients", n, len(held))
+	}
+	for cl := range held {
+		if tea.StringValue(cl.Endpoint) != "127.0.0.1:1" || tea.StringValue(cl.RegionId) != "cn-hangzhou" || cl.Credential != given.Credential {
+			t.Errorf("pooled client has endpoint %q, region %q, other credentials: want the given client's", tea.StringValue(cl.Endpoint), tea.StringValue(cl.RegionId))
+		}
+	}
+	if len(p.free) != n {
+		t.Errorf("%d clients back in the pool, want %d", len(p.free), n)
+	}
+}
+
+// noHTTP is a caller's HTTP client that is never called here.
+type noHTTP struct{}
+
+func (noHTTP) Call(*http.Request, *http.Transport) (*http.Response, error) {
+	return nil, errors.New("no HTTP in this test")
+}
+
+// TestKMSPoolSharedHTTPClient: without a HttpClient of the caller's, the
+// SDK's process-wide HTTP client is shared, so Use lets one caller at a
+// time.
+func TestKMSPoolSharedHTTPClient(t *testing.T) {
+	t.Parallel()
+	given, err := kms.NewClient(&openapi.Config{
+		AccessKeyId: tea.String("ak"), AccessKeySecret: tea.String("not-a-secret"),
+		RegionId: tea.String("cn-hangzhou"), Endpoint: tea.String("127.0.0.1:1"), Protocol: tea.String("http"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := KMS(given)
+	var mu sync.Mutex
+	in, most := 0, 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.Use(func(*kms.Client) error {
+				mu.Lock()
+				in++
+				most = max(most, in)
+				mu.Unlock()
+				runtime.Gosched()
+				mu.Lock()
+				in--
+				mu.Unlock()
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	if most != 1 {
+		t.Errorf("%d callers used the pool at once, want 1", most)
+	}
+}
