@@ -1,7 +1,6 @@
 package fakecloud
 
 import (
-	"slices"
 	"time"
 
 	"github.com/kmsshare/kmsshare/policy"
@@ -39,16 +38,10 @@ type foreignSet struct {
 	accts []string
 }
 
-// foreignList is foreignAccounts as a sorted list.
+// foreignList is the accounts doc's grants count against the quota
+// (policy.ForeignAccounts, as foreignAccounts), sorted.
 func foreignList(doc *policy.Document, owner string) []string {
-	set := map[string]bool{}
-	foreignAccounts(doc, owner, set)
-	out := make([]string, 0, len(set))
-	for a := range set {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
+	return policy.ForeignAccounts(doc, owner)
 }
 
 // inSync reports whether the tally holds every key of the instance at its
