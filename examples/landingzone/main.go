@@ -33,6 +33,7 @@ package main
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"time"
 
 	"github.com/kmsshare/kmsshare/examples/internal/lesson"
@@ -62,7 +63,11 @@ func runEmulated(ctx context.Context, w io.Writer, cfg config, clock sim.Clock) 
 	for _, m := range lz.Members {
 		s.Printf("  %-10s  %s  application account in folder %s\n", m.Name, m.ID, lz.Apps.Name)
 	}
-	c, err := share.New(lz.Config(), s.options(cfg), func(o *share.Options) { o.Clock = clock })
+	// The emulator's clock, and jitter from a fixed seed: two runs print the same bytes.
+	c, err := share.New(lz.Config(), s.options(cfg), func(o *share.Options) {
+		o.Clock = clock
+		o.Rand = rand.New(rand.NewPCG(1, 1)).Int64N
+	})
 	if err != nil {
 		return err
 	}
