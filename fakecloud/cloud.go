@@ -281,6 +281,7 @@ type instance struct {
 	created        time.Time
 	keys           []*key
 	released       map[string]time.Time // foreign account → when its last grant went
+	foreign        foreignTally         // cached foreign accounts of each key's policy (kms_quota.go)
 }
 
 type key struct {

@@ -134,16 +134,18 @@
 //
 // LoadWorld and LoadWorldFile build a whole cloud from JSON: accounts by
 // name (with optional fixed UIDs), the Resource Directory tree, custom
-// policies, RAM users and roles, KMS instances (quota, bound VPCs) and
-// their keys (optional fixed IDs, aliases, key policies), delays, faults
-// and the clock. Policy documents are JSON objects or strings;
-// ${uid:<account>} in them stands for that account's UID. The World gives
-// the handles back by name, and World.Config returns an *openapi.Config
-// for "<account>" (its root) or "<account>/<user>". The file is strict:
-// an unknown field, a field given twice, a duplicate name, a masked or
-// invalid ID, an unknown reference or a policy that does not parse is a
-// *WorldError naming line, column and field, and nothing is built.
-// examples/fakecloud/world.json is a complete example;
+// policies, RAM users and roles, KMS instances (quota, their VPC, bound
+// VPCs of any account, VPC-only access with per-account Internet access)
+// and their keys (optional fixed IDs, aliases, key policies), delays,
+// faults, the clock and the gateway's clock. Policy documents are JSON
+// objects or strings; ${uid:<account>} in them stands for that account's
+// UID. The World gives the handles back by name, and World.Config returns
+// an *openapi.Config for "<account>" (its root) or "<account>/<user>". The
+// file is strict: an unknown field, a field given twice, a duplicate name,
+// a masked or invalid ID, an unknown reference or a policy that does not
+// parse is a *WorldError naming line, column and field, and nothing is
+// built. examples/fakecloud/world.json is a worked example, and the
+// reference below lists every field;
 // examples/fakecloud serves a world over HTTP, and World.Handler adds
 // admin endpoints under AdminPath (request log, emulator time).
 //
@@ -153,6 +155,8 @@
 //	  "seed": 1,                                   // IDs and fault draws (Options.Seed)
 //	  "clock": {"kind": "real"},                   // or {"kind": "manual", "start": "2026-01-01T00:00:00Z"},
 //	                                               // or {"kind": "scaled", "scale": 60, "start": …}
+//	  "gatewayClock": {"ahead": "20m"},            // or {"behind": …}: the gateway's clock off the
+//	                                               // host's (Options.GatewayClock); time checks use it
 //	  "delays": {"propagation": "30s", "quotaRelease": "5m", "visibility": "2s"},
 //	  "logLimit": 100000,
 //	  "accounts": [{
@@ -161,7 +165,13 @@
 //	    "users": [{"name": "admin", "policies": ["AdministratorAccess"]}],
 //	    "roles": [{"name": "App", "description": "…", "trust": {…}, "policies": ["UseKeys"]}],
 //	    "instances": [{"name": "main", "region": "cn-hangzhou", "external": false,
-//	      "quota": 10, "keyQuota": 1000, "vpcs": ["vpc-…"],
+//	      "quota": 10, "keyQuota": 1000,
+//	      "vpc": "vpc-…",                          // the VPC it is created in; made up if absent
+//	      "vpcs": ["vpc-…",                        // bound VPCs, one unit of quota each: an ID (the
+//	        {"id": "vpc-…", "vSwitch": "vsw-…",    // owner's VPC) or an object (any account's)
+//	         "region": "cn-hangzhou", "account": "app-1"}],
+//	      "vpcOnly": true,                         // crypto from the Internet only for the accounts
+//	      "internet": ["app-1"],                   // named here (Instance.SetInternetAccess)
 //	      "keys": [{"name": "orders", "id": "key-…", "alias": "alias/orders",
 //	        "description": "…", "spec": "Aliyun_AES_256", "usage": "ENCRYPT/DECRYPT", "policy": {…}}]}],
 //	    "defaultKeys": [{"name": "legacy", "region": "cn-hangzhou"}] // keys outside an instance
@@ -169,8 +179,15 @@
 //	  "resourceDirectory": {"management": "management", "members": ["security"],
 //	    "folders": [{"name": "apps", "members": ["app-1"], "folders": […]}]},
 //	  "faults": [{"service": "kms", "action": "Decrypt", "account": "app-1",
-//	    "throttle": 0.1, "unavailable": 0, "lostResponse": 0, "latency": "50ms"}]
+//	    "throttle": 0.1, "unavailable": 0, "internal": 0, "lostResponse": 0, "latency": "50ms"}]
 //	}
+//
+// "vpcs" is the one list of bound VPCs, with no count beside it: each
+// entry is one VPC and one unit of quota. (Files from before this list
+// took objects bound as many made-up VPCs, vpc-fake0001 and on, as they
+// listed IDs; they load unchanged and use the same quota, and the VPCs
+// now carry the file's IDs.) "internet" is refused without "vpcOnly":
+// true, where every account has Internet access.
 //
 // Names are the file's own handles (World.Account, World.Key, …); user,
 // role and policy names are also the RAM names. Policies are attached by
@@ -184,6 +201,9 @@
 //	The default clock is real time that Advance moves ahead; a caller's    TestWorldFileClocks
 //	  clock replaces the file's
 //	Mistakes name line, column and field; nothing is built                 TestWorldFileErrors
+//	A gateway clock ahead or behind refuses SDK requests as skewed         TestWorldFileGatewayClock
+//	Network settings: the instance's VPC, bound VPCs of any account,       TestWorldFileNetwork
+//	  vpcOnly with per-account Internet access, Internal faults
 //	The field reference above names every field of the schema              TestWorldDocFields
 //	The admin endpoints: log since a mark, time, advance                   TestAdminHandler
 //
@@ -213,6 +233,10 @@
 //	Access management quota: distinct foreign accounts plus bound VPCs;    TestShareQuota
 //	  Rejected.ShareQuotaExceedLimit with nothing changed; release after
 //	  the delay (default 5 minutes of emulator time)
+//	The quota counts each key's foreign accounts once per policy write     TestQuotaTallyMatchesRecount
+//	  (a cached tally): same counts, decisions and releases as a recount
+//	Quota readers (GetKmsInstanceQuotaInfos, read lock) never update the   TestQuotaReadersLeaveTallyAlone
+//	  cached tally; an out-of-date tally is recounted privately
 //	Disabled and pending-deletion keys refused; deletion date ends a key   TestKeyStates
 //	EncryptionContext must match at Decrypt, compared as parsed maps       TestEncryptionContext, TestCanonicalContext
 //	Ciphertext blobs are authenticated (AES-256-GCM) and region-bound      TestCiphertextTampering
@@ -266,6 +290,8 @@
 //
 // BenchmarkSignedRequests measures signed requests per second through the
 // in-process transport.
+// BenchmarkQuotaSetKeyPolicy measures the quota work of one SetKeyPolicy
+// in an instance of 20 keys × 300 foreign accounts, tally against recount.
 //
 // # Corrections
 //

@@ -26,80 +26,82 @@ func liveKeys(inst *instance, now time.Time) int {
 	return n
 }
 
-// foreignInUse is the set of foreign accounts in the instance's live keys'
-// policies.
-func (c *Cloud) foreignInUse(inst *instance, now time.Time) map[string]bool {
-	set := map[string]bool{}
-	for _, k := range inst.keys {
-		if !k.gone(now) {
-			foreignAccounts(k.policy.latest(), inst.account.id, set)
-		}
-	}
-	return set
-}
-
 // quotaUsed counts the instance's access management quota in use at now:
 // bound VPCs, plus distinct foreign accounts named by its keys' policies
 // or released less than the release delay ago (kms.md §9). With change
-// set, doc replaces change's policy (or is added, for a new key).
+// set, doc replaces change's policy (or is added, for a new key). It
+// never changes the instance's tally, as GetKmsInstanceQuotaInfos calls it
+// under the read lock: a tally that is out of date (a policy written
+// without changeInstance) is replaced by a recount in a private one.
 func (c *Cloud) quotaUsed(inst *instance, now time.Time, change *key, doc *policy.Document) int {
-	owner := inst.account.id
-	set := map[string]bool{}
-	seen := false
-	for _, k := range inst.keys {
-		d := k.policy.latest()
-		if k == change {
-			d, seen = doc, true
-		}
-		if k.gone(now) {
-			if now.Before(k.deleteDate.Add(c.quotaRelease)) {
-				foreignAccounts(d, owner, set)
-			}
-			continue
-		}
-		foreignAccounts(d, owner, set)
+	t := &inst.foreign
+	if !t.inSync(inst) {
+		t = &foreignTally{}
+		t.sync(inst)
 	}
-	if change != nil && !seen {
-		foreignAccounts(doc, owner, set)
+	var add []string
+	if change != nil {
+		add = foreignList(doc, inst.account.id)
 	}
-	for a, t := range inst.released {
-		if now.Before(t.Add(c.quotaRelease)) {
-			set[a] = true
+	return c.quotaCount(t, inst, now, change, add)
+}
+
+// quotaCount is quotaUsed from tally t, which is in sync with inst, with
+// change's foreign accounts replaced by add.
+func (c *Cloud) quotaCount(t *foreignTally, inst *instance, now time.Time, change *key, add []string) int {
+	u := t.newUsage(inst, c.quotaCounted(now), change, add)
+	n := u.size()
+	for a, at := range inst.released {
+		if now.Before(at.Add(c.quotaRelease)) && !u.has(a) {
+			n++
 		}
 	}
-	return len(set) + len(inst.bound)
+	return n + len(inst.bound)
 }
 
 // checkQuota refuses doc as k's policy (k new or existing) if it takes the
 // instance's access management quota past its limit; a change that does not
-// add to an already exceeded quota is let through.
+// add to an already exceeded quota is let through. Its callers hold the
+// exclusive lock: it brings the tally up to date.
 func (c *Cloud) checkQuota(inst *instance, now time.Time, k *key, doc *policy.Document, fail func(code, detail string) *Error) *Error {
-	before := c.quotaUsed(inst, now, nil, nil)
-	if after := c.quotaUsed(inst, now, k, doc); after > inst.quota && after > before {
+	t := &inst.foreign
+	t.sync(inst)
+	before := c.quotaCount(t, inst, now, nil, nil)
+	if after := c.quotaCount(t, inst, now, k, t.list(doc, inst.account.id)); after > inst.quota && after > before {
 		return fail("Rejected.ShareQuotaExceedLimit", fmt.Sprintf("%d of %d in use", after, inst.quota))
 	}
 	return nil
 }
 
 // changeInstance makes change to the instance's keys or their policies and
-// notes the foreign accounts it released.
+// starts the release delay for the foreign accounts live keys named before
+// the change and do not any more. Only accounts whose count the change
+// touched, or that deleted keys name, can have been released, so only
+// they are looked at.
 func (c *Cloud) changeInstance(inst *instance, now time.Time, change func()) {
-	before := c.foreignInUse(inst, now)
+	t := &inst.foreign
+	t.sync(inst)
+	live := liveCounted(now)
+	before := t.newUsage(inst, live, nil, nil)
 	change()
-	c.noteReleases(inst, now, before)
-}
-
-// noteReleases starts the release delay for accounts that were in use
-// before a change and are not any more.
-func (c *Cloud) noteReleases(inst *instance, now time.Time, before map[string]bool) {
-	after := c.foreignInUse(inst, now)
-	for a := range before {
-		if !after[a] {
-			inst.released[a] = now
+	prior := t.sync(inst)
+	after := t.newUsage(inst, live, nil, nil)
+	wasUsed := func(a string) bool {
+		n, ok := prior[a]
+		if !ok {
+			n = t.names[a]
+		}
+		return n+before.delta[a] > 0
+	}
+	for _, set := range []map[string]int{prior, before.delta, after.delta} {
+		for a := range set {
+			if wasUsed(a) && !after.has(a) {
+				inst.released[a] = now
+			}
 		}
 	}
-	for a, t := range inst.released {
-		if after[a] || !now.Before(t.Add(c.quotaRelease)) {
+	for a, at := range inst.released {
+		if after.has(a) || !now.Before(at.Add(c.quotaRelease)) {
 			delete(inst.released, a)
 		}
 	}

@@ -88,6 +88,12 @@ func (c *offsetClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// hostClockOff is the host's real clock off by a fixed amount: a world
+// file's gateway clock.
+type hostClockOff time.Duration
+
+func (c hostClockOff) Now() time.Time { return time.Now().UTC().Add(time.Duration(c)) }
+
 func (b *worldBuilder) clock(wc *worldClock) (Clock, error) {
 	if wc == nil {
 		return &offsetClock{}, nil
@@ -178,7 +184,14 @@ func (b *worldBuilder) build(wf *worldFile, clk Clock) (*World, error) {
 			return nil, err
 		}
 	}
-	c := New(Options{Clock: clk, Seed: wf.Seed, LogLimit: wf.LogLimit,
+	var gateway Clock
+	if g := wf.GatewayClock; g != nil {
+		if g.Ahead != 0 && g.Behind != 0 {
+			return nil, b.at("gatewayClock", "give ahead or behind, not both")
+		}
+		gateway = hostClockOff(time.Duration(g.Ahead) - time.Duration(g.Behind))
+	}
+	c := New(Options{Clock: clk, GatewayClock: gateway, Seed: wf.Seed, LogLimit: wf.LogLimit,
 		PropagationDelay:  time.Duration(wf.Delays.Propagation),
 		QuotaReleaseDelay: time.Duration(wf.Delays.QuotaRelease),
 		VisibilityDelay:   time.Duration(wf.Delays.Visibility)})
@@ -276,7 +289,7 @@ func (b *worldBuilder) fault(p string, f worldFault) error {
 	for _, pr := range []struct {
 		name string
 		v    float64
-	}{{"throttle", f.Throttle}, {"unavailable", f.Unavailable}, {"lostResponse", f.LostResponse}} {
+	}{{"throttle", f.Throttle}, {"unavailable", f.Unavailable}, {"internal", f.Internal}, {"lostResponse", f.LostResponse}} {
 		if pr.v < 0 || pr.v > 1 {
 			return b.at(p+"."+pr.name, "want a probability from 0 to 1, found %g", pr.v)
 		}
@@ -297,10 +310,10 @@ func (b *worldBuilder) fault(p string, f worldFault) error {
 			return b.at(p+".action", "the emulator serves no operation %q%s; a fault on it would never fire", f.Action, where)
 		}
 	}
-	if f.Throttle+f.Unavailable > 1 {
-		return b.at(p, "throttle + unavailable exceed 1")
+	if f.Throttle+f.Unavailable+f.Internal > 1 {
+		return b.at(p, "throttle + unavailable + internal exceed 1")
 	}
-	fault := Fault{Service: f.Service, Action: f.Action, Throttle: f.Throttle, Unavailable: f.Unavailable,
+	fault := Fault{Service: f.Service, Action: f.Action, Throttle: f.Throttle, Unavailable: f.Unavailable, Internal: f.Internal,
 		LostResponse: f.LostResponse, Latency: time.Duration(f.Latency)}
 	if f.Account != "" {
 		a, err := b.account(p+".account", f.Account)

@@ -148,20 +148,9 @@ func (b *worldBuilder) kms(path string, wa worldAccount, keyIDs map[string]strin
 		if wi.Region == "" {
 			return b.at(p, "region is missing")
 		}
-		vpcs := map[string]string{}
-		for j, v := range wi.VPCs {
-			vp := fmt.Sprintf("%s.vpcs[%d]", p, j)
-			if err := arn.Pasted(v); err != nil || !strings.HasPrefix(v, "vpc-") {
-				return b.at(vp, "want a VPC ID such as \"vpc-bp1234567890abcdefghi\", found %q", v)
-			}
-			if first, dup := vpcs[v]; dup {
-				return b.at(vp, "VPC %s is bound twice (first at %s)", v, first)
-			}
-			vpcs[v] = b.where(vp)
-		}
-		opts := InstanceOptions{Name: wi.Name, Quota: wi.Quota, VPCs: len(wi.VPCs), KeyQuota: wi.KeyQuota}
-		if opts.Quota > 0 && opts.VPCs > opts.Quota {
-			return b.at(p+".vpcs", "%d bound VPCs exceed the access management quota %d", opts.VPCs, opts.Quota)
+		opts, internet, err := b.instanceNetwork(p, wi)
+		if err != nil {
+			return err
 		}
 		var inst *Instance
 		if wi.External {
@@ -170,6 +159,9 @@ func (b *worldBuilder) kms(path string, wa worldAccount, keyIDs map[string]strin
 			inst = a.NewKMSInstance(wi.Region, opts)
 		}
 		b.w.instances[wa.Name+"/"+wi.Name] = inst
+		for _, uid := range internet {
+			inst.SetInternetAccess(uid, true)
+		}
 		b.region(wi.Region)
 		for j, wk := range wi.Keys {
 			if err := b.key(fmt.Sprintf("%s.keys[%d]", p, j), wa, inst, wk, keyNames, keyIDs); err != nil {

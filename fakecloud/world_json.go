@@ -179,6 +179,7 @@ type jsonDoc struct {
 var (
 	durationType = reflect.TypeOf(jsonDuration(0))
 	docType      = reflect.TypeOf(jsonDoc{})
+	vpcType      = reflect.TypeOf(worldVPC{})
 )
 
 // decoder copies a tree into tagged structs and records where every value
@@ -231,6 +232,12 @@ func (d *decoder) decode(v *jvalue, path string, dst reflect.Value) error {
 		}
 		dst.SetInt(int64(dur))
 		return nil
+	case t == vpcType && v.kind == '"':
+		// A bound VPC given by its ID alone.
+		dst.Set(reflect.ValueOf(worldVPC{ID: v.str}))
+		return nil
+	case t == vpcType && v.kind != '{':
+		return d.fail(v, path, "want a VPC ID or an object with id, vSwitch, region and account, found %s", kindName(v.kind))
 	case t == docType:
 		switch v.kind {
 		case '{':

@@ -7,6 +7,7 @@ package fakecloud
 type worldFile struct {
 	Seed              uint64         `json:"seed"`
 	Clock             *worldClock    `json:"clock"`
+	GatewayClock      *worldGateway  `json:"gatewayClock"`
 	Delays            worldDelays    `json:"delays"`
 	LogLimit          int            `json:"logLimit"`
 	Accounts          []worldAccount `json:"accounts"`
@@ -21,6 +22,15 @@ type worldClock struct {
 	Kind  string  `json:"kind"`
 	Start string  `json:"start"` // RFC 3339; default DefaultStart
 	Scale float64 `json:"scale"`
+}
+
+// worldGateway is the clock the API gateway checks request timestamps
+// against (Options.GatewayClock): the host's real clock, or that clock
+// Ahead or Behind by a fixed amount, to rehearse a host whose clock is
+// wrong. Emulator time (clock, World.Advance) does not move it.
+type worldGateway struct {
+	Ahead  jsonDuration `json:"ahead"`
+	Behind jsonDuration `json:"behind"`
 }
 
 type worldDelays struct {
@@ -57,13 +67,32 @@ type worldRole struct {
 }
 
 type worldInstance struct {
-	Name     string     `json:"name"`
-	Region   string     `json:"region"`
-	External bool       `json:"external"`
-	Quota    int        `json:"quota"`
-	KeyQuota int        `json:"keyQuota"`
-	VPCs     []string   `json:"vpcs"` // bound VPC IDs; each uses one unit of quota
+	Name     string `json:"name"`
+	Region   string `json:"region"`
+	External bool   `json:"external"`
+	Quota    int    `json:"quota"`
+	KeyQuota int    `json:"keyQuota"`
+	// VPC is the VPC the instance is created in (InstanceOptions.VPC).
+	VPC string `json:"vpc"`
+	// VPCOnly: cryptographic calls from the Internet need the caller's
+	// account in Internet (InstanceOptions.VPCOnly).
+	VPCOnly bool `json:"vpcOnly"`
+	// VPCs are the bound VPCs (InstanceOptions.BindVPCs), each one unit of
+	// quota: an ID of the owner's VPC, or an object for any account's.
+	VPCs []worldVPC `json:"vpcs"`
+	// Internet names the accounts whose Internet access the owner turned
+	// on (Instance.SetInternetAccess); only with VPCOnly.
+	Internet []string   `json:"internet"`
 	Keys     []worldKey `json:"keys"`
+}
+
+// worldVPC is a bound VPC: in the file, either its ID as a string (a VPC
+// of the instance's owner, in the instance's region) or an object.
+type worldVPC struct {
+	ID      string `json:"id"`
+	VSwitch string `json:"vSwitch"` // "" means one is made up
+	Region  string `json:"region"`  // "" means the instance's region
+	Account string `json:"account"` // the VPC's account, by name; "" means the owner
 }
 
 type worldKey struct {
@@ -95,6 +124,7 @@ type worldFault struct {
 	Account      string       `json:"account"` // the caller's account, by name
 	Throttle     float64      `json:"throttle"`
 	Unavailable  float64      `json:"unavailable"`
+	Internal     float64      `json:"internal"`
 	LostResponse float64      `json:"lostResponse"`
 	Latency      jsonDuration `json:"latency"`
 }

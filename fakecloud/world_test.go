@@ -261,6 +261,36 @@ func TestWorldFileErrors(t *testing.T) {
 			"delays": {"propagation": "soon"} ←
 		}`, "delays.propagation", "duration"},
 		{"no accounts", `{"seed": 1} ←`, "accounts", "at least one account"},
+		{"gateway clock both ways", `{"accounts": [{"name": "a"}],
+			"gatewayClock": {"ahead": "1m", "behind": "1m"} ←
+		}`, "gatewayClock", "not both"},
+		{"internet without vpcOnly", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou",
+			"internet": ["a"]} ←
+		]}]}`, "accounts[0].instances[0].internet", `without "vpcOnly": true`},
+		{"internet of an unknown account", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou", "vpcOnly": true,
+			"internet": ["ghost"]} ←
+		]}]}`, "accounts[0].instances[0].internet[0]", `no account "ghost"`},
+		{"bound VPC as a number", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou",
+			"vpcs": [2]} ←
+		]}]}`, "accounts[0].instances[0].vpcs[0]", "want a VPC ID or an object"},
+		{"unknown field of a bound VPC", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou",
+			"vpcs": [{"id": "vpc-1", "owner": "a"}]} ←
+		]}]}`, "accounts[0].instances[0].vpcs[0].owner", `unknown field "owner"`},
+		{"bound VPC of an unknown account", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou",
+			"vpcs": [{"id": "vpc-1", "account": "ghost"}]} ←
+		]}]}`, "accounts[0].instances[0].vpcs[0].account", `no account "ghost"`},
+		{"bad vSwitch", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou",
+			"vpcs": [{"id": "vpc-1", "vSwitch": "vpc-2"}]} ←
+		]}]}`, "accounts[0].instances[0].vpcs[0].vSwitch", "want a vSwitch ID"},
+		{"bad instance VPC", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou",
+			"vpc": "vsw-1"} ←
+		]}]}`, "accounts[0].instances[0].vpc", "want a VPC ID"},
+		{"own VPC bound", `{"accounts": [{"name": "a", "instances": [{"name": "i", "region": "cn-hangzhou", "vpc": "vpc-1",
+			"vpcs": ["vpc-1"]} ←
+		]}]}`, "accounts[0].instances[0].vpcs[0]", "the instance's own VPC"},
+		{"fault probabilities over 1", `{"accounts": [{"name": "a"}], "faults": [
+			{"service": "kms", "throttle": 0.5, "internal": 0.6} ←
+		]}`, "faults[0]", "throttle + unavailable + internal exceed 1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
