@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sync"
+	"github.com/kmsshare/kmsshare/internal/sdkpool"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/dara"
@@ -32,21 +32,13 @@ type KMSOptions struct {
 // KMS is the key service of the SDKs' KMS use over a *kms.Client, for keys
 // in the client's region: GenerateDataKey with KeySpec AES_256 or AES_128,
 // Encrypt, ReEncrypt and Decrypt, the context sent as a JSON object. It is
-// an envelope.KeyService, a DataKeyGenerator and a ReEncrypter. Calls take
-// turns on the client, which is not safe for concurrent use; waits between
-// retries do not hold it.
+// an envelope.KeyService, a DataKeyGenerator and a ReEncrypter. The SDK
+// client is not safe for concurrent use, so overlapping calls get clients
+// of their own from the pool envelope.KMS uses too (internal/sdkpool).
 type KMS struct {
-	api    kmsAPI
-	region string
-	o      KMSOptions
-	mu     sync.Mutex
-}
-
-type kmsAPI interface {
-	GenerateDataKeyWithContext(ctx context.Context, req *kms.GenerateDataKeyRequest, rt *dara.RuntimeOptions) (*kms.GenerateDataKeyResponse, error)
-	EncryptWithContext(ctx context.Context, req *kms.EncryptRequest, rt *dara.RuntimeOptions) (*kms.EncryptResponse, error)
-	ReEncryptWithContext(ctx context.Context, req *kms.ReEncryptRequest, rt *dara.RuntimeOptions) (*kms.ReEncryptResponse, error)
-	DecryptWithContext(ctx context.Context, req *kms.DecryptRequest, rt *dara.RuntimeOptions) (*kms.DecryptResponse, error)
+	clients *sdkpool.Pool[kms.Client] // nil without a client
+	region  string
+	o       KMSOptions
 }
 
 // NewKMS returns a key service over client, for the keys of the client's
@@ -59,7 +51,7 @@ func NewKMS(client *kms.Client, optFns ...func(*KMSOptions)) *KMS {
 	}
 	k := &KMS{o: o}
 	if client != nil {
-		k.api, k.region = client, tea.StringValue(client.RegionId)
+		k.clients, k.region = sdkpool.KMS(client), tea.StringValue(client.RegionId)
 	}
 	return k
 }
@@ -73,7 +65,7 @@ func (k *KMS) GoString() string { return k.String() }
 // keyID checks that keyARN is a key of the client's region and returns
 // the KeyId to send.
 func (k *KMS) keyID(keyARN string) (string, error) {
-	if k.api == nil {
+	if k.clients == nil {
 		return "", errors.New("aliesdk: NewKMS was given a nil *kms.Client")
 	}
 	a, err := parseKeyARN(keyARN)
@@ -106,7 +98,7 @@ func (k *KMS) GenerateDataKeySize(ctx context.Context, keyARN string, size int, 
 		return nil, nil, fmt.Errorf("aliesdk: no KMS key spec for %d-byte data keys", size)
 	}
 	req := &kms.GenerateDataKeyRequest{KeyId: tea.String(id), KeySpec: tea.String(spec), EncryptionContext: kmsContext(encCtx)}
-	body, err := call(ctx, k, "GenerateDataKey", k.api.GenerateDataKeyWithContext, req, (*kms.GenerateDataKeyResponse).GetBody)
+	body, err := call(ctx, k, "GenerateDataKey", (*kms.Client).GenerateDataKeyWithContext, req, (*kms.GenerateDataKeyResponse).GetBody)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,7 +127,7 @@ func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encC
 	}
 	req := &kms.EncryptRequest{KeyId: tea.String(id), Plaintext: tea.String(base64.StdEncoding.EncodeToString(plaintext)),
 		EncryptionContext: kmsContext(encCtx)}
-	body, err := call(ctx, k, "Encrypt", k.api.EncryptWithContext, req, (*kms.EncryptResponse).GetBody)
+	body, err := call(ctx, k, "Encrypt", (*kms.Client).EncryptWithContext, req, (*kms.EncryptResponse).GetBody)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +153,7 @@ func (k *KMS) ReEncrypt(ctx context.Context, srcARN string, ciphertext []byte, d
 	}
 	req := &kms.ReEncryptRequest{CiphertextBlob: tea.String(string(ciphertext)), DestinationKeyId: tea.String(id),
 		SourceEncryptionContext: kmsContext(encCtx), DestinationEncryptionContext: kmsContext(encCtx)}
-	body, err := call(ctx, k, "ReEncrypt", k.api.ReEncryptWithContext, req, (*kms.ReEncryptResponse).GetBody)
+	body, err := call(ctx, k, "ReEncrypt", (*kms.Client).ReEncryptWithContext, req, (*kms.ReEncryptResponse).GetBody)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +174,7 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 		return nil, err
 	}
 	req := &kms.DecryptRequest{CiphertextBlob: tea.String(string(ciphertext)), EncryptionContext: kmsContext(encCtx)}
-	body, err := call(ctx, k, "Decrypt", k.api.DecryptWithContext, req, (*kms.DecryptResponse).GetBody)
+	body, err := call(ctx, k, "Decrypt", (*kms.Client).DecryptWithContext, req, (*kms.DecryptResponse).GetBody)
 	if err != nil {
 		return nil, err
 	}
@@ -196,10 +188,10 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 	return pt, nil
 }
 
-// call makes one KMS call under the retry policy, one call at a time on the
-// client, and classifies failures as envelope's KMS adapter does.
+// call makes one KMS call under the retry policy, on a client of its own
+// from the pool, and classifies failures as envelope's KMS adapter does.
 func call[Req, Resp, Body any](ctx context.Context, k *KMS, action string,
-	api func(context.Context, Req, *dara.RuntimeOptions) (*Resp, error), req Req, body func(*Resp) *Body) (*Body, error) {
+	api func(*kms.Client, context.Context, Req, *dara.RuntimeOptions) (*Resp, error), req Req, body func(*Resp) *Body) (*Body, error) {
 	var out *Body
 	err := k.o.Retry.Do(ctx, func(ctx context.Context) error {
 		rt := &dara.RuntimeOptions{}
@@ -207,9 +199,11 @@ func call[Req, Resp, Body any](ctx context.Context, k *KMS, action string,
 			r := *k.o.Runtime
 			rt = &r
 		}
-		k.mu.Lock()
-		resp, err := api(ctx, req, rt)
-		k.mu.Unlock()
+		var resp *Resp
+		err := k.clients.Use(func(cl *kms.Client) (err error) {
+			resp, err = api(cl, ctx, req, rt)
+			return err
+		})
 		if err != nil {
 			return cloudapi.Classify("kms", action, err)
 		}
