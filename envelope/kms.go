@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"sync"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
@@ -90,7 +89,7 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[str
 		KeyId:             tea.String(keyARN),
 		KeySpec:           tea.String("AES_256"),
 		NumberOfBytes:     tea.Int32(32),
-		EncryptionContext: kmsContext(encCtx),
+		EncryptionContext: sdkpool.KMSContext(encCtx),
 	}
 	body, err := call(ctx, k, "GenerateDataKey", (*kms.Client).GenerateDataKeyWithContext, req, (*kms.GenerateDataKeyResponse).GetBody)
 	if err != nil {
@@ -121,7 +120,7 @@ func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encC
 	req := &kms.EncryptRequest{
 		KeyId:             tea.String(keyARN),
 		Plaintext:         tea.String(base64.StdEncoding.EncodeToString(plaintext)),
-		EncryptionContext: kmsContext(encCtx),
+		EncryptionContext: sdkpool.KMSContext(encCtx),
 	}
 	body, err := call(ctx, k, "Encrypt", (*kms.Client).EncryptWithContext, req, (*kms.EncryptResponse).GetBody)
 	if err != nil {
@@ -146,7 +145,7 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 	}
 	req := &kms.DecryptRequest{
 		CiphertextBlob:    tea.String(string(ciphertext)),
-		EncryptionContext: kmsContext(encCtx),
+		EncryptionContext: sdkpool.KMSContext(encCtx),
 	}
 	body, err := call(ctx, k, "Decrypt", (*kms.Client).DecryptWithContext, req, (*kms.DecryptResponse).GetBody)
 	if err != nil {
@@ -197,61 +196,18 @@ func (k *KMS) ResolveKey(ctx context.Context, keyARN string) (string, error) {
 }
 
 // call makes one KMS call under the retry policy, each attempt on a client
-// of its own from the pool; failures are classified,
-// and a response without a body (as body extracts it) is an error, subject
-// to the retry policy like any other.
+// of its own from the pool (sdkpool.KMSCall).
 func call[Req, Resp, Body any](ctx context.Context, k *KMS, action string,
 	api func(*kms.Client, context.Context, Req, *dara.RuntimeOptions) (*Resp, error), req Req, body func(*Resp) *Body) (*Body, error) {
 	var out *Body
-	err := k.retry.Do(ctx, func(ctx context.Context) error {
-		var resp *Resp
-		err := k.clients.Use(func(cl *kms.Client) (err error) {
-			resp, err = api(cl, ctx, req, k.rt())
-			return err
-		})
-		if err != nil {
-			return cloudapi.Classify("kms", action, err)
-		}
-		if resp == nil {
-			return errors.New("kms " + action + ": empty response")
-		}
-		if out = body(resp); out == nil {
-			return errors.New("kms " + action + ": empty response")
-		}
-		return nil
+	err := k.retry.Do(ctx, func(ctx context.Context) (err error) {
+		out, err = sdkpool.KMSCall(ctx, k.clients, action, api, req, k.rt(), body)
+		return err
 	})
 	return out, err
 }
 
-// kmsContext converts the context to the SDK's map type; nil when empty, so
-// that no EncryptionContext parameter is sent at all.
-func kmsContext(m map[string]string) map[string]interface{} {
-	if len(m) == 0 {
-		return nil
-	}
-	c := make(map[string]interface{}, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-// checkKeyID compares the KeyId that KMS echoes (the bare key ID, per the
-// API reference, or possibly the ARN) with the ARN asked for. On Decrypt it is
-// required. That is what stops a blob under a foreign key from passing for a
-// trusted ARN.
+// checkKeyID is sdkpool.CheckKeyID with envelope's ErrKeyMismatch.
 func checkKeyID(action, keyARN, echoed string, required bool) error {
-	if echoed == "" {
-		if required {
-			return fmt.Errorf("kms %s: response names no KeyId, cannot confirm the key: %w", action, ErrKeyMismatch)
-		}
-		return nil
-	}
-	if echoed == keyARN {
-		return nil
-	}
-	if a, err := parseKeyARN(keyARN); err == nil && a.ResourceName() == echoed {
-		return nil
-	}
-	return fmt.Errorf("kms %s: KMS used key %q: %w", action, echoed, ErrKeyMismatch)
+	return sdkpool.CheckKeyID(action, keyARN, echoed, required, ErrKeyMismatch)
 }

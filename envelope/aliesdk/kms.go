@@ -12,7 +12,6 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/envelope"
-	"github.com/kmsshare/kmsshare/internal/cloudapi"
 )
 
 // KMSOptions tune NewKMS.
@@ -97,7 +96,7 @@ func (k *KMS) GenerateDataKeySize(ctx context.Context, keyARN string, size int, 
 	if spec == "" {
 		return nil, nil, fmt.Errorf("aliesdk: no KMS key spec for %d-byte data keys", size)
 	}
-	req := &kms.GenerateDataKeyRequest{KeyId: tea.String(id), KeySpec: tea.String(spec), EncryptionContext: kmsContext(encCtx)}
+	req := &kms.GenerateDataKeyRequest{KeyId: tea.String(id), KeySpec: tea.String(spec), EncryptionContext: sdkpool.KMSContext(encCtx)}
 	body, err := call(ctx, k, "GenerateDataKey", (*kms.Client).GenerateDataKeyWithContext, req, (*kms.GenerateDataKeyResponse).GetBody)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +125,7 @@ func (k *KMS) Encrypt(ctx context.Context, keyARN string, plaintext []byte, encC
 		return nil, err
 	}
 	req := &kms.EncryptRequest{KeyId: tea.String(id), Plaintext: tea.String(base64.StdEncoding.EncodeToString(plaintext)),
-		EncryptionContext: kmsContext(encCtx)}
+		EncryptionContext: sdkpool.KMSContext(encCtx)}
 	body, err := call(ctx, k, "Encrypt", (*kms.Client).EncryptWithContext, req, (*kms.EncryptResponse).GetBody)
 	if err != nil {
 		return nil, err
@@ -152,7 +151,7 @@ func (k *KMS) ReEncrypt(ctx context.Context, srcARN string, ciphertext []byte, d
 		return nil, err
 	}
 	req := &kms.ReEncryptRequest{CiphertextBlob: tea.String(string(ciphertext)), DestinationKeyId: tea.String(id),
-		SourceEncryptionContext: kmsContext(encCtx), DestinationEncryptionContext: kmsContext(encCtx)}
+		SourceEncryptionContext: sdkpool.KMSContext(encCtx), DestinationEncryptionContext: sdkpool.KMSContext(encCtx)}
 	body, err := call(ctx, k, "ReEncrypt", (*kms.Client).ReEncryptWithContext, req, (*kms.ReEncryptResponse).GetBody)
 	if err != nil {
 		return nil, err
@@ -173,7 +172,7 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 	if _, err := k.keyID(keyARN); err != nil {
 		return nil, err
 	}
-	req := &kms.DecryptRequest{CiphertextBlob: tea.String(string(ciphertext)), EncryptionContext: kmsContext(encCtx)}
+	req := &kms.DecryptRequest{CiphertextBlob: tea.String(string(ciphertext)), EncryptionContext: sdkpool.KMSContext(encCtx)}
 	body, err := call(ctx, k, "Decrypt", (*kms.Client).DecryptWithContext, req, (*kms.DecryptResponse).GetBody)
 	if err != nil {
 		return nil, err
@@ -188,64 +187,24 @@ func (k *KMS) Decrypt(ctx context.Context, keyARN string, ciphertext []byte, enc
 	return pt, nil
 }
 
-// call makes one KMS call under the retry policy, on a client of its own
-// from the pool, and classifies failures as envelope's KMS adapter does.
+// call makes one KMS call under the retry policy, each attempt on a client
+// of its own from the pool (sdkpool.KMSCall, as envelope's KMS adapter).
 func call[Req, Resp, Body any](ctx context.Context, k *KMS, action string,
 	api func(*kms.Client, context.Context, Req, *dara.RuntimeOptions) (*Resp, error), req Req, body func(*Resp) *Body) (*Body, error) {
 	var out *Body
-	err := k.o.Retry.Do(ctx, func(ctx context.Context) error {
+	err := k.o.Retry.Do(ctx, func(ctx context.Context) (err error) {
 		rt := &dara.RuntimeOptions{}
 		if k.o.Runtime != nil {
 			r := *k.o.Runtime
 			rt = &r
 		}
-		var resp *Resp
-		err := k.clients.Use(func(cl *kms.Client) (err error) {
-			resp, err = api(cl, ctx, req, rt)
-			return err
-		})
-		if err != nil {
-			return cloudapi.Classify("kms", action, err)
-		}
-		if resp == nil {
-			return errors.New("kms " + action + ": empty response")
-		}
-		if out = body(resp); out == nil {
-			return errors.New("kms " + action + ": empty response")
-		}
-		return nil
+		out, err = sdkpool.KMSCall(ctx, k.clients, action, api, req, rt, body)
+		return err
 	})
 	return out, err
 }
 
-// kmsContext is the context as the SDK's map: nil when empty, so that no
-// EncryptionContext is sent; the SDK sends it as a JSON object.
-func kmsContext(m map[string]string) map[string]any {
-	if len(m) == 0 {
-		return nil
-	}
-	c := make(map[string]any, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-// checkKeyID compares the KeyId KMS echoes (the bare key ID, or possibly
-// the ARN) with the ARN asked for; on Decrypt it is required, which stops a
-// blob under a foreign key from passing for an allowed ARN.
+// checkKeyID is sdkpool.CheckKeyID with envelope's ErrKeyMismatch.
 func checkKeyID(action, keyARN, echoed string, required bool) error {
-	if echoed == "" {
-		if required {
-			return fmt.Errorf("kms %s: response names no KeyId, cannot confirm the key: %w", action, envelope.ErrKeyMismatch)
-		}
-		return nil
-	}
-	if echoed == keyARN {
-		return nil
-	}
-	if a, err := parseKeyARN(keyARN); err == nil && a.ResourceName() == echoed {
-		return nil
-	}
-	return fmt.Errorf("kms %s: KMS used key %q: %w", action, echoed, envelope.ErrKeyMismatch)
+	return sdkpool.CheckKeyID(action, keyARN, echoed, required, envelope.ErrKeyMismatch)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/kmsshare/kmsshare/internal/sdkpool"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/dara"
@@ -128,7 +129,7 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, encryptionConte
 	var dk DataKey
 	err := k.pool.do(ctx, k.retry, "kms", "GenerateDataKey", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.GenerateDataKeyWithContext(ctx, &kms.GenerateDataKeyRequest{
-			KeyId: tea.String(keyID), KeySpec: tea.String("AES_256"), EncryptionContext: contextMap(encryptionContext)}, rt())
+			KeyId: tea.String(keyID), KeySpec: tea.String("AES_256"), EncryptionContext: sdkpool.KMSContext(encryptionContext)}, rt())
 		if err != nil {
 			return err
 		}
@@ -147,7 +148,7 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, encryptionConte
 func (k *KMS) Decrypt(ctx context.Context, blob string, encryptionContext map[string]string) (keyID string, plaintext []byte, err error) {
 	err = k.pool.do(ctx, k.retry, "kms", "Decrypt", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.DecryptWithContext(ctx, &kms.DecryptRequest{
-			CiphertextBlob: tea.String(blob), EncryptionContext: contextMap(encryptionContext)}, rt())
+			CiphertextBlob: tea.String(blob), EncryptionContext: sdkpool.KMSContext(encryptionContext)}, rt())
 		if err != nil {
 			return err
 		}
@@ -167,7 +168,7 @@ func (k *KMS) Encrypt(ctx context.Context, keyID string, plaintext []byte, encry
 	err = k.pool.do(ctx, k.retry, "kms", "Encrypt", func(ctx context.Context, cl *kms.Client) error {
 		resp, err := cl.EncryptWithContext(ctx, &kms.EncryptRequest{
 			KeyId: tea.String(keyID), Plaintext: tea.String(base64.StdEncoding.EncodeToString(plaintext)),
-			EncryptionContext: contextMap(encryptionContext)}, rt())
+			EncryptionContext: sdkpool.KMSContext(encryptionContext)}, rt())
 		if err != nil {
 			return err
 		}
@@ -220,15 +221,4 @@ func (k *KMS) ListKeys(ctx context.Context) ([]string, error) {
 			return out, nil
 		}
 	}
-}
-
-func contextMap(ec map[string]string) map[string]interface{} {
-	if len(ec) == 0 {
-		return nil
-	}
-	m := make(map[string]interface{}, len(ec))
-	for k, v := range ec {
-		m[k] = v
-	}
-	return m
 }

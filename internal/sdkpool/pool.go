@@ -1,4 +1,5 @@
-// Package sdkpool hands out Alibaba SDK clients one caller at a time: the
+// Package sdkpool hands out Alibaba SDK clients one caller at a time, and
+// makes the KMS calls the adapters share (KMSCall, KMSContext, CheckKeyID): the
 // lower piece under every adapter of the module (internal/alicloud for
 // share, envelope.KMS).
 //
