@@ -299,7 +299,7 @@ func keyPolicyGrantsAny(k *Key, principal string) bool {
 func callerOf(principal string) policy.Caller {
 	a := arn.MustParse(principal)
 	if a.IsRole() {
-		a.Resource = "assumed-role/" + a.ResourceName() + "/kmsshare-findings"
+		a = arn.RoleSession(a.AccountID, a.ResourceName(), "kmsshare-findings")
 	}
 	return policy.Caller{ARN: a}
 }
