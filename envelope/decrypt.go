@@ -47,7 +47,7 @@ type Decryptor struct {
 	// means the caller's only. Decrypt uses them for the whole message, a
 	// Reader in WriteTo (which io.Copy uses); Read opens one segment at a
 	// time. A Reader holds one segment in memory (a small message in
-	// memory: its own size), or with Concurrency > 1 four to eight per
+	// memory: its own size), or with Concurrency > 1 two to eight per
 	// goroutine (eight while they take at most 1 MiB), up to 64 MiB. The
 	// segment size is the message writer's choice, at most 16 MiB.
 	Concurrency int

@@ -35,7 +35,7 @@ type Encryptor struct {
 
 	// SegmentSize is the number of plaintext bytes per segment. 0 means
 	// DefaultSegmentSize. A Writer holds one segment in memory (a declared
-	// small message: its own size), or with Concurrency > 1 four to eight per
+	// small message: its own size), or with Concurrency > 1 two to eight per
 	// goroutine (eight while they take at most 1 MiB), up to 64 MiB.
 	SegmentSize int
 
