@@ -76,6 +76,7 @@ const (
 // state of any message (see release).
 type hasher struct {
 	h            hash.Hash
+	st           state // h, for saving and restoring
 	inner, outer [stateSize]byte // marshaled states after ipad / opad; secret
 	blank        [stateSize]byte // the state of a fresh digest: what release restores
 	pad          [sha256.BlockSize]byte
@@ -94,8 +95,9 @@ type state interface {
 }
 
 var hashers = sync.Pool{New: func() any {
-	hs := &hasher{h: sha256.New()}
-	if _, err := hs.h.(state).AppendBinary(hs.blank[:0]); err != nil {
+	h := sha256.New()
+	hs := &hasher{h: h, st: h.(state)}
+	if _, err := hs.st.AppendBinary(hs.blank[:0]); err != nil {
 		panic(err) // crypto/sha256 always marshals
 	}
 	return hs
@@ -121,13 +123,13 @@ func (hs *hasher) clean() {
 }
 
 func (hs *hasher) restore(st []byte) {
-	if err := hs.h.(state).UnmarshalBinary(st); err != nil {
+	if err := hs.st.UnmarshalBinary(st); err != nil {
 		panic(err) // a state this hasher marshaled itself
 	}
 }
 
 func (hs *hasher) save(st []byte) {
-	if _, err := hs.h.(state).AppendBinary(st[:0]); err != nil {
+	if _, err := hs.st.AppendBinary(st[:0]); err != nil {
 		panic(err)
 	}
 }
