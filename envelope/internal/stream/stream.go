@@ -76,7 +76,7 @@ const (
 // state of any message (see release).
 type hasher struct {
 	h            hash.Hash
-	st           state // h, for saving and restoring
+	st           state           // h, for saving and restoring
 	inner, outer [stateSize]byte // marshaled states after ipad / opad; secret
 	blank        [stateSize]byte // the state of a fresh digest: what release restores
 	pad          [sha256.BlockSize]byte
