@@ -88,7 +88,9 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 // 1 MiB segments would not. From a message in memory (a *bytes.Reader or
 // *bytes.Buffer), WriteTo opens segments straight from the source's bytes.
 // With concurrency, segments go into a ring of slots, each into a slot of
-// its own, and WriteTo keeps several in flight.
+// its own, and WriteTo keeps several in flight. From NewReaderAt, each
+// segment is read with one ReadAt into the slot it is opened in, and the
+// message's size says which segment is the last.
 type Reader struct {
 	src    io.Reader // rest, then the caller's source
 	mem    memSource // the caller's source, if it holds the message in memory
@@ -122,6 +124,14 @@ type Reader struct {
 	keyARN string
 	cache  *Cache      // the Decryptor's, if the data key came from it
 	entry  *cacheEntry // charged with the bytes released
+
+	// A source read at offsets (NewReaderAt): segment c starts at
+	// atOff + c·stride, and the one that ends at atEnd is the last.
+	at    io.ReaderAt
+	atOff int64
+	atEnd int64
+	segs  uint64
+	fetch []error // per slot: the read error of its segment, with a crew
 
 	// Sequential state: the segment being assembled in part[:have] (the
 	// ring, without concurrency), and the byte after a released full
@@ -185,10 +195,13 @@ func (r *Reader) Read(p []byte) (int, error) {
 // holds the message in memory (a *bytes.Reader or *bytes.Buffer), segments
 // are opened straight from it, without copying them first.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if r.at != nil && r.slots > 1 && r.err == nil && len(r.cur) == 0 && !r.done {
+		return r.writeFromAt(w)
+	}
 	if r.mem != nil && r.err == nil && r.rd == 0 && r.dl == 0 && r.have == 0 && len(r.cur) == 0 {
 		return r.writeFromMemory(w)
 	}
-	if r.lanes > 1 && r.err == nil && r.crew == nil {
+	if r.lanes > 1 && r.at == nil && r.err == nil && r.crew == nil {
 		r.crew = newCrew(r, r.lanes, r.slots)
 		defer func() {
 			r.crew.stop()
@@ -220,6 +233,10 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 func (r *Reader) advance() {
 	if r.done {
 		r.err = io.EOF
+		return
+	}
+	if r.at != nil {
+		r.advanceAt()
 		return
 	}
 	if r.lanes == 1 {
@@ -325,8 +342,15 @@ func (r *Reader) open(c uint64) {
 	r.crew.submit(s)
 }
 
-// do opens the segment in slot s in place.
+// do opens the segment in slot s in place, reading it first from a source
+// read at offsets.
 func (r *Reader) do(lane, s int) {
+	if r.at != nil {
+		if err := r.readAt(r.ring[s*r.stride:s*r.stride+r.size[s]], uint64(r.ctr[s])); err != nil {
+			r.pt[s], r.fetch[s] = nil, err
+			return
+		}
+	}
 	if r.last[s] && r.size[s] == segmentOverhead && r.ctr[s] > 0 {
 		// An empty final segment after data: every tag may verify, but it
 		// is not the encoding of any plaintext (FORMAT.md §5.3).
