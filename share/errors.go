@@ -42,3 +42,27 @@ var (
 	// writers and the grants could not be made to stick within the bound.
 	ErrLostUpdate = errors.New("share: key policy changes kept being overwritten by another writer")
 )
+
+// Errors matched by a *VerifyError, one per failing outcome.
+var (
+	ErrNotYetPropagated       = errors.New("share: not yet in effect")
+	ErrDeniedByKeyPolicy      = errors.New("share: denied by the key policy")
+	ErrDeniedByRecipientRAM   = errors.New("share: denied by the recipient's RAM policy")
+	ErrStillGranted           = errors.New("share: still granted by the key policy")
+	ErrKeyDisabled            = errors.New("share: key not enabled")
+	ErrKeyNotInInstance       = errors.New("share: key not in a KMS instance")
+	ErrRecipientRoleMissing   = errors.New("share: recipient role or user missing")
+	ErrVerificationIncomplete = errors.New("share: verification could not complete")
+)
+
+// ErrNetworkRefused matches a *VerifyError with an OutcomeNetworkRefused.
+var ErrNetworkRefused = errors.New("share: the key is not reachable on the recipient's network path")
+
+// ErrNetwork is the failure class of a refused network path (see
+// OutcomeNetworkRefused).
+var ErrNetwork = cloudapi.ErrNetwork
+
+// ErrNotYetVisible is matched by the error of an Apply whose key policy
+// write kept being refused for a principal that exists in RAM but that KMS
+// did not see within Options.VisibilityWait.
+var ErrNotYetVisible = errors.New("share: a principal created moments ago is not yet visible to KMS or STS")
