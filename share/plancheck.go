@@ -10,13 +10,6 @@ import (
 	"github.com/kmsshare/kmsshare/policy"
 )
 
-// createdRolePrefix starts the description of every application role this
-// library creates; a revoke with DeleteCreatedRoles deletes only roles whose
-// description starts with it.
-const createdRolePrefix = "created by kmsshare to use "
-
-func createdRoleDescription(key arn.ARN) string { return createdRolePrefix + key.String() }
-
 // checkPlan refuses a plan that Plan or PlanRevoke could not have made for
 // its own spec. A plan is data that may have been stored as JSON and edited,
 // and Apply acts on it in other accounts: the spec must validate, and every

@@ -172,26 +172,6 @@ func (c *Client) planDeleteCreatedRole(ctx context.Context, acct *alicloud.Clien
 	return steps, "", err
 }
 
-// checkCreatedRoles refuses, before a revoke's recipient steps run, to
-// delete a role that this library did not create: the plan may have been
-// edited, or the role replaced, since it was made.
-func (c *Client) checkCreatedRoles(ctx context.Context, acct *alicloud.Clients, steps []Step) error {
-	for _, st := range steps {
-		if st.Action != StepDeleteRole {
-			continue
-		}
-		role, err := acct.RAM.GetRole(ctx, st.Role)
-		switch {
-		case errors.Is(err, cloudapi.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("read role %s before deleting it: %w", st.Role, err)
-		case !strings.HasPrefix(role.Description, createdRolePrefix):
-			return fmt.Errorf("role %s was not created by kmsshare (its description is %q); not deleting it", st.Role, role.Description)
-		}
-	}
-	return nil
-}
-
 // Share plans and applies spec in one call. See Plan and Apply.
 func (c *Client) Share(ctx context.Context, spec *Spec) (*Result, error) {
 	p, err := c.Plan(ctx, spec)
