@@ -65,7 +65,7 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	}
 	r := &Reader{
 		src: src, mem: mem, rest: rest, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
-		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
+		lanes: lanes, slots: slots, ring: newRing(slots, ringLen),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		pt: make([][]byte, slots), bad: make([]bool, slots), from: make([][]byte, slots), keyARN: o.keyARN,
 		cache: d.Cache, entry: o.entry,
@@ -140,6 +140,48 @@ type Reader struct {
 	have    int
 	carry   byte
 	carried bool
+
+	wiping bool // do wipes slots instead of opening them (release)
+}
+
+// newRing returns a Reader's ring: from the pool when it has several
+// slots.
+func newRing(slots, n int) []byte {
+	if slots > 1 {
+		return rings.get(n)
+	}
+	return make([]byte, n)
+}
+
+// release wipes the ring of a Reader that has returned its final segment,
+// with the crew when one is running, and gives it back to the pool. Only
+// rings from the pool are wiped: a sequential Reader's ring is left to the
+// collector, as before.
+func (r *Reader) release() {
+	if r.slots <= 1 || r.ring == nil {
+		return
+	}
+	if r.crew != nil {
+		r.wiping = true
+		for s := range r.slots {
+			r.crew.submit(s)
+		}
+		for s := range r.slots {
+			r.crew.wait(s)
+		}
+		r.wiping = false
+	} else {
+		clear(r.ring)
+	}
+	rings.put(r.ring)
+	r.ring = nil
+	if r.at == nil && r.part != nil {
+		// writeFromMemory's slot for a segment cut off by the end of a
+		// chunk: it held the final segment.
+		clear(r.part)
+		rings.put(r.part)
+		r.part = nil
+	}
 }
 
 // memSource is a source that holds the message in memory and hands it out
@@ -233,6 +275,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 func (r *Reader) advance() {
 	if r.done {
 		r.err = io.EOF
+		r.release()
 		return
 	}
 	if r.at != nil {
@@ -345,6 +388,10 @@ func (r *Reader) open(c uint64) {
 // do opens the segment in slot s in place, reading it first from a source
 // read at offsets.
 func (r *Reader) do(lane, s int) {
+	if r.wiping {
+		clear(r.ring[s*r.stride : min((s+1)*r.stride, len(r.ring))])
+		return
+	}
 	if r.at != nil {
 		if err := r.readAt(r.ring[s*r.stride:s*r.stride+r.size[s]], uint64(r.ctr[s])); err != nil {
 			r.pt[s], r.fetch[s] = nil, err
@@ -441,7 +488,7 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 	if r.lanes > 1 {
 		// Whole segments go to the crew, opened from the source into the
 		// ring; the one a chunk's end cuts off waits in a slot of its own.
-		r.part = make([]byte, r.stride)
+		r.part = rings.get(r.stride)
 		r.crew = newCrew(r, r.lanes, r.slots)
 		defer func() {
 			r.crew.stop()
@@ -471,6 +518,7 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 		return s.n, err
 	}
 	r.err = io.EOF
+	r.release()
 	return s.n, nil
 }
 

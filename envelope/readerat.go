@@ -77,7 +77,7 @@ func (d *Decryptor) NewReaderAt(ctx context.Context, src io.ReaderAt, size int64
 	r := &Reader{
 		at: src, atOff: hl, atEnd: size, segs: uint64(segs),
 		keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: int(stride),
-		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
+		lanes: lanes, slots: slots, ring: newRing(slots, ringLen),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		pt: make([][]byte, slots), bad: make([]bool, slots), from: make([][]byte, slots), fetch: make([]error, slots),
 		keyARN: o.keyARN, cache: d.Cache, entry: o.entry,
@@ -165,5 +165,6 @@ func (r *Reader) writeFromAt(w io.Writer) (int64, error) {
 		}
 	}
 	r.err = io.EOF
+	r.release()
 	return total, nil
 }

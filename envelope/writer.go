@@ -54,9 +54,15 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 		// not two segments (2 × 64 KiB for a 1 KiB message, by default).
 		slots, ringLen = 1, int(size)+segmentOverhead
 	}
+	var ring []byte
+	if slots > 1 {
+		ring = rings.get(ringLen)
+	} else {
+		ring = make([]byte, ringLen)
+	}
 	return &Writer{
 		dst: dst, keys: s.keys, aad: s.keys.AAD(), seg: s.seg, stride: stride,
-		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
+		lanes: lanes, slots: slots, ring: ring,
 		src: make([][]byte, slots), size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		limit: size,
 	}, nil
@@ -338,6 +344,9 @@ func (w *Writer) Close() error {
 	// a failed Writer's included.
 	defer func() {
 		clear(w.ring)
+		if w.slots > 1 {
+			rings.put(w.ring)
+		}
 		w.ring, w.keys = nil, nil
 	}()
 	if w.err != nil {
