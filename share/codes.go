@@ -132,3 +132,20 @@ const ProblemUnintendedAccess = "key-policy-new-access"
 const (
 	ProblemKeyPolicyTooLarge = "key-policy-too-large"
 )
+
+// Problem is a preflight failure: a reason the plan cannot be applied.
+type Problem struct {
+	Code      string `json:"code"` // stable: "key-not-found", "key-not-enabled", ...
+	Account   string `json:"account,omitempty"`
+	Principal string `json:"principal,omitempty"`
+	Message   string `json:"message"`
+	Err       error  `json:"-"`
+}
+
+func (p Problem) String() string {
+	s := p.Code + ": " + p.Message
+	if p.Err != nil {
+		s += " (" + p.Err.Error() + ")"
+	}
+	return s
+}

@@ -2,6 +2,7 @@ package share
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
 )
@@ -66,3 +67,87 @@ var ErrNetwork = cloudapi.ErrNetwork
 // write kept being refused for a principal that exists in RAM but that KMS
 // did not see within Options.VisibilityWait.
 var ErrNotYetVisible = errors.New("share: a principal created moments ago is not yet visible to KMS or STS")
+
+// PreflightError lists the problems that keep a plan from being applied.
+// It matches ErrPreflight, and ErrQuotaExceeded, ErrKeyState,
+// ErrKeyPolicyUnsupported or ErrNotFound for the corresponding problems.
+type PreflightError struct {
+	Problems []Problem
+}
+
+func (e *PreflightError) Error() string {
+	var parts []string
+	for _, p := range e.Problems {
+		s := p.String()
+		if p.Account != "" {
+			s = "account " + p.Account + ": " + s
+		}
+		parts = append(parts, s)
+	}
+	return "share: preflight failed: " + strings.Join(parts, "; ")
+}
+
+// Is matches ErrPreflight and the classes of the problems.
+func (e *PreflightError) Is(target error) bool {
+	if target == ErrPreflight {
+		return true
+	}
+	for _, p := range e.Problems {
+		var class error
+		switch p.Code {
+		case ProblemQuota:
+			class = ErrQuotaExceeded
+		case ProblemKeyNotEnabled:
+			class = ErrKeyState
+		case ProblemKeyNotInInstance:
+			class = ErrKeyPolicyUnsupported
+		case ProblemKeyNotFound, ProblemRoleMissing, ProblemUserMissing:
+			class = ErrNotFound
+		}
+		if class == target {
+			return true
+		}
+	}
+	return false
+}
+
+// Unwrap returns the problems' underlying errors.
+func (e *PreflightError) Unwrap() []error {
+	var out []error
+	for _, p := range e.Problems {
+		if p.Err != nil {
+			out = append(out, p.Err)
+		}
+	}
+	return out
+}
+
+// VerifyError lists the recipients that did not verify. It matches the
+// Err* value of each failing outcome (ErrDeniedByKeyPolicy, ...).
+type VerifyError struct {
+	Report *VerifyReport
+}
+
+func (e *VerifyError) Error() string {
+	var parts []string
+	for _, v := range e.Report.Results {
+		if !v.Outcome.success() {
+			s := v.Principal + ": " + string(v.Outcome)
+			if v.Detail != "" {
+				s += " (" + v.Detail + ")"
+			}
+			parts = append(parts, s)
+		}
+	}
+	return "share: verification failed: " + strings.Join(parts, "; ")
+}
+
+// Is matches the errors of the failing outcomes.
+func (e *VerifyError) Is(target error) bool {
+	for _, v := range e.Report.Results {
+		if !v.Outcome.success() && v.Outcome.err() == target {
+			return true
+		}
+	}
+	return false
+}

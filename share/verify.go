@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/kmsshare/kmsshare/arn"
@@ -57,36 +56,6 @@ func (r *VerifyReport) Err() error {
 		return nil
 	}
 	return &VerifyError{Report: r}
-}
-
-// VerifyError lists the recipients that did not verify. It matches the
-// Err* value of each failing outcome (ErrDeniedByKeyPolicy, ...).
-type VerifyError struct {
-	Report *VerifyReport
-}
-
-func (e *VerifyError) Error() string {
-	var parts []string
-	for _, v := range e.Report.Results {
-		if !v.Outcome.success() {
-			s := v.Principal + ": " + string(v.Outcome)
-			if v.Detail != "" {
-				s += " (" + v.Detail + ")"
-			}
-			parts = append(parts, s)
-		}
-	}
-	return "share: verification failed: " + strings.Join(parts, "; ")
-}
-
-// Is matches the errors of the failing outcomes.
-func (e *VerifyError) Is(target error) bool {
-	for _, v := range e.Report.Results {
-		if !v.Outcome.success() && v.Outcome.err() == target {
-			return true
-		}
-	}
-	return false
 }
 
 // Verify checks, from each recipient's own identity, that the share works:
