@@ -73,6 +73,12 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	if lanes == 1 {
 		r.part = r.ring
 	}
+	if mem != nil && body > 0 {
+		// The source says where the message ends, so writeFromMemory
+		// knows the final segment when it sees it, without a byte after.
+		r.final = uint64((body - 1) / int64(stride))
+		r.finalLen = int(body - int64(r.final)*int64(stride))
+	}
 	return r, nil
 }
 
@@ -142,6 +148,11 @@ type Reader struct {
 	carried bool
 
 	wiping bool // do wipes slots instead of opening them (release)
+
+	// For writeFromMemory, when the source tells the body's length: the
+	// final segment's counter and length (finalLen 0: unknown).
+	final    uint64
+	finalLen int
 }
 
 // newRing returns a Reader's ring: from the pool when it has several
@@ -487,8 +498,8 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 	s := &memSink{r: r, w: w}
 	if r.lanes > 1 {
 		// Whole segments go to the crew, opened from the source into the
-		// ring; the one a chunk's end cuts off waits in a slot of its own.
-		r.part = rings.get(r.stride)
+		// ring; one that a chunk's end cuts off waits in a slot of its own
+		// (part, taken when needed).
 		r.crew = newCrew(r, r.lanes, r.slots)
 		defer func() {
 			r.crew.stop()
@@ -504,7 +515,7 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 	if err == nil {
 		_, err = r.mem.WriteTo(s)
 	}
-	if err == nil {
+	if err == nil && !r.done {
 		r.eof = true
 		var pt []byte
 		if pt, err = r.openSeq(r.part[:r.have], true, false); err == nil {
@@ -548,9 +559,24 @@ func (s *memSink) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		var ct []byte
+		last := false
 		switch {
+		case r.finalLen > 0 && r.sub > r.final:
+			// Bytes after the final segment the source's length named: the
+			// source had more than it said.
+			return n - len(p), notAuthentic("data after the final segment")
+		case r.finalLen > 0 && r.have == 0 && r.sub == r.final && len(p) >= r.finalLen:
+			// The final segment, known by the source's length: opened
+			// straight from p like the others, by the crew if there is one.
+			ct, p, last = p[:r.finalLen], p[r.finalLen:], true
+			if r.crew != nil {
+				if err := s.queue(ct, true); err != nil {
+					return n - len(p), err
+				}
+				continue
+			}
 		case r.have == 0 && len(p) > r.stride && r.crew != nil:
-			if err := s.queue(p[:r.stride]); err != nil {
+			if err := s.queue(p[:r.stride], false); err != nil {
 				return n - len(p), err
 			}
 			p = p[r.stride:]
@@ -560,6 +586,9 @@ func (s *memSink) Write(p []byte) (int, error) {
 		case r.have == 0 && len(p) > r.stride: // opened out of place, from p
 			ct, p = p[:r.stride], p[r.stride:]
 		default:
+			if r.part == nil {
+				r.part = rings.get(r.stride) // with a crew; else part is the ring
+			}
 			if r.have == len(r.part) {
 				r.grow()
 			}
@@ -571,7 +600,7 @@ func (s *memSink) Write(p []byte) (int, error) {
 		if err := s.drain(); err != nil {
 			return n - len(p), err
 		}
-		pt, err := r.openSeq(ct, false, false)
+		pt, err := r.openSeq(ct, last, false)
 		if err == nil {
 			err = s.emit(pt)
 		}
@@ -582,11 +611,12 @@ func (s *memSink) Write(p []byte) (int, error) {
 	return n - len(p), s.drain()
 }
 
-// queue hands segment sub, which has more bytes after it, to the crew,
-// writing out the oldest queued segment first if every slot is taken.
-func (s *memSink) queue(ct []byte) error {
+// queue hands segment sub to the crew, writing out the oldest queued
+// segment first if every slot is taken. Unless it is the last, more bytes
+// follow it.
+func (s *memSink) queue(ct []byte, last bool) error {
 	r := s.r
-	if r.sub >= format.MaxSegments-1 {
+	if !last && r.sub >= format.MaxSegments-1 {
 		return fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
 	}
 	if r.sub-r.dl >= uint64(r.slots) {
@@ -595,7 +625,7 @@ func (s *memSink) queue(ct []byte) error {
 		}
 	}
 	i := r.slot(r.sub)
-	r.from[i], r.size[i], r.ctr[i], r.last[i] = ct, len(ct), uint32(r.sub), false
+	r.from[i], r.size[i], r.ctr[i], r.last[i] = ct, len(ct), uint32(r.sub), last
 	r.crew.submit(i)
 	r.sub++
 	return nil
@@ -614,6 +644,7 @@ func (s *memSink) retire() error {
 	if r.entry != nil {
 		r.cache.charge(r.entry, uint64(len(r.pt[i])))
 	}
+	r.done = r.last[i]
 	return s.emit(r.pt[i])
 }
 
