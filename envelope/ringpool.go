@@ -7,9 +7,11 @@ import "sync"
 // zeroes every new one on the caller's core while the other cores wait: at
 // 1 MiB segments on two cores that was 8–9% of a stream's wall time
 // (BenchmarkTable, par2 rows, 0.82 of raw GCM against 0.91–0.96 with
-// reuse). A ring goes back only wiped, so it holds no plaintext in the pool
-// and comes out as zeroed as a new one. Sequential rings (one segment) are
-// not pooled: they stay small enough to allocate.
+// reuse). A ring goes back holding no plaintext: a Reader's wiped, a
+// Writer's wiped or holding only the ciphertext it sealed in place (see
+// Writer.Close). Whoever takes a ring writes each byte before reading it,
+// as with a new one. Sequential rings (one segment) are not pooled: they
+// stay small enough to allocate.
 type ringPool struct {
 	mu    sync.Mutex
 	pools map[int]*sync.Pool // by ring length
@@ -21,7 +23,7 @@ const maxRingPools = 8
 
 var rings ringPool
 
-// get returns a zeroed ring of n bytes.
+// get returns a ring of n bytes, zeroed or holding ciphertext.
 func (p *ringPool) get(n int) []byte {
 	p.mu.Lock()
 	sp := p.pools[n]
@@ -34,7 +36,8 @@ func (p *ringPool) get(n int) []byte {
 	return make([]byte, n)
 }
 
-// put takes back a ring that its owner has wiped and no longer uses.
+// put takes back a ring that holds no plaintext and that its owner no
+// longer uses.
 func (p *ringPool) put(b []byte) {
 	p.mu.Lock()
 	sp := p.pools[len(b)]
