@@ -113,7 +113,7 @@ func orgPolicyDocs(grants map[string][]string) ([]*policy.Document, error) {
 // they allowed before is kept too, with prune only what is granted now.
 func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, prune bool, manifestKeys map[string]bool) {
 	r := pr.Recipient
-	problem := func(code, msg string, err error) {
+	problem := func(code ProblemCode, msg string, err error) {
 		pr.Problems = append(pr.Problems, Problem{Code: code, Account: r.Account, Principal: pr.Principal, Message: msg, Err: err})
 		c.emit(ctx, Event{Phase: "plan", Account: r.Account, Principal: pr.Principal, Message: msg, Err: err})
 	}
