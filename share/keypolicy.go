@@ -164,12 +164,8 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 	var maxRMW time.Duration
 	settle := func() time.Duration { return settleDelay(c.opts.SettleDelay, maxRMW, c.jitter()) }
 	read := func() (cur, next *policy.Document, err error) {
-		raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
-		if err != nil {
+		if cur, err = readPolicy(ctx, owner.KMS, key.String()); err != nil {
 			return nil, nil, err
-		}
-		if cur, err = policy.Parse([]byte(raw)); err != nil {
-			return nil, nil, fmt.Errorf("the key policy cannot be parsed: %w", err)
 		}
 		next, err = edit(cur)
 		return cur, next, err
