@@ -119,7 +119,7 @@ const (
 	// revoke, anyone at all.
 	ProblemUnintendedAccess ProblemCode = "key-policy-new-access"
 	// ProblemKeyPolicyTooLarge: a manifest's key policy would exceed
-	// MaxKeyPolicyBytes.
+	// policy.MaxKeyPolicyBytes.
 	ProblemKeyPolicyTooLarge ProblemCode = "key-policy-too-large"
 )
 

@@ -140,8 +140,8 @@ func parallel(ctx context.Context, limit, n int, fn func(i int)) {
 // verification.
 const maxVerifyErrors = 5
 
-// DefaultVisibilityWait is Options.VisibilityWait's default.
-const DefaultVisibilityWait = 2 * time.Minute
+// defaultVisibilityWait is Options.VisibilityWait's default.
+const defaultVisibilityWait = 2 * time.Minute
 
 // RAM is eventually consistent: a role created moments ago exists for RAM
 // (GetRole finds it) but SetKeyPolicy's principal check refuses it with
