@@ -1,6 +1,7 @@
 package share
 
-// Outcome is the result of verifying one recipient.
+// Outcome is the result of verifying one recipient. A failing outcome is
+// also the kind of the *VerifyError that reports it (see Outcome.Error).
 type Outcome string
 
 // Verification outcomes. OK, Revoked and VerifiedStatically are successes;
