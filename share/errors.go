@@ -23,6 +23,9 @@ var (
 	ErrKeyPolicyUnsupported = cloudapi.ErrKeyPolicyUnsupported
 	ErrInvalidParameter     = cloudapi.ErrInvalidParameter
 	ErrAuthentication       = cloudapi.ErrAuthentication
+	// ErrNetwork: the network path refused the call (see
+	// OutcomeNetworkRefused).
+	ErrNetwork = cloudapi.ErrNetwork
 	// ErrClockSkew: the service refused the request's timestamp
 	// (InvalidTimeStamp.Expired); this host's clock is off. Fix the clock.
 	ErrClockSkew = cloudapi.ErrClockSkew
@@ -42,18 +45,14 @@ var (
 	// ErrLostUpdate means the key policy kept being overwritten by other
 	// writers and the grants could not be made to stick within the bound.
 	ErrLostUpdate = errors.New("share: key policy changes kept being overwritten by another writer")
+	// ErrDenied is matched by a *VerifyError when some recipient's outcome
+	// is a refusal that waiting will not change: denied by either policy,
+	// still granted after a revoke, key disabled or not in an instance,
+	// quota exceeded, role missing, network path refused. Not matched for
+	// OutcomeNotYetPropagated (wait longer) or OutcomeError (the check
+	// failed).
+	ErrDenied = errors.New("share: denied")
 )
-
-// ErrDenied is matched by a *VerifyError when some recipient's outcome is
-// a refusal that waiting will not change: denied by either policy, still
-// granted after a revoke, key disabled or not in an instance, quota
-// exceeded, role missing, network path refused. Not matched for
-// OutcomeNotYetPropagated (wait longer) or OutcomeError (the check failed).
-var ErrDenied = errors.New("share: denied")
-
-// ErrNetwork is the failure class of a refused network path (see
-// OutcomeNetworkRefused).
-var ErrNetwork = cloudapi.ErrNetwork
 
 // PreflightError lists the problems that keep a plan from being applied.
 // It matches ErrPreflight, the ProblemCode of each problem
