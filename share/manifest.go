@@ -1,7 +1,6 @@
 package share
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -31,8 +30,8 @@ const ManifestVersion = 1
 //	    "recipients": {"accounts": ["3333333333333333"]},
 //	    "principal": "role", "name": "app", "actions": ["kms:Decrypt"]}]}
 //
-// A single-key Spec is a manifest too (ManifestFromSpec; ParseManifest reads
-// either form). A key's own account is never a recipient of that key: a
+// A single-key Spec is a manifest too: ParseManifest reads either form, and
+// a spec means one grant of its key per recipient, to that account only. A key's own account is never a recipient of that key: a
 // selector that takes it in (the whole directory, say) skips it.
 type Manifest struct {
 	Version int     `json:"version"`
@@ -83,9 +82,9 @@ type Exclusion struct {
 	Folders  []FolderRef `json:"folders,omitempty"`
 }
 
-// ManifestFromSpec returns the manifest a single-key spec means: one grant
+// manifestFromSpec returns the manifest a single-key spec means: one grant
 // of the key per recipient, to that account only.
-func ManifestFromSpec(s *Spec) *Manifest {
+func manifestFromSpec(s *Spec) *Manifest {
 	m := &Manifest{Version: ManifestVersion}
 	for _, r := range s.Recipients {
 		m.Grants = append(m.Grants, Grant{Keys: []string{s.Key}, Recipients: Selector{Accounts: []string{r.Account}},
@@ -106,11 +105,15 @@ var manifestFields = map[string][]string{
 
 // ParseManifest decodes a manifest, or a single-key Spec (an object with a
 // "key" field and no "version"), strictly: an unknown field anywhere is an
-// error naming its place. The result is validated (Validate) with region
-// "" (no region check).
+// error naming its place, and so is anything after the one JSON value. It
+// returns a valid manifest (region "": no region check) or a *SpecError.
 func ParseManifest(data []byte) (*Manifest, error) {
+	var raw json.RawMessage
+	if err := decodeStrict(data, &raw, "manifest"); err != nil {
+		return nil, err
+	}
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(data, &probe); err != nil {
+	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, &SpecError{Problems: []SpecProblem{{Field: "manifest", Reason: "not a JSON object: " + err.Error(), Err: err}}}
 	}
 	if _, isSpec := probe["key"]; isSpec {
@@ -119,24 +122,22 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			if err != nil {
 				return nil, err
 			}
-			return ManifestFromSpec(s), nil
+			return manifestFromSpec(s), nil
 		}
 	}
 	var ps []SpecProblem
 	var generic any
-	if err := json.Unmarshal(data, &generic); err == nil {
+	if err := json.Unmarshal(raw, &generic); err == nil {
 		checkFields(generic, "manifest", "", &ps)
 	}
 	if len(ps) > 0 {
 		return nil, &SpecError{Problems: ps}
 	}
 	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, &SpecError{Problems: []SpecProblem{{Field: "manifest", Reason: "not a valid manifest: " + err.Error(), Err: err}}}
+	if err := decodeStrict(raw, &m, "manifest"); err != nil {
+		return nil, err
 	}
-	if err := m.Validate(""); err != nil {
+	if err := m.validate(""); err != nil {
 		return nil, err
 	}
 	return &m, nil
@@ -186,19 +187,18 @@ func checkFields(v any, kind, path string, ps *[]SpecProblem) {
 	}
 }
 
-// placeholderAccounts stand in for a selected account when a grant's
-// principal settings are checked with Spec.Validate before any account is
-// known: two, so that one always differs from the key's owner.
-var placeholderAccounts = [2]string{"1000000000000001", "1000000000000002"}
-
-// Validate checks the manifest without calling any API: the version, every
+// validate checks the manifest without calling any API: the version, every
 // key ARN (concrete, not masked; in region if region is not ""), every
 // account UID, folder reference, principal and action set. It returns nil
 // or a *SpecError naming each problem's place ("grants[1].keys[0]").
 // Problems that need the directory (an unknown folder, a selector that
 // matches nothing, two grants that disagree about one principal) are found
 // by PlanManifest, still before any write.
-func (m *Manifest) Validate(region string) error {
+//
+// PlanManifest, Onboard, RevokeManifest, VerifyManifest and
+// InventoryManifest validate their manifest with it, once; ParseManifest
+// returns only manifests it accepts.
+func (m *Manifest) validate(region string) error {
 	var ps []SpecProblem
 	add := func(field, value, reason string, err error) {
 		ps = append(ps, SpecProblem{Field: field, Value: value, Reason: reason, Err: err})
@@ -240,7 +240,6 @@ func (m *Manifest) Validate(region string) error {
 		if len(g.Keys) == 0 {
 			add(gf+".keys", "", "no keys", nil)
 		}
-		owner := ""
 		seen := map[string]bool{}
 		for j, k := range g.Keys {
 			f := fmt.Sprintf("%s.keys[%d]", gf, j)
@@ -253,7 +252,6 @@ func (m *Manifest) Validate(region string) error {
 				add(f, k, "listed twice", nil)
 			}
 			seen[key.String()] = true
-			owner = key.AccountID
 		}
 		sel := g.Recipients
 		if len(sel.Accounts) == 0 && len(sel.Folders) == 0 && !sel.Directory {
@@ -265,57 +263,14 @@ func (m *Manifest) Validate(region string) error {
 			accounts(gf+".recipients.exclude.accounts", sel.Exclude.Accounts)
 			folders(gf+".recipients.exclude.folders", sel.Exclude.Folders)
 		}
-		// The principal settings, checked as Spec.Validate checks a recipient.
-		probe := placeholderAccounts[0]
-		if probe == owner {
-			probe = placeholderAccounts[1]
-		}
-		r := Recipient{Account: probe, Principal: g.Principal, Name: g.Name, Actions: g.Actions, AccessRole: g.AccessRole}
-		key := arn.KMSKey("cn-hangzhou", placeholderAccounts[0], "key-placeholder")
-		if probe == placeholderAccounts[0] {
-			key = arn.KMSKey("cn-hangzhou", placeholderAccounts[1], "key-placeholder")
-		}
-		if err := (&Spec{Key: key.String(), Recipients: []Recipient{r}}).Validate(""); err != nil {
-			if se, ok := err.(*SpecError); ok {
-				for _, p := range se.Problems {
-					p.Field = gf + strings.TrimPrefix(p.Field, "recipients[0]")
-					ps = append(ps, p)
-				}
-			}
-		}
+		// The principal settings, as Spec.Validate checks a recipient's.
+		r := Recipient{Principal: g.Principal, Name: g.Name, Actions: g.Actions, AccessRole: g.AccessRole}
+		r.validate(gf, add)
 	}
 	if len(ps) > 0 {
 		return &SpecError{Problems: ps}
 	}
 	return nil
-}
-
-// keyARNError is a key reference that is not a usable key ARN.
-type keyARNError struct {
-	reason string
-	err    error
-}
-
-func (e *keyARNError) Error() string { return e.reason }
-func (e *keyARNError) Unwrap() error { return e.err }
-
-// parseKeyARN parses a key ARN as Spec.Validate accepts it.
-func parseKeyARN(s, region string) (arn.ARN, *keyARNError) {
-	key, err := arn.Parse(s)
-	switch {
-	case s == "":
-		return key, &keyARNError{reason: "missing: the key's ARN, acs:kms:<region>:<owner-uid>:key/<key-id>"}
-	case err != nil && !strings.Contains(s, ":") && strings.HasPrefix(s, "key-"):
-		return key, &keyARNError{reason: "a bare key ID; name the key by its ARN, acs:kms:<region>:<owner-uid>:key/" + s, err: err}
-	case err != nil:
-		return key, &keyARNError{reason: reasonOf(err), err: err}
-	case key.Service != "kms" || key.ResourceType() != "key" || key.ResourceName() == "":
-		return key, &keyARNError{reason: "not a key ARN; want acs:kms:<region>:<owner-uid>:key/<key-id>"}
-	case region != "" && key.Region != region:
-		return key, &keyARNError{reason: fmt.Sprintf("the key is in region %s but the client is configured for %s; "+
-			"plan each region with a client for it (Manifest.ForRegion)", key.Region, region)}
-	}
-	return key, nil
 }
 
 // Regions returns the regions of the manifest's keys, sorted.

@@ -41,6 +41,8 @@ type OrgPlan struct {
 	Instances  []InstancePlan     `json:"instances,omitempty"`
 	Problems   []Problem          `json:"problems,omitempty"`
 	Warnings   []Problem          `json:"warnings,omitempty"`
+
+	seal seal // see seal.go: ApplyManifest takes the plan only as it was made
 }
 
 // OrgKeyPlan is the owner side of one key.
@@ -121,16 +123,22 @@ func (c *Client) keyConcurrency() int { return 4 * c.opts.Concurrency }
 // about one principal) is a *SpecError naming its place, before any
 // write; conditions in the cloud that keep the manifest from applying
 // (a key not enabled, a key policy over 32,768 bytes, too little instance
-// quota, a recipient role missing) are the plan's Problems.
+// quota, a recipient role missing) are the plan's Problems. The plan is
+// sealed: ApplyManifest takes it only unchanged.
 func (c *Client) PlanManifest(ctx context.Context, m *Manifest, opts ManifestOptions) (*OrgPlan, error) {
-	if err := m.Validate(c.Region()); err != nil {
+	if err := m.validate(c.Region()); err != nil {
 		return nil, err
 	}
 	sel, err := c.readOrganisation(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	return c.planSelection(ctx, m, sel, opts)
+	p, err := c.planSelection(ctx, m, sel, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.seal = sealOf(p)
+	return p, nil
 }
 
 // planSelection plans every key and principal of sel.

@@ -93,7 +93,11 @@ func runOrg(b *testing.B, accounts, keys int) orgFigures {
 
 	seq = g.lastSeq()
 	start = time.Now()
-	if _, _, err := c.ApplyManifestNow(ctx, m, share.ManifestOptions{}); err != nil {
+	again, err := c.PlanManifest(ctx, m, share.ManifestOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.ApplyManifest(ctx, again); err != nil {
 		b.Fatal(err)
 	}
 	f.reapply = time.Since(start)
