@@ -77,8 +77,8 @@ type OrgPrincipalPlan struct {
 	grants   map[string][]string
 }
 
-// AllProblems returns every problem of the plan.
-func (p *OrgPlan) AllProblems() []Problem {
+// allProblems returns every problem of the plan.
+func (p *OrgPlan) allProblems() []Problem {
 	out := slices.Clone(p.Problems)
 	for _, k := range p.Keys {
 		out = append(out, k.Problems...)
@@ -91,7 +91,7 @@ func (p *OrgPlan) AllProblems() []Problem {
 
 // Err returns a *PreflightError if the plan has problems, else nil.
 func (p *OrgPlan) Err() error {
-	if ps := p.AllProblems(); len(ps) > 0 {
+	if ps := p.allProblems(); len(ps) > 0 {
 		return &PreflightError{Problems: ps}
 	}
 	return nil

@@ -486,7 +486,11 @@ func TestManifestLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		var found *share.Problem
-		for _, pr := range plan.AllProblems() {
+		var pe *share.PreflightError
+		if !errors.As(plan.Err(), &pe) {
+			t.Fatalf("plan.Err() = %v", plan.Err())
+		}
+		for _, pr := range pe.Problems {
 			if pr.Code == share.ProblemKeyPolicyTooLarge {
 				found = &pr
 			}
@@ -497,7 +501,7 @@ func TestManifestLimits(t *testing.T) {
 			fmt.Sscanf(after, "%d", &fits)
 		}
 		if found == nil || !strings.Contains(found.Message, g.keys[0].ARN) || fits < 400 || fits > 560 {
-			t.Fatalf("problems %v", plan.AllProblems())
+			t.Fatalf("problems %v", pe.Problems)
 		}
 		if _, err := p.ApplyManifest(ctx, plan); !errors.Is(err, share.ErrPreflight) {
 			t.Fatalf("apply of a plan over the limit: %v", err)

@@ -63,8 +63,8 @@ type RecipientPlan struct {
 	Kept []KeptGrant `json:"kept,omitempty"`
 }
 
-// AllProblems returns the plan's problems and its recipients' problems.
-func (p *Plan) AllProblems() []Problem {
+// allProblems returns the plan's problems and its recipients' problems.
+func (p *Plan) allProblems() []Problem {
 	out := slices.Clone(p.Problems)
 	for _, r := range p.Recipients {
 		out = append(out, r.Problems...)
@@ -74,7 +74,7 @@ func (p *Plan) AllProblems() []Problem {
 
 // Err returns a *PreflightError if the plan has problems, else nil.
 func (p *Plan) Err() error {
-	if ps := p.AllProblems(); len(ps) > 0 {
+	if ps := p.allProblems(); len(ps) > 0 {
 		return &PreflightError{Problems: ps}
 	}
 	return nil

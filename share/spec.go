@@ -75,12 +75,6 @@ const (
 	PrincipalUser PrincipalKind = "user"
 )
 
-// EcsDiskActions are the key actions ECS uses with a shared key for
-// encrypted disks, snapshots and images: the cryptographic operations, and
-// TagResource for the acs:ecs:disk-encryption tag ECS sets on the key. It is
-// ecsroles.ECSDiskKeyPolicyActions, kept here for existing callers.
-func EcsDiskActions() []string { return ecsroles.ECSDiskKeyPolicyActions() }
-
 // DefaultActions are what a recipient gets when its Actions are nil: see
 // the key and use it for envelope encryption (W5), nothing more (least
 // privilege, W1 step 1).
@@ -122,7 +116,7 @@ func (r Recipient) actions() ([]string, error) {
 	case r.Actions != nil:
 		return policy.CrossAccountActionSet(r.Actions)
 	case r.kind() == PrincipalECSDiskRole:
-		return policy.CrossAccountActionSet(EcsDiskActions())
+		return policy.CrossAccountActionSet(ecsroles.ECSDiskKeyPolicyActions())
 	}
 	return policy.CrossAccountActionSet(DefaultActions())
 }
