@@ -81,6 +81,11 @@ func (c *Client) Inventory(ctx context.Context, key string, spec *Spec) (*Invent
 			return nil, err
 		}
 	}
+	return c.inventory(ctx, k, spec)
+}
+
+// inventory is Inventory for a valid key ARN and spec (nil for none).
+func (c *Client) inventory(ctx context.Context, k arn.ARN, spec *Spec) (*Inventory, error) {
 	owner, err := c.account(ctx, k.AccountID, "")
 	if err != nil {
 		return nil, err

@@ -189,7 +189,8 @@ func (o *OrgInventory) Drifted() bool {
 // and the drift against what the manifest grants, with a summary line per
 // key.
 func (c *Client) InventoryManifest(ctx context.Context, m *Manifest) (*OrgInventory, error) {
-	invs, err := perKeyDo(c, ctx, m, func(ctx context.Context, s *Spec) (*Inventory, error) { return c.Inventory(ctx, s.Key, s) })
+	// The manifest is validated, so each key's spec is too.
+	invs, err := perKeyDo(c, ctx, m, func(ctx context.Context, s *Spec) (*Inventory, error) { return c.inventory(ctx, s.KeyARN(), s) })
 	out := &OrgInventory{}
 	for _, inv := range invs {
 		if inv == nil {
