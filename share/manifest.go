@@ -1,10 +1,8 @@
 package share
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/kmsshare/kmsshare/arn"
@@ -91,100 +89,6 @@ func manifestFromSpec(s *Spec) *Manifest {
 			Principal: r.Principal, Name: r.Name, Actions: slices.Clone(r.Actions), AccessRole: r.AccessRole})
 	}
 	return m
-}
-
-// manifestFields are the JSON fields each object of a manifest may have,
-// by the kind of object; ParseManifest names the place of any other.
-var manifestFields = map[string][]string{
-	"manifest":  {"version", "grants"},
-	"grant":     {"keys", "recipients", "principal", "name", "actions", "accessRole"},
-	"selector":  {"accounts", "folders", "directory", "exclude"},
-	"folder":    {"folder", "subfolders"},
-	"exclusion": {"accounts", "folders"},
-}
-
-// ParseManifest decodes a manifest, or a single-key Spec (an object with a
-// "key" field and no "version"), strictly: an unknown field anywhere is an
-// error naming its place, and so is anything after the one JSON value. It
-// returns a valid manifest (region "": no region check) or a *SpecError.
-func ParseManifest(data []byte) (*Manifest, error) {
-	var raw json.RawMessage
-	if err := decodeStrict(data, &raw, "manifest"); err != nil {
-		return nil, err
-	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, &SpecError{Problems: []SpecProblem{{Field: "manifest", Reason: "not a JSON object: " + err.Error(), Err: err}}}
-	}
-	if _, isSpec := probe["key"]; isSpec {
-		if _, versioned := probe["version"]; !versioned {
-			s, err := ParseSpec(data, "")
-			if err != nil {
-				return nil, err
-			}
-			return manifestFromSpec(s), nil
-		}
-	}
-	var ps []SpecProblem
-	var generic any
-	if err := json.Unmarshal(raw, &generic); err == nil {
-		checkFields(generic, "manifest", "", &ps)
-	}
-	if len(ps) > 0 {
-		return nil, &SpecError{Problems: ps}
-	}
-	var m Manifest
-	if err := decodeStrict(raw, &m, "manifest"); err != nil {
-		return nil, err
-	}
-	if err := m.validate(""); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-// checkFields reports the fields of v (an object of the given kind at
-// path) that the format does not have, and descends into the known ones.
-func checkFields(v any, kind, path string, ps *[]SpecProblem) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return // the typed decode reports wrong types
-	}
-	at := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
-	names := make([]string, 0, len(obj))
-	for name := range obj {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !slices.Contains(manifestFields[kind], name) {
-			*ps = append(*ps, SpecProblem{Field: at(name), Reason: fmt.Sprintf("unknown field (the fields of a %s object are %s)", kind, strings.Join(manifestFields[kind], ", "))})
-			continue
-		}
-		child := obj[name]
-		list := func(kind string) {
-			if items, ok := child.([]any); ok {
-				for i, it := range items {
-					checkFields(it, kind, fmt.Sprintf("%s[%d]", at(name), i), ps)
-				}
-			}
-		}
-		switch {
-		case kind == "manifest" && name == "grants":
-			list("grant")
-		case kind == "grant" && name == "recipients":
-			checkFields(child, "selector", at(name), ps)
-		case (kind == "selector" || kind == "exclusion") && name == "folders":
-			list("folder")
-		case kind == "selector" && name == "exclude":
-			checkFields(child, "exclusion", at(name), ps)
-		}
-	}
 }
 
 // validate checks the manifest without calling any API: the version, every

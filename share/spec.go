@@ -1,11 +1,8 @@
 package share
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -331,47 +328,6 @@ func reasonOf(err error) string {
 func (s *Spec) KeyARN() arn.ARN {
 	a, _ := arn.Parse(s.Key)
 	return a
-}
-
-// ParseSpec decodes a JSON spec strictly and validates it (region ""
-// skips the region check): it returns a valid spec or a *SpecError, which
-// says where the JSON goes wrong for an unknown field, a value of the wrong
-// type, or anything after the spec's one JSON value.
-func ParseSpec(data []byte, region string) (*Spec, error) {
-	var s Spec
-	if err := decodeStrict(data, &s, "spec"); err != nil {
-		return nil, err
-	}
-	if err := s.Validate(region); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-// decodeStrict decodes data, one JSON value, into v with unknown fields
-// refused; what names the document in errors ("spec", "manifest").
-func decodeStrict(data []byte, v any, what string) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &SpecError{Problems: []SpecProblem{{Field: what, Reason: "not a valid JSON " + what + ": " + err.Error(), Err: err}}}
-	}
-	end := dec.InputOffset()
-	if _, err := dec.Token(); err != io.EOF {
-		off := end + int64(len(data[end:])-len(bytes.TrimLeft(data[end:], " \t\r\n")))
-		return &SpecError{Problems: []SpecProblem{{Field: what, Value: excerpt(data[off:]),
-			Reason: fmt.Sprintf("data after the %s's JSON value, at byte %d; a %s is one JSON object", what, off, what)}}}
-	}
-	return nil
-}
-
-// excerpt is the start of b, for an error message.
-func excerpt(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) > 20 {
-		return string(b[:20]) + "…"
-	}
-	return string(b)
 }
 
 // clone returns a copy of s that shares no slices with it, so that a plan
