@@ -44,11 +44,11 @@ func decodeStrict(data []byte, v any, what string) error {
 
 // excerpt is the start of b, for an error message.
 func excerpt(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) > 20 {
-		return string(b[:20]) + "…"
+	r := []rune(string(bytes.TrimSpace(b)))
+	if len(r) > 20 {
+		return string(r[:20]) + "…"
 	}
-	return string(b)
+	return string(r)
 }
 
 // ParseManifest decodes a manifest, or a single-key Spec (an object with a
