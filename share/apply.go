@@ -124,8 +124,8 @@ func (e *ApplyError) Unwrap() []error { return e.errs }
 // Options.KeyPolicyAttempts rounds. Revoking works owner side first.
 //
 // On a partial failure the result says per step what was done and what was
-// not, and the error is an *ApplyError; running Plan and Apply again is
-// safe.
+// not, and the error is an *ApplyError; running Apply again (the plan keeps
+// its seal) or Plan and Apply again is safe.
 func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	if p == nil {
 		return nil, noPlan()
