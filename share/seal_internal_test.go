@@ -52,10 +52,11 @@ func TestSealIsCanonical(t *testing.T) {
 }
 
 // BenchmarkSealOrgPlan measures sealing (and, the same work, checking the
-// seal of) the plan of the target organisation, 20 keys × 300 accounts,
-// each key policy granting all 300 RD access roles and each principal
-// getting a policy for the 20 keys: the cost the seal adds to
-// PlanManifest and to ApplyManifest.
+// seal of) a plan shaped like the target organisation's, 20 keys × 300
+// accounts, each key policy granting all 300 RD access roles and each
+// principal getting a policy for the 20 keys: the cost the seal adds to
+// PlanManifest and to ApplyManifest. (The real plan has more, findings and
+// new-access lists: BenchmarkManifestOrg reports its size and marshal time.)
 func BenchmarkSealOrgPlan(b *testing.B) {
 	const keys, accounts = 20, 300
 	owner := "1192853035118460"

@@ -134,6 +134,15 @@ func TestApplyRefusesChangedPlan(t *testing.T) {
 	if _, err := c.Apply(ctx, &cp); err != nil {
 		t.Fatal(err)
 	}
+	// Apply changes nothing in the plan, so it applies again (its steps are
+	// idempotent; the key policy, already right, is not written).
+	seq0 := lz.lastSeq()
+	if _, err := c.Apply(ctx, p); err != nil {
+		t.Fatalf("the plan applied a second time: %v", err)
+	}
+	if w := lz.writes(seq0); w["SetKeyPolicy"] != 0 {
+		t.Errorf("the second apply wrote %v", w)
+	}
 	// A revoke plan edited to delete a role is refused too.
 	rp, err := c.PlanRevoke(ctx, spec, share.RevokeOptions{RemoveRecipientPolicies: true})
 	if err != nil {
