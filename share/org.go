@@ -31,6 +31,8 @@ type ManifestOptions struct {
 // write per key that changes, the RAM side once per recipient principal
 // for all the keys it gets, and the access management quota per KMS
 // instance across its keys. It prints for people and marshals to JSON.
+// Like a Plan, it is sealed when it is made, and ApplyManifest takes it
+// only unchanged.
 type OrgPlan struct {
 	Manifest   Manifest           `json:"manifest"`
 	Prune      bool               `json:"prune,omitempty"`

@@ -13,6 +13,9 @@ import (
 
 // Plan is what Apply will change, read from the current state of both
 // sides. It prints for people (String) and marshals to JSON for programs.
+// It is sealed when Plan or PlanRevoke makes it, and Apply takes it only
+// unchanged: a plan edited afterwards, built by hand or decoded from JSON
+// is refused (see Apply).
 type Plan struct {
 	Operation  Operation        `json:"operation"`
 	Spec       Spec             `json:"spec"`

@@ -19,7 +19,9 @@ import (
 // how the owner of an encrypted image or snapshot sets up its
 // AliyunECSShareEncrypt*DefaultRole (workflow W4, specs from ecsroles), and
 // how any other role a workflow needs is kept as specified. Policies
-// attached to the role that the spec does not name are left alone.
+// attached to the role that the spec does not name are left alone. Like a
+// Plan, it is sealed when it is made, and ApplyRole takes it only
+// unchanged.
 type RolePlan struct {
 	Account string `json:"account"`
 	Role    string `json:"role"`
