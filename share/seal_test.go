@@ -249,6 +249,26 @@ func TestApplyManifestRefusesChangedPlan(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify: %v %+v", err, rep)
 	}
+	// The plans Onboard and RevokeManifest return are sealed too: applying
+	// them again is accepted, and changes nothing more.
+	ob, err := c.Onboard(ctx, m, g.members[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := g.lastSeq()
+	if res, err := c.ApplyManifest(ctx, ob.Plan); err != nil || res.Writes() != 0 {
+		t.Errorf("Onboard's plan applied again: %v", err)
+	}
+	rp, _, err := c.RevokeManifest(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.ApplyManifest(ctx, rp); err != nil || res.Writes() != 0 {
+		t.Errorf("RevokeManifest's plan applied again: %v", err)
+	}
+	if w := g.writes(seq); w["SetKeyPolicy"] != len(g.keys) {
+		t.Errorf("writes %v, want only the revoke's one key-policy write per key", w)
+	}
 }
 
 // TestApplyRoleRefusesChangedPlan: ApplyRole runs steps, deletions
