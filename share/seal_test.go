@@ -71,7 +71,7 @@ func TestApplyRefusesChangedPlan(t *testing.T) {
 			p.Recipients[0].Steps[1].Document.Statement[0].Action = policy.List("*")
 			return p
 		}},
-		{"problems dropped", func(p *share.Plan) *share.Plan {
+		{"warning added", func(p *share.Plan) *share.Plan {
 			p.Warnings = append(p.Warnings, share.Problem{Code: "x", Message: "added"})
 			return p
 		}},
