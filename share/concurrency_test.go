@@ -2,8 +2,11 @@ package share_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,13 +23,22 @@ import (
 // TestConcurrentAppliesLoseNothing: 32 pipelines, each its own Client (as
 // separate processes would be), share one key with 32 different accounts at
 // the same time, while "someone else" keeps saving stale copies of the key
-// policy with a statement of their own. SetKeyPolicy is last-writer-wins,
-// so writes are lost all the time; every grant must still end up in the
-// policy exactly once, and the foreign statement must survive.
+// policy and a careful writer adds a statement of its own. SetKeyPolicy is
+// last-writer-wins, so writes are lost all the time; every grant must still
+// end up in the policy exactly once, and the foreign and the careful
+// writer's statements must survive.
+//
+// Everyone runs in lockstep on the emulator's manual clock (lockstep_test.go):
+// no real waiting, and the stale writer holds its copy for a drawn time that
+// is exactly as long in emulated time as the drawn value, always shorter
+// than the settle delay, which is what Apply promises to withstand (package
+// doc). The outcome does not depend on how the machine schedules the
+// goroutines, only on emulated time.
 func TestConcurrentAppliesLoseNothing(t *testing.T) {
 	t.Parallel()
 	const n = 32
-	lz := newLandingZone(t, lzOptions{members: n, quota: n + 8, realClock: true})
+	const settleDelay = 200 * time.Millisecond // Options.SettleDelay's default, set explicitly below
+	lz := newLandingZone(t, lzOptions{members: n, quota: n + 8})
 	ctx := context.Background()
 
 	// Someone else's statement, written before the pipelines start.
@@ -38,66 +50,104 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 	cur := getPolicy(t, owner, lz.key.ARN)
 	setPolicy(t, owner, lz.key.ARN, strings.Replace(cur, `],"Version"`, ","+foreign+`],"Version"`, 1))
 
-	// The stale writer: reads, holds the copy briefly, writes it back. It
-	// stays within what Apply promises to withstand (package doc): a
-	// writer whose read-to-write interval is shorter than the settle delay.
-	// When load stretches its interval beyond Options.SettleDelay's
-	// default, it drops that write instead.
-	const settleDelay = 200 * time.Millisecond // Options.SettleDelay's default
-	stop := make(chan struct{})
-	var staleWrites, staleSkips int
+	names := []string{"stale writer", "careful writer"}
+	for i := 0; i < n; i++ {
+		names = append(names, fmt.Sprintf("pipeline %d", i))
+	}
+	_, actors := newLockstep(t, lz.clock, names...)
+	start := lz.clock.Now()
+	staleClock, carefulClock, pipelineClocks := actors[0], actors[1], actors[2:]
+	var pipelinesLeft atomic.Int32
+	pipelinesLeft.Store(n)
+	var carefulDone atomic.Bool
 	var wg sync.WaitGroup
-	// A careful writer adds a statement of its own in the middle of the run
-	// the way this library does: read, merge, write, and re-read after a
-	// while until its statement has stuck.
-	careful := `{"Sid":"careful-team","Effect":"Allow","Principal":{"RAM":["acs:ram::` + lz.security.ID + `:user/auditor"]},"Action":["kms:DescribeKey"],"Resource":["*"]}`
+
+	// The stale writer: reads the policy, holds the copy for less than the
+	// settle delay, writes it back, pauses, and again, until everyone else
+	// is done. Its first copy is taken before any pipeline starts, so its
+	// first write surely drops grants the pipelines have written by then.
+	var staleWrites, staleOverwrites int
+	stale := securitySDK(t, lz) // SDK clients are not safe for concurrent use
+	staleRand := rand.New(rand.NewPCG(7, 1))
+	first := getPolicy(t, stale, lz.key.ARN)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		owner := securitySDK(t, lz) // SDK clients are not safe for concurrent use
-		time.Sleep(100 * time.Millisecond)
+		defer staleClock.Done()
+		doc, read := first, staleClock.Now()
+		for {
+			hold := settleDelay/10 + time.Duration(staleRand.Int64N(int64(settleDelay*9/10))) // [20ms, 200ms)
+			if err := staleClock.Sleep(ctx, hold); err != nil {
+				t.Error(err)
+				return
+			}
+			if held := staleClock.Now().Sub(read); held >= settleDelay {
+				t.Errorf("the stale writer held its copy %v, not shorter than the settle delay: the test models no promise", held)
+				return
+			}
+			if getPolicy(t, stale, lz.key.ARN) != doc {
+				staleOverwrites++ // someone wrote since the read: this write undoes it
+			}
+			setPolicy(t, stale, lz.key.ARN, doc)
+			staleWrites++
+			if err := staleClock.Sleep(ctx, settleDelay); err != nil {
+				t.Error(err)
+				return
+			}
+			if pipelinesLeft.Load() == 0 && carefulDone.Load() {
+				return
+			}
+			doc, read = getPolicy(t, stale, lz.key.ARN), staleClock.Now()
+		}
+	}()
+
+	// A careful writer adds a statement of its own in the middle of the run
+	// the way this library does: read, merge, write, and re-read a while
+	// later, longer than the stale writer holds its copies, until its
+	// statement has stuck twice in a row.
+	careful := `{"Sid":"careful-team","Effect":"Allow","Principal":{"RAM":["acs:ram::` + lz.security.ID + `:user/auditor"]},"Action":["kms:DescribeKey"],"Resource":["*"]}`
+	carefulWrites := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer carefulClock.Done()
+		defer carefulDone.Store(true)
+		sdk := securitySDK(t, lz)
+		if err := carefulClock.Sleep(ctx, 500*time.Millisecond); err != nil {
+			t.Error(err)
+			return
+		}
 		for stuck := 0; stuck < 2; {
-			doc := getPolicy(t, owner, lz.key.ARN)
+			doc := getPolicy(t, sdk, lz.key.ARN)
 			if strings.Contains(doc, careful) {
 				stuck++
 			} else {
 				stuck = 0
-				setPolicy(t, owner, lz.key.ARN, strings.Replace(doc, `],"Version"`, ","+careful+`],"Version"`, 1))
+				if carefulWrites++; carefulWrites > 100 {
+					t.Error("the careful writer's statement never stuck in 100 writes")
+					return
+				}
+				setPolicy(t, sdk, lz.key.ARN, strings.Replace(doc, `],"Version"`, ","+careful+`],"Version"`, 1))
 			}
-			time.Sleep(300 * time.Millisecond)
-		}
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
+			if err := carefulClock.Sleep(ctx, 3*settleDelay/2); err != nil {
+				t.Error(err)
 				return
-			default:
 			}
-			doc := getPolicy(t, owner, lz.key.ARN)
-			read := time.Now()
-			time.Sleep(5 * time.Millisecond)
-			if held := time.Since(read); held > settleDelay {
-				staleSkips++
-				t.Logf("stale write skipped: held the copy %v, longer than the settle delay", held)
-			} else {
-				setPolicy(t, owner, lz.key.ARN, doc)
-				staleWrites++
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
 	}()
 
 	results := make([]*share.Result, n)
 	errs := make([]error, n)
-	var apply sync.WaitGroup
 	for i := 0; i < n; i++ {
-		apply.Add(1)
+		wg.Add(1)
 		go func(i int) {
-			defer apply.Done()
+			defer wg.Done()
+			defer pipelineClocks[i].Done()
+			defer pipelinesLeft.Add(-1)
 			c, err := share.New(lz.cloud.Config(lz.pipeline.Credentials(), "cn-hangzhou"), func(o *share.Options) {
+				o.Clock = pipelineClocks[i]
+				o.Rand = rand.New(rand.NewPCG(7, uint64(100+i))).Int64N
+				o.SettleDelay = settleDelay
 				o.KeyPolicyAttempts = 50
 			})
 			if err != nil {
@@ -107,11 +157,9 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 			results[i], errs[i] = c.Share(ctx, lz.spec(lz.members[i]))
 		}(i)
 	}
-	apply.Wait()
-	close(stop)
 	wg.Wait()
-	if !strings.Contains(lz.key.PolicyDocument(), careful) {
-		t.Errorf("a statement another careful writer added during the run was lost:\n%s", lz.key.PolicyDocument())
+	if t.Failed() {
+		t.FailNow()
 	}
 
 	writes := 0
@@ -126,6 +174,9 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 	if !strings.Contains(b, foreign) {
 		t.Errorf("the foreign statement was lost or rewritten:\n%s", b)
 	}
+	if !strings.Contains(b, careful) {
+		t.Errorf("a statement another careful writer added during the run was lost:\n%s", b)
+	}
 	if final.Statement[0].Sid != policy.DefaultKeyPolicySid {
 		t.Error("the default statement moved")
 	}
@@ -135,11 +186,14 @@ func TestConcurrentAppliesLoseNothing(t *testing.T) {
 			t.Errorf("%s appears %d times", p, c)
 		}
 	}
-	if staleWrites == 0 {
-		t.Error("the stale writer never wrote: the run did not test concurrent overwrites")
+	if staleOverwrites == 0 {
+		t.Errorf("none of the stale writer's %d writes undid another's: the run did not test concurrent overwrites", staleWrites)
 	}
-	t.Logf("%d pipelines, %d key policy writes (%d beyond one each), %d stale overwrites by someone else (%d skipped as too slow)",
-		n, writes, writes-n, staleWrites, staleSkips)
+	if writes <= n {
+		t.Errorf("%d key policy writes for %d pipelines: no pipeline had to merge again after an overwrite", writes, n)
+	}
+	t.Logf("%d pipelines, %d key policy writes (%d beyond one each), %d stale writes by someone else (%d undid another's), %d careful writes, %v of emulated time",
+		n, writes, writes-n, staleWrites, staleOverwrites, carefulWrites, lz.clock.Now().Sub(start))
 }
 
 // TestFaultsConverge: with 20% throttling, 5% 503s and added latency on every

@@ -11,9 +11,10 @@ import (
 
 // exampleCloud builds a small emulated Landing Zone: a management account
 // with a pipeline user, a Security account with a KMS instance and a key,
-// and one application account, all members of a resource directory.
-func exampleCloud() (cloud *fakecloud.Cloud, pipeline *fakecloud.User, key *fakecloud.Key, app *fakecloud.Account) {
-	clock := fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+// and one application account, all members of a resource directory. Its
+// clock moves only when someone waits on it.
+func exampleCloud() (cloud *fakecloud.Cloud, clock *fakecloud.ManualClock, pipeline *fakecloud.User, key *fakecloud.Key, app *fakecloud.Account) {
+	clock = fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	cloud = fakecloud.New(fakecloud.Options{Clock: clock, Seed: 42})
 	mgmt := cloud.NewAccount("management")
 	rd, _ := cloud.NewResourceDirectory(mgmt)
@@ -21,13 +22,13 @@ func exampleCloud() (cloud *fakecloud.Cloud, pipeline *fakecloud.User, key *fake
 	app = rd.Root().NewFolder("apps").NewMember("app-1")
 	key, _ = security.NewKMSInstance("cn-hangzhou", fakecloud.InstanceOptions{Quota: 5}).NewKey(fakecloud.KeyOptions{})
 	pipeline, _ = mgmt.NewUser("pipeline", "AdministratorAccess")
-	return cloud, pipeline, key, app
+	return cloud, clock, pipeline, key, app
 }
 
 // Plan shows what sharing a key with a member account's RD access role
 // changes, before anything is changed.
 func ExampleClient_Plan() {
-	cloud, pipeline, key, app := exampleCloud()
+	cloud, _, pipeline, key, app := exampleCloud()
 	c, err := share.New(cloud.Config(pipeline.Credentials(), "cn-hangzhou"))
 	if err != nil {
 		panic(err)
@@ -51,9 +52,9 @@ func ExampleClient_Plan() {
 // Apply makes the change; Verify then uses the key from the member's own
 // identity, polling until the share has propagated.
 func ExampleClient_Verify() {
-	cloud, pipeline, key, app := exampleCloud()
+	cloud, clock, pipeline, key, app := exampleCloud()
 	c, err := share.New(cloud.Config(pipeline.Credentials(), "cn-hangzhou"), func(o *share.Options) {
-		o.SettleDelay = time.Millisecond
+		o.Clock = clock // waiting (settle delays, Verify's polling) advances the emulated clock
 	})
 	if err != nil {
 		panic(err)
@@ -83,9 +84,9 @@ func ExampleClient_Verify() {
 // policy, confirmed by reading it back. The result says what was done,
 // step by step; applying the same plan again changes nothing.
 func ExampleClient_Apply() {
-	cloud, pipeline, key, app := exampleCloud()
+	cloud, clock, pipeline, key, app := exampleCloud()
 	c, err := share.New(cloud.Config(pipeline.Credentials(), "cn-hangzhou"), func(o *share.Options) {
-		o.SettleDelay = time.Millisecond
+		o.Clock = clock // waiting (settle delays, Verify's polling) advances the emulated clock
 	})
 	if err != nil {
 		panic(err)

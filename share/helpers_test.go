@@ -2,6 +2,7 @@ package share_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -70,6 +71,9 @@ func newLandingZone(t testing.TB, o lzOptions) *landingZone {
 	if !o.realClock {
 		lz.clock = fakecloud.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 		opts.Clock = lz.clock
+		// Injected latency (Fault.Latency) passes on the manual clock too:
+		// no real waiting, and no test depends on how fast the machine is.
+		opts.Sleep = lz.clock.Sleep
 	}
 	lz.cloud = fakecloud.New(opts)
 	lz.mgmt = lz.cloud.NewAccount("management")
@@ -116,6 +120,7 @@ func (lz *landingZone) client(t testing.TB, optFns ...func(*share.Options)) *sha
 		if lz.clock != nil {
 			o.Clock = manualClock{lz.clock}
 		}
+		o.Rand = rand.New(rand.NewPCG(7, 7)).Int64N // jitter reproducible from run to run
 		o.SettleDelay = time.Millisecond
 	}}
 	c, err := share.New(lz.cloud.Config(lz.pipeline.Credentials(), "cn-hangzhou"), append(fns, optFns...)...)
