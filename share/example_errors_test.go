@@ -12,8 +12,8 @@ import (
 // of the recipients that failed; ErrDenied groups the refusals that
 // waiting will not change.
 func ExampleVerifyError() {
-	cloud, pipeline, key, app := exampleCloud()
-	c, err := share.New(cloud.Config(pipeline.Credentials(), "cn-hangzhou"))
+	cloud, clock, pipeline, key, app := exampleCloud()
+	c, err := share.New(cloud.Config(pipeline.Credentials(), "cn-hangzhou"), func(o *share.Options) { o.Clock = clock })
 	if err != nil {
 		panic(err)
 	}
