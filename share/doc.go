@@ -117,8 +117,9 @@
 //
 // # Errors
 //
-// Bad input is a *SpecError (ErrInvalidSpec), before any API call. A plan
-// that cannot be applied returns a *PreflightError from Plan.Err and Apply
+// Bad input is a *SpecError (ErrInvalidSpec), before any API call; so is
+// a plan this package did not make, or one edited since. A plan that
+// cannot be applied returns a *PreflightError from Plan.Err and Apply
 // (ErrPreflight); it matches the ProblemCode of each problem, so
 // errors.Is(err, ProblemQuota) asks about one. An Apply that did not do
 // everything is an *ApplyError (ErrIncomplete) whose Result says what was
