@@ -78,7 +78,7 @@ func (c *Client) onPath(s *session, t NetworkTarget) (*alicloud.Clients, error) 
 	}
 	adapt := c.opts.NetworkConfig
 	if adapt == nil {
-		adapt = DefaultNetworkConfig
+		adapt = defaultNetworkConfig
 	}
 	cl, err := c.factory.WithKMS(func(cfg *openapi.Config) { adapt(t, cfg) }).With(s.creds)
 	if err != nil {

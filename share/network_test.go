@@ -56,7 +56,7 @@ func TestVerifyNetworkRefusedAtOnce(t *testing.T) {
 	if r.Outcome != share.OutcomeNetworkRefused || r.Attempts != 1 || lz.clock.Now().Sub(start) > time.Second {
 		t.Fatalf("result %+v after %s", r, lz.clock.Now().Sub(start))
 	}
-	if !strings.Contains(r.Detail, "turn on Internet access for that account") || !errors.Is(rep.Err(), share.ErrNetworkRefused) {
+	if !strings.Contains(r.Detail, "turn on Internet access for that account") || !errors.Is(rep.Err(), share.OutcomeNetworkRefused) {
 		t.Errorf("detail %q, err %v", r.Detail, rep.Err())
 	}
 	lz.instance.SetInternetAccess(m.ID, true)

@@ -147,7 +147,7 @@ func (c *Client) PlanManifest(ctx context.Context, m *Manifest, opts ManifestOpt
 func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection, opts ManifestOptions) (*OrgPlan, error) {
 	// Who the caller is decides which accounts need a role session: ask
 	// once, before the goroutines below would each ask.
-	if _, err := c.CallerIdentity(ctx); err != nil {
+	if _, err := c.callerIdentity(ctx); err != nil {
 		return nil, err
 	}
 	p := &OrgPlan{Manifest: *m, Prune: opts.Prune, Directory: sel.directory}

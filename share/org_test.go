@@ -547,7 +547,7 @@ func TestManifestRAMSplit(t *testing.T) {
 		if st.Action == share.StepCreatePolicy {
 			creates++
 			raw, _ := st.Document.Marshal()
-			if len(raw) > share.MaxRAMPolicyBytes {
+			if len(raw) > policy.MaxPermissionChars {
 				t.Errorf("policy %s is %d bytes", st.Policy, len(raw))
 			}
 		}

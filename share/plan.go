@@ -153,7 +153,7 @@ func (c *Client) planShare(ctx context.Context, spec *Spec) (*Plan, error) {
 // lists the changes that make its own account allow the granted actions.
 func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) RecipientPlan {
 	rp := RecipientPlan{Recipient: r, Principal: r.PrincipalARN().String()}
-	problem := func(code, msg string, err error) RecipientPlan {
+	problem := func(code ProblemCode, msg string, err error) RecipientPlan {
 		rp.Problems = append(rp.Problems, Problem{Code: code, Account: r.Account, Principal: rp.Principal, Message: msg, Err: err})
 		c.emit(ctx, Event{Phase: "plan", Account: r.Account, Principal: rp.Principal, Message: msg, Err: err})
 		return rp

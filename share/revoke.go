@@ -99,7 +99,7 @@ func (c *Client) planRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 // the recipient's kmsshare policy (RemoveRecipientPolicies).
 func (c *Client) planRecipientCleanup(ctx context.Context, key arn.ARN, rp RecipientPlan, opts RevokeOptions) RecipientPlan {
 	r := rp.Recipient
-	problem := func(code, msg string, err error) RecipientPlan {
+	problem := func(code ProblemCode, msg string, err error) RecipientPlan {
 		rp.Problems = append(rp.Problems, Problem{Code: code, Account: r.Account, Principal: rp.Principal, Message: msg, Err: err})
 		return rp
 	}
