@@ -54,15 +54,28 @@ func (r *Result) Err() error {
 	return &ApplyError{Result: r, errs: errs}
 }
 
-// ApplyError is returned when Apply did only part of a plan. Its Result says
-// exactly what was and was not done; Apply is safe to run again. It matches
+// ApplyError is returned when Apply, ApplyManifest or ApplyRole did only
+// part of a plan. The result it holds says exactly what was and was not
+// done: Result for Apply, OrgResult for ApplyManifest (also from Onboard
+// and RevokeManifest), RoleResult for ApplyRole; the other two are nil.
+// Applying again (or planning and applying again) is safe. It matches
 // ErrIncomplete and the underlying errors.
 type ApplyError struct {
-	Result *Result
-	errs   []error
+	Result     *Result
+	OrgResult  *OrgResult
+	RoleResult *RoleResult
+	errs       []error
 }
 
 func (e *ApplyError) Error() string {
+	switch {
+	case e.OrgResult != nil:
+		return "share: manifest incomplete: " + e.joined()
+	case e.RoleResult != nil:
+		return fmt.Sprintf("share: role %s in account %s incomplete: %s", e.RoleResult.Role, e.RoleResult.Account, e.joined())
+	case e.Result == nil:
+		return "share: apply incomplete: " + e.joined()
+	}
 	var parts []string
 	for _, rr := range e.Result.Recipients {
 		if rr.err != nil {
@@ -78,17 +91,27 @@ func (e *ApplyError) Error() string {
 	return fmt.Sprintf("share: %s of %s incomplete: %s", e.Result.Operation, e.Result.Key, strings.Join(parts, "; "))
 }
 
+// joined is the failures' texts, one after the other.
+func (e *ApplyError) joined() string {
+	parts := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Is matches ErrIncomplete.
 func (e *ApplyError) Is(target error) bool { return target == ErrIncomplete }
 
 // Unwrap returns the errors of the failed steps.
 func (e *ApplyError) Unwrap() []error { return e.errs }
 
-// Apply makes the changes of a plan. A plan with problems is refused with
-// its *PreflightError before any API call, and so is, with a *SpecError, a
-// plan that Plan or PlanRevoke could not have made for its own Spec (say,
-// one edited after it was stored as JSON): the spec must validate and the
-// recipients and their steps must follow from it.
+// Apply makes the changes of a plan. It takes only a plan that Plan or
+// PlanRevoke returned, unchanged: the plan is sealed when it is made, and a
+// plan edited afterwards (directly or through a copy), built by hand or
+// decoded from JSON is refused with a *SpecError (field "plan", matching
+// ErrInvalidSpec) before any API call. A plan with problems is refused
+// with its *PreflightError, also before any API call.
 //
 // Sharing works recipient side first, because a key policy may only name
 // principals that exist (SetKeyPolicy refuses others with InvalidParameter):
@@ -101,12 +124,23 @@ func (e *ApplyError) Unwrap() []error { return e.errs }
 // Options.KeyPolicyAttempts rounds. Revoking works owner side first.
 //
 // On a partial failure the result says per step what was done and what was
-// not, and the error is an *ApplyError; running Apply (or Plan and Apply)
-// again is safe.
+// not, and the error is an *ApplyError; running Apply again (the plan keeps
+// its seal) or Plan and Apply again is safe.
 func (c *Client) Apply(ctx context.Context, p *Plan) (*Result, error) {
-	if err := c.checkPlan(p); err != nil {
+	if p == nil {
+		return nil, noPlan()
+	}
+	if err := checkSeal(p, p.seal, "Plan or PlanRevoke"); err != nil {
 		return nil, err
 	}
+	if err := sameRegion(p.Spec.Key, c.Region()); err != nil {
+		return nil, err
+	}
+	return c.apply(ctx, p)
+}
+
+// apply is Apply for a plan this package just made.
+func (c *Client) apply(ctx context.Context, p *Plan) (*Result, error) {
 	if err := p.Err(); err != nil {
 		return nil, err
 	}

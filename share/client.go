@@ -58,10 +58,12 @@ type Options struct {
 	// SessionDuration is the lifetime of STS credentials (default 1 hour);
 	// cached credentials are refreshed 5 minutes before they expire.
 	SessionDuration time.Duration
-	// Retry is the policy for each API call: throttling and 5xx are retried
-	// with jittered exponential backoff by default (DefaultRetry). Its
-	// Sleep waits between attempts; nil means Clock's. A nil Backoff (as
-	// New starts it) means DefaultRetry's, drawing its jitter from Rand.
+	// Retry is the policy for each API call. It starts as the default:
+	// throttling, 5xx and transport failures retried up to 8 times with
+	// full-jitter exponential backoff from 100 ms up to 5 s; change the
+	// fields you need. Its Sleep waits between attempts; nil means Clock's.
+	// A nil Backoff (as New starts it) means the default's, drawing its
+	// jitter from Rand.
 	Retry Retry
 	// Rand draws every random wait of the Client: retry backoff, settle
 	// delays, Verify's and the visibility polling. It returns a uniformly
@@ -110,17 +112,14 @@ type Options struct {
 	Progress func(Event)
 	// NetworkConfig points the SDK configuration of Verify's cryptographic
 	// calls as a recipient at its network path (Recipient.Network): nil
-	// means DefaultNetworkConfig, for real Alibaba Cloud. Over an emulator,
+	// means real Alibaba Cloud's gateways: the shared gateway's VPC endpoint,
+	// or the instance's dedicated gateway with its CA. Over an emulator,
 	// set it to put the path's origin on the transport.
 	NetworkConfig func(t NetworkTarget, cfg *openapi.Config)
 }
 
 // Retry is the retry policy for API calls.
 type Retry = cloudapi.Retry
-
-// DefaultRetry retries throttling, 5xx and transport failures up to 8 times
-// with full-jitter exponential backoff from 100 ms up to 5 s.
-func DefaultRetry() Retry { return cloudapi.DefaultRetry() }
 
 // Clock tells time and waits.
 type Clock interface {
@@ -151,7 +150,7 @@ func (o *Options) fill() {
 	} else {
 		o.Rand = cloudapi.Locked(o.Rand)
 	}
-	def := DefaultRetry()
+	def := cloudapi.DefaultRetry()
 	if o.Retry.MaxAttempts == 0 {
 		o.Retry.MaxAttempts = def.MaxAttempts
 	}
@@ -174,7 +173,7 @@ func (o *Options) fill() {
 		o.VerifyInterval = 2 * time.Second
 	}
 	if o.VisibilityWait == 0 {
-		o.VisibilityWait = DefaultVisibilityWait
+		o.VisibilityWait = defaultVisibilityWait
 	}
 	if o.Clock == nil {
 		o.Clock = realClock{}
@@ -218,7 +217,7 @@ func NewFromDefaultCredentials(region string, optFns ...func(*Options)) (*Client
 }
 
 func options(optFns []func(*Options)) Options {
-	o := Options{Retry: DefaultRetry()}
+	o := Options{Retry: cloudapi.DefaultRetry()}
 	o.Retry.Backoff = nil // the default, from o.Rand once the options are known
 	for _, fn := range optFns {
 		fn(&o)
@@ -242,10 +241,9 @@ func (c *Client) Region() string { return c.factory.Region() }
 // Identity is who a set of credentials belongs to, as STS GetCallerIdentity
 // reports it: AccountID, ARN and IdentityType (Account, RAMUser or
 // AssumedRoleUser).
-type Identity = alicloud.Identity
 
-// CallerIdentity reports who the base credentials belong to.
-func (c *Client) CallerIdentity(ctx context.Context) (Identity, error) {
+// callerIdentity reports who the base credentials belong to.
+func (c *Client) callerIdentity(ctx context.Context) (alicloud.Identity, error) {
 	c.mu.Lock()
 	if c.caller != nil {
 		id := *c.caller
@@ -255,7 +253,7 @@ func (c *Client) CallerIdentity(ctx context.Context) (Identity, error) {
 	c.mu.Unlock()
 	id, err := c.base.STS.GetCallerIdentity(ctx)
 	if err != nil {
-		return Identity{}, fmt.Errorf("share: who am I (GetCallerIdentity): %w", err)
+		return alicloud.Identity{}, fmt.Errorf("share: who am I (GetCallerIdentity): %w", err)
 	}
 	c.mu.Lock()
 	c.caller = &id
@@ -267,7 +265,7 @@ func (c *Client) CallerIdentity(ctx context.Context) (Identity, error) {
 // caller belongs to it, else a cached STS session of the account's access
 // role (roleName "" means Options.AccessRoleName).
 func (c *Client) account(ctx context.Context, account, roleName string) (*alicloud.Clients, error) {
-	me, err := c.CallerIdentity(ctx)
+	me, err := c.callerIdentity(ctx)
 	if err != nil {
 		return nil, err
 	}

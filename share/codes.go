@@ -1,6 +1,7 @@
 package share
 
-// Outcome is the result of verifying one recipient.
+// Outcome is the result of verifying one recipient. A failing outcome is
+// also the kind of the *VerifyError that reports it (see Outcome.Error).
 type Outcome string
 
 // Verification outcomes. OK, Revoked and VerifiedStatically are successes;
@@ -33,6 +34,13 @@ const (
 	OutcomeNetworkRefused Outcome = "network-refused"
 )
 
+// Error returns the outcome's code, so that an Outcome prints the same as
+// a value and as an error. Outcomes are the kinds of a *VerifyError, the way
+// syscall.Errno values are both codes and errors:
+// errors.Is(err, OutcomeDeniedByKeyPolicy) asks whether any recipient was
+// denied by the key policy.
+func (o Outcome) Error() string { return string(o) }
+
 func (o Outcome) success() bool {
 	return o == OutcomeOK || o == OutcomeVerifiedStatically || o == OutcomeRevoked
 }
@@ -42,31 +50,9 @@ func (o Outcome) final() bool {
 	return o != OutcomeNotYetPropagated && o != OutcomeError
 }
 
-func (o Outcome) err() error {
-	switch o {
-	case OutcomeNotYetPropagated:
-		return ErrNotYetPropagated
-	case OutcomeDeniedByKeyPolicy:
-		return ErrDeniedByKeyPolicy
-	case OutcomeDeniedByRecipientPolicy:
-		return ErrDeniedByRecipientRAM
-	case OutcomeStillGranted:
-		return ErrStillGranted
-	case OutcomeKeyDisabled:
-		return ErrKeyDisabled
-	case OutcomeKeyNotInInstance:
-		return ErrKeyNotInInstance
-	case OutcomeQuotaExceeded:
-		return ErrQuotaExceeded
-	case OutcomeRecipientRoleMissing:
-		return ErrRecipientRoleMissing
-	case OutcomeNetworkRefused:
-		return ErrNetworkRefused
-	case OutcomeError:
-		return ErrVerificationIncomplete
-	}
-	return nil
-}
+// denied reports whether o is a failure that waiting will not change: every
+// failing outcome except NotYetPropagated and Error (see ErrDenied).
+func (o Outcome) denied() bool { return !o.success() && o.final() }
 
 // Operation is what a plan does.
 type Operation string
@@ -103,47 +89,57 @@ const (
 	StepDeleteRole          StepAction = "delete-role"
 )
 
-// Preflight problem codes, and the sentinel errors they match.
+// ProblemCode says, stably, why a plan cannot be applied (Problem.Code).
+// Codes are also the kinds of a *PreflightError:
+// errors.Is(err, ProblemQuota) asks whether any problem is the quota.
+type ProblemCode string
+
+// Error returns the code, so that a ProblemCode prints the same as a value
+// and as an error.
+func (c ProblemCode) Error() string { return string(c) }
+
+// Problem codes of Plan, PlanRevoke and PlanManifest. Every problem also
+// matches ErrPreflight; those with a cloud failure class behind them match
+// it too (ErrNotFound, ErrKeyState, ErrKeyPolicyUnsupported,
+// ErrQuotaExceeded), as noted.
 const (
-	ProblemKeyNotFound       = "key-not-found"
-	ProblemKeyNotEnabled     = "key-not-enabled"
-	ProblemKeyNotInInstance  = "key-not-in-instance"
-	ProblemKeyUsage          = "key-usage"
-	ProblemKeyPolicy         = "key-policy-unreadable"
-	ProblemQuota             = "quota-exceeded"
-	ProblemUnreachable       = "account-unreachable"
-	ProblemRoleMissing       = "recipient-role-missing"
-	ProblemUserMissing       = "recipient-user-missing"
-	ProblemNewLintError      = "key-policy-lint"
-	ProblemRecipientReadFail = "recipient-unreadable"
-	// WarningQuotaUnchecked is a warning, not a problem: the quota looks
-	// too small, but the accounts other keys of the instance already share
-	// with could not be counted, so SetKeyPolicy will decide.
-	WarningQuotaUnchecked = "quota-unchecked"
+	ProblemKeyNotFound       ProblemCode = "key-not-found"          // the key does not exist in its owner's account (ErrNotFound)
+	ProblemKeyNotEnabled     ProblemCode = "key-not-enabled"        // the key is not Enabled (ErrKeyState)
+	ProblemKeyNotInInstance  ProblemCode = "key-not-in-instance"    // the key has no key policy (ErrKeyPolicyUnsupported)
+	ProblemKeyUsage          ProblemCode = "key-usage"              // the key is not an ENCRYPT/DECRYPT key
+	ProblemKeyPolicy         ProblemCode = "key-policy-unreadable"  // the current key policy cannot be parsed, so it cannot be edited safely
+	ProblemQuota             ProblemCode = "quota-exceeded"         // the instance's access management quota has no room (ErrQuotaExceeded)
+	ProblemUnreachable       ProblemCode = "account-unreachable"    // a recipient's account cannot be entered
+	ProblemRoleMissing       ProblemCode = "recipient-role-missing" // the recipient's role does not exist (ErrNotFound)
+	ProblemUserMissing       ProblemCode = "recipient-user-missing" // the recipient's RAM user does not exist (ErrNotFound)
+	ProblemNewLintError      ProblemCode = "key-policy-lint"        // the new key policy would have a lint error the current one has not
+	ProblemRecipientReadFail ProblemCode = "recipient-unreadable"   // a recipient's role or policies cannot be read
+	// ProblemUnintendedAccess: the new key policy would let a principal do
+	// something the spec does not ask for (policy.CheckNoNewAccess): for a
+	// share, a principal that is not one of the spec's recipients; for a
+	// revoke, anyone at all.
+	ProblemUnintendedAccess ProblemCode = "key-policy-new-access"
+	// ProblemKeyPolicyTooLarge: a manifest's key policy would exceed
+	// policy.MaxKeyPolicyBytes.
+	ProblemKeyPolicyTooLarge ProblemCode = "key-policy-too-large"
 )
 
-// ProblemUnintendedAccess: the new key policy would let a principal do
-// something the spec does not ask for (policy.CheckNoNewAccess): for a
-// share, a principal that is not one of the spec's recipients; for a
-// revoke, anyone at all.
-const ProblemUnintendedAccess = "key-policy-new-access"
-
-// Problem codes of a manifest's plan.
-const (
-	ProblemKeyPolicyTooLarge = "key-policy-too-large"
-)
+// WarningQuotaUnchecked is a warning (Plan.Warnings), not a problem: the
+// quota looks too small, but the accounts other keys of the instance
+// already share with could not be counted, so SetKeyPolicy will decide.
+const WarningQuotaUnchecked ProblemCode = "quota-unchecked"
 
 // Problem is a preflight failure: a reason the plan cannot be applied.
 type Problem struct {
-	Code      string `json:"code"` // stable: "key-not-found", "key-not-enabled", ...
-	Account   string `json:"account,omitempty"`
-	Principal string `json:"principal,omitempty"`
-	Message   string `json:"message"`
-	Err       error  `json:"-"`
+	Code      ProblemCode `json:"code"` // stable: "key-not-found", "key-not-enabled", ...
+	Account   string      `json:"account,omitempty"`
+	Principal string      `json:"principal,omitempty"`
+	Message   string      `json:"message"`
+	Err       error       `json:"-"`
 }
 
 func (p Problem) String() string {
-	s := p.Code + ": " + p.Message
+	s := string(p.Code) + ": " + p.Message
 	if p.Err != nil {
 		s += " (" + p.Err.Error() + ")"
 	}

@@ -117,14 +117,25 @@
 //
 // # Errors
 //
-// API failures are *APIError values (an alias of the internal error type)
-// carrying the service's code, HTTP status and request ID; their class is
-// matched with errors.Is and ErrThrottled (KMS's 429 Rejected.Throttling
-// and RAM's and STS's Throttling.User, retried), ErrAccessDenied,
-// ErrNotFound, ErrQuotaExceeded, ErrKeyState, ErrNetwork, ErrClockSkew
-// (the host's clock is more than 15 minutes off: fix it) and the others. The orchestrator's own
-// errors are *SpecError (ErrInvalidSpec), *PreflightError (ErrPreflight),
-// *ApplyError (ErrIncomplete) and *VerifyError (one Err* per outcome).
+// Bad input is a *SpecError (ErrInvalidSpec), before any API call; so is
+// a plan this package did not make, or one edited since. A plan that
+// cannot be applied returns a *PreflightError from Plan.Err and Apply
+// (ErrPreflight); it matches the ProblemCode of each problem, so
+// errors.Is(err, ProblemQuota) asks about one. An Apply that did not do
+// everything is an *ApplyError (ErrIncomplete) whose Result says what was
+// and was not done. A verification that failed is a *VerifyError from
+// VerifyReport.Err: it matches the Outcome of each failing recipient
+// (outcomes, like problem codes, are errors too: errors.Is(err,
+// OutcomeDeniedByKeyPolicy)), and ErrDenied when some failure is one
+// waiting will not change; OutcomeNotYetPropagated means wait longer.
+//
+// A failed API call is an *APIError (errors.As) with the service's code,
+// HTTP status and request ID; its class is matched with errors.Is:
+// ErrThrottled (KMS's 429 Rejected.Throttling and RAM's and STS's
+// Throttling.User, retried), ErrUnavailable, ErrAccessDenied, ErrNotFound,
+// ErrQuotaExceeded, ErrKeyState, ErrKeyPolicyUnsupported,
+// ErrInvalidParameter, ErrAuthentication, ErrNetwork and ErrClockSkew (the
+// host's clock is more than 15 minutes off: fix it).
 //
 // # Testing your code
 //

@@ -23,6 +23,9 @@ var (
 	ErrKeyPolicyUnsupported = cloudapi.ErrKeyPolicyUnsupported
 	ErrInvalidParameter     = cloudapi.ErrInvalidParameter
 	ErrAuthentication       = cloudapi.ErrAuthentication
+	// ErrNetwork: the network path refused the call (see
+	// OutcomeNetworkRefused).
+	ErrNetwork = cloudapi.ErrNetwork
 	// ErrClockSkew: the service refused the request's timestamp
 	// (InvalidTimeStamp.Expired); this host's clock is off. Fix the clock.
 	ErrClockSkew = cloudapi.ErrClockSkew
@@ -42,35 +45,20 @@ var (
 	// ErrLostUpdate means the key policy kept being overwritten by other
 	// writers and the grants could not be made to stick within the bound.
 	ErrLostUpdate = errors.New("share: key policy changes kept being overwritten by another writer")
+	// ErrDenied is matched by a *VerifyError when some recipient's outcome
+	// is a refusal that waiting will not change: denied by either policy,
+	// still granted after a revoke, key disabled or not in an instance,
+	// quota exceeded, role missing, network path refused. Not matched for
+	// OutcomeNotYetPropagated (wait longer) or OutcomeError (the check
+	// failed).
+	ErrDenied = errors.New("share: denied")
 )
-
-// Errors matched by a *VerifyError, one per failing outcome.
-var (
-	ErrNotYetPropagated       = errors.New("share: not yet in effect")
-	ErrDeniedByKeyPolicy      = errors.New("share: denied by the key policy")
-	ErrDeniedByRecipientRAM   = errors.New("share: denied by the recipient's RAM policy")
-	ErrStillGranted           = errors.New("share: still granted by the key policy")
-	ErrKeyDisabled            = errors.New("share: key not enabled")
-	ErrKeyNotInInstance       = errors.New("share: key not in a KMS instance")
-	ErrRecipientRoleMissing   = errors.New("share: recipient role or user missing")
-	ErrVerificationIncomplete = errors.New("share: verification could not complete")
-)
-
-// ErrNetworkRefused matches a *VerifyError with an OutcomeNetworkRefused.
-var ErrNetworkRefused = errors.New("share: the key is not reachable on the recipient's network path")
-
-// ErrNetwork is the failure class of a refused network path (see
-// OutcomeNetworkRefused).
-var ErrNetwork = cloudapi.ErrNetwork
-
-// ErrNotYetVisible is matched by the error of an Apply whose key policy
-// write kept being refused for a principal that exists in RAM but that KMS
-// did not see within Options.VisibilityWait.
-var ErrNotYetVisible = errors.New("share: a principal created moments ago is not yet visible to KMS or STS")
 
 // PreflightError lists the problems that keep a plan from being applied.
-// It matches ErrPreflight, and ErrQuotaExceeded, ErrKeyState,
-// ErrKeyPolicyUnsupported or ErrNotFound for the corresponding problems.
+// It matches ErrPreflight, the ProblemCode of each problem
+// (errors.Is(err, ProblemQuota)), and the cloud failure class noted beside
+// a code (ErrQuotaExceeded, ErrKeyState, ErrKeyPolicyUnsupported,
+// ErrNotFound).
 type PreflightError struct {
 	Problems []Problem
 }
@@ -87,28 +75,32 @@ func (e *PreflightError) Error() string {
 	return "share: preflight failed: " + strings.Join(parts, "; ")
 }
 
-// Is matches ErrPreflight and the classes of the problems.
+// Is matches ErrPreflight, the problems' codes and their classes.
 func (e *PreflightError) Is(target error) bool {
 	if target == ErrPreflight {
 		return true
 	}
 	for _, p := range e.Problems {
-		var class error
-		switch p.Code {
-		case ProblemQuota:
-			class = ErrQuotaExceeded
-		case ProblemKeyNotEnabled:
-			class = ErrKeyState
-		case ProblemKeyNotInInstance:
-			class = ErrKeyPolicyUnsupported
-		case ProblemKeyNotFound, ProblemRoleMissing, ProblemUserMissing:
-			class = ErrNotFound
-		}
-		if class == target {
+		if p.Code == target || problemClass(p.Code) == target {
 			return true
 		}
 	}
 	return false
+}
+
+// problemClass is the cloud failure class a problem code stands for, if any.
+func problemClass(c ProblemCode) error {
+	switch c {
+	case ProblemQuota:
+		return ErrQuotaExceeded
+	case ProblemKeyNotEnabled:
+		return ErrKeyState
+	case ProblemKeyNotInInstance:
+		return ErrKeyPolicyUnsupported
+	case ProblemKeyNotFound, ProblemRoleMissing, ProblemUserMissing:
+		return ErrNotFound
+	}
+	return nil
 }
 
 // Unwrap returns the problems' underlying errors.
@@ -123,7 +115,9 @@ func (e *PreflightError) Unwrap() []error {
 }
 
 // VerifyError lists the recipients that did not verify. It matches the
-// Err* value of each failing outcome (ErrDeniedByKeyPolicy, ...).
+// Outcome of each failing recipient (errors.Is(err,
+// OutcomeDeniedByKeyPolicy)), ErrDenied if any of them is a refusal that
+// waiting will not change, and ErrQuotaExceeded for OutcomeQuotaExceeded.
 type VerifyError struct {
 	Report *VerifyReport
 }
@@ -142,10 +136,15 @@ func (e *VerifyError) Error() string {
 	return "share: verification failed: " + strings.Join(parts, "; ")
 }
 
-// Is matches the errors of the failing outcomes.
+// Is matches the failing outcomes, ErrDenied and ErrQuotaExceeded.
 func (e *VerifyError) Is(target error) bool {
 	for _, v := range e.Report.Results {
-		if !v.Outcome.success() && v.Outcome.err() == target {
+		o := v.Outcome
+		switch {
+		case o.success():
+		case o == target,
+			target == ErrDenied && o.denied(),
+			target == ErrQuotaExceeded && o == OutcomeQuotaExceeded:
 			return true
 		}
 	}

@@ -69,17 +69,23 @@ func (d *Drift) Empty() bool { return len(d.Missing) == 0 && len(d.Extra) == 0 }
 // where the caller can enter it through its access role. With a spec (nil
 // for none), it also reports drift: grants missing or extra.
 func (c *Client) Inventory(ctx context.Context, key string, spec *Spec) (*Inventory, error) {
-	probe := Spec{Key: key, Recipients: []Recipient{{Account: "1"}}}
+	k, kerr := parseKeyARN(key, c.Region())
+	if kerr != nil {
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "key", Value: key, Reason: kerr.reason, Err: kerr.err}}}
+	}
 	if spec != nil {
-		probe = *spec
-		if probe.Key != key {
+		if spec.Key != key {
 			return nil, &SpecError{Problems: []SpecProblem{{Field: "key", Value: spec.Key, Reason: "the spec is for another key than " + key}}}
 		}
+		if err := spec.Validate(c.Region()); err != nil {
+			return nil, err
+		}
 	}
-	if err := probe.Validate(c.Region()); err != nil {
-		return nil, err
-	}
-	k := probe.KeyARN()
+	return c.inventory(ctx, k, spec)
+}
+
+// inventory is Inventory for a valid key ARN and spec (nil for none).
+func (c *Client) inventory(ctx context.Context, k arn.ARN, spec *Spec) (*Inventory, error) {
 	owner, err := c.account(ctx, k.AccountID, "")
 	if err != nil {
 		return nil, err

@@ -128,14 +128,10 @@ func checkNewAccess(p *Plan, owner string) {
 	}
 }
 
-// Limits a manifest's plan checks before any write.
-const (
-	// MaxKeyPolicyBytes is the largest key policy SetKeyPolicy accepts.
-	MaxKeyPolicyBytes = 32768
-	// MaxRAMPolicyBytes is the largest RAM policy document
-	// (CreatePolicyVersion counts bytes, corrections.md §5).
-	MaxRAMPolicyBytes = 6144
-)
+// maxRAMPolicyBytes is the largest RAM policy document a manifest's plan
+// writes (CreatePolicyVersion counts bytes, corrections.md §5; the key
+// policy's limit is policy.MaxKeyPolicyBytes).
+const maxRAMPolicyBytes = 6144
 
 // writeKeyPolicy applies edit to the key policy with read-modify-write, and
 // confirms it stuck. The edit must be idempotent: the changes are in place
@@ -164,12 +160,8 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 	var maxRMW time.Duration
 	settle := func() time.Duration { return settleDelay(c.opts.SettleDelay, maxRMW, c.jitter()) }
 	read := func() (cur, next *policy.Document, err error) {
-		raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
-		if err != nil {
+		if cur, err = readPolicy(ctx, owner.KMS, key.String()); err != nil {
 			return nil, nil, err
-		}
-		if cur, err = policy.Parse([]byte(raw)); err != nil {
-			return nil, nil, fmt.Errorf("the key policy cannot be parsed: %w", err)
 		}
 		next, err = edit(cur)
 		return cur, next, err

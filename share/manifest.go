@@ -1,11 +1,8 @@
 package share
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/kmsshare/kmsshare/arn"
@@ -31,8 +28,8 @@ const ManifestVersion = 1
 //	    "recipients": {"accounts": ["3333333333333333"]},
 //	    "principal": "role", "name": "app", "actions": ["kms:Decrypt"]}]}
 //
-// A single-key Spec is a manifest too (ManifestFromSpec; ParseManifest reads
-// either form). A key's own account is never a recipient of that key: a
+// A single-key Spec is a manifest too: ParseManifest reads either form, and
+// a spec means one grant of its key per recipient, to that account only. A key's own account is never a recipient of that key: a
 // selector that takes it in (the whole directory, say) skips it.
 type Manifest struct {
 	Version int     `json:"version"`
@@ -83,9 +80,9 @@ type Exclusion struct {
 	Folders  []FolderRef `json:"folders,omitempty"`
 }
 
-// ManifestFromSpec returns the manifest a single-key spec means: one grant
+// manifestFromSpec returns the manifest a single-key spec means: one grant
 // of the key per recipient, to that account only.
-func ManifestFromSpec(s *Spec) *Manifest {
+func manifestFromSpec(s *Spec) *Manifest {
 	m := &Manifest{Version: ManifestVersion}
 	for _, r := range s.Recipients {
 		m.Grants = append(m.Grants, Grant{Keys: []string{s.Key}, Recipients: Selector{Accounts: []string{r.Account}},
@@ -94,111 +91,18 @@ func ManifestFromSpec(s *Spec) *Manifest {
 	return m
 }
 
-// manifestFields are the JSON fields each object of a manifest may have,
-// by the kind of object; ParseManifest names the place of any other.
-var manifestFields = map[string][]string{
-	"manifest":  {"version", "grants"},
-	"grant":     {"keys", "recipients", "principal", "name", "actions", "accessRole"},
-	"selector":  {"accounts", "folders", "directory", "exclude"},
-	"folder":    {"folder", "subfolders"},
-	"exclusion": {"accounts", "folders"},
-}
-
-// ParseManifest decodes a manifest, or a single-key Spec (an object with a
-// "key" field and no "version"), strictly: an unknown field anywhere is an
-// error naming its place. The result is validated (Validate) with region
-// "" (no region check).
-func ParseManifest(data []byte) (*Manifest, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, &SpecError{Problems: []SpecProblem{{Field: "manifest", Reason: "not a JSON object: " + err.Error(), Err: err}}}
-	}
-	if _, isSpec := probe["key"]; isSpec {
-		if _, versioned := probe["version"]; !versioned {
-			s, err := ParseSpec(data, "")
-			if err != nil {
-				return nil, err
-			}
-			return ManifestFromSpec(s), nil
-		}
-	}
-	var ps []SpecProblem
-	var generic any
-	if err := json.Unmarshal(data, &generic); err == nil {
-		checkFields(generic, "manifest", "", &ps)
-	}
-	if len(ps) > 0 {
-		return nil, &SpecError{Problems: ps}
-	}
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, &SpecError{Problems: []SpecProblem{{Field: "manifest", Reason: "not a valid manifest: " + err.Error(), Err: err}}}
-	}
-	if err := m.Validate(""); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-// checkFields reports the fields of v (an object of the given kind at
-// path) that the format does not have, and descends into the known ones.
-func checkFields(v any, kind, path string, ps *[]SpecProblem) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return // the typed decode reports wrong types
-	}
-	at := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
-	names := make([]string, 0, len(obj))
-	for name := range obj {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !slices.Contains(manifestFields[kind], name) {
-			*ps = append(*ps, SpecProblem{Field: at(name), Reason: fmt.Sprintf("unknown field (the fields of a %s object are %s)", kind, strings.Join(manifestFields[kind], ", "))})
-			continue
-		}
-		child := obj[name]
-		list := func(kind string) {
-			if items, ok := child.([]any); ok {
-				for i, it := range items {
-					checkFields(it, kind, fmt.Sprintf("%s[%d]", at(name), i), ps)
-				}
-			}
-		}
-		switch {
-		case kind == "manifest" && name == "grants":
-			list("grant")
-		case kind == "grant" && name == "recipients":
-			checkFields(child, "selector", at(name), ps)
-		case (kind == "selector" || kind == "exclusion") && name == "folders":
-			list("folder")
-		case kind == "selector" && name == "exclude":
-			checkFields(child, "exclusion", at(name), ps)
-		}
-	}
-}
-
-// placeholderAccounts stand in for a selected account when a grant's
-// principal settings are checked with Spec.Validate before any account is
-// known: two, so that one always differs from the key's owner.
-var placeholderAccounts = [2]string{"1000000000000001", "1000000000000002"}
-
-// Validate checks the manifest without calling any API: the version, every
+// validate checks the manifest without calling any API: the version, every
 // key ARN (concrete, not masked; in region if region is not ""), every
 // account UID, folder reference, principal and action set. It returns nil
 // or a *SpecError naming each problem's place ("grants[1].keys[0]").
 // Problems that need the directory (an unknown folder, a selector that
 // matches nothing, two grants that disagree about one principal) are found
 // by PlanManifest, still before any write.
-func (m *Manifest) Validate(region string) error {
+//
+// PlanManifest, Onboard, RevokeManifest, VerifyManifest and
+// InventoryManifest validate their manifest with it, once; ParseManifest
+// returns only manifests it accepts.
+func (m *Manifest) validate(region string) error {
 	var ps []SpecProblem
 	add := func(field, value, reason string, err error) {
 		ps = append(ps, SpecProblem{Field: field, Value: value, Reason: reason, Err: err})
@@ -240,7 +144,6 @@ func (m *Manifest) Validate(region string) error {
 		if len(g.Keys) == 0 {
 			add(gf+".keys", "", "no keys", nil)
 		}
-		owner := ""
 		seen := map[string]bool{}
 		for j, k := range g.Keys {
 			f := fmt.Sprintf("%s.keys[%d]", gf, j)
@@ -253,7 +156,6 @@ func (m *Manifest) Validate(region string) error {
 				add(f, k, "listed twice", nil)
 			}
 			seen[key.String()] = true
-			owner = key.AccountID
 		}
 		sel := g.Recipients
 		if len(sel.Accounts) == 0 && len(sel.Folders) == 0 && !sel.Directory {
@@ -265,93 +167,12 @@ func (m *Manifest) Validate(region string) error {
 			accounts(gf+".recipients.exclude.accounts", sel.Exclude.Accounts)
 			folders(gf+".recipients.exclude.folders", sel.Exclude.Folders)
 		}
-		// The principal settings, checked as Spec.Validate checks a recipient.
-		probe := placeholderAccounts[0]
-		if probe == owner {
-			probe = placeholderAccounts[1]
-		}
-		r := Recipient{Account: probe, Principal: g.Principal, Name: g.Name, Actions: g.Actions, AccessRole: g.AccessRole}
-		key := arn.KMSKey("cn-hangzhou", placeholderAccounts[0], "key-placeholder")
-		if probe == placeholderAccounts[0] {
-			key = arn.KMSKey("cn-hangzhou", placeholderAccounts[1], "key-placeholder")
-		}
-		if err := (&Spec{Key: key.String(), Recipients: []Recipient{r}}).Validate(""); err != nil {
-			if se, ok := err.(*SpecError); ok {
-				for _, p := range se.Problems {
-					p.Field = gf + strings.TrimPrefix(p.Field, "recipients[0]")
-					ps = append(ps, p)
-				}
-			}
-		}
+		// The principal settings, as Spec.Validate checks a recipient's.
+		r := Recipient{Principal: g.Principal, Name: g.Name, Actions: g.Actions, AccessRole: g.AccessRole}
+		r.validate(gf, add)
 	}
 	if len(ps) > 0 {
 		return &SpecError{Problems: ps}
 	}
 	return nil
-}
-
-// keyARNError is a key reference that is not a usable key ARN.
-type keyARNError struct {
-	reason string
-	err    error
-}
-
-func (e *keyARNError) Error() string { return e.reason }
-func (e *keyARNError) Unwrap() error { return e.err }
-
-// parseKeyARN parses a key ARN as Spec.Validate accepts it.
-func parseKeyARN(s, region string) (arn.ARN, *keyARNError) {
-	key, err := arn.Parse(s)
-	switch {
-	case s == "":
-		return key, &keyARNError{reason: "missing: the key's ARN, acs:kms:<region>:<owner-uid>:key/<key-id>"}
-	case err != nil && !strings.Contains(s, ":") && strings.HasPrefix(s, "key-"):
-		return key, &keyARNError{reason: "a bare key ID; name the key by its ARN, acs:kms:<region>:<owner-uid>:key/" + s, err: err}
-	case err != nil:
-		return key, &keyARNError{reason: reasonOf(err), err: err}
-	case key.Service != "kms" || key.ResourceType() != "key" || key.ResourceName() == "":
-		return key, &keyARNError{reason: "not a key ARN; want acs:kms:<region>:<owner-uid>:key/<key-id>"}
-	case region != "" && key.Region != region:
-		return key, &keyARNError{reason: fmt.Sprintf("the key is in region %s but the client is configured for %s; "+
-			"plan each region with a client for it (Manifest.ForRegion)", key.Region, region)}
-	}
-	return key, nil
-}
-
-// Regions returns the regions of the manifest's keys, sorted.
-func (m *Manifest) Regions() []string {
-	set := map[string]bool{}
-	for _, g := range m.Grants {
-		for _, k := range g.Keys {
-			if a, err := arn.Parse(k); err == nil {
-				set[a.Region] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for r := range set {
-		out = append(out, r)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// ForRegion returns the manifest restricted to the keys in region (grants
-// left without keys are dropped). A Client works in one region, so a
-// manifest with keys in several is planned once per region.
-func (m *Manifest) ForRegion(region string) *Manifest {
-	out := &Manifest{Version: m.Version}
-	for _, g := range m.Grants {
-		var keys []string
-		for _, k := range g.Keys {
-			if a, err := arn.Parse(k); err == nil && a.Region == region {
-				keys = append(keys, k)
-			}
-		}
-		if len(keys) > 0 {
-			g.Keys = keys
-			out.Grants = append(out.Grants, g)
-		}
-	}
-	return out
 }

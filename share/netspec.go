@@ -100,11 +100,11 @@ type NetworkTarget struct {
 	CA         string // the instance CA (PEM) for NetworkDedicated, if known
 }
 
-// DefaultNetworkConfig points an SDK configuration at the target's gateway
+// defaultNetworkConfig points an SDK configuration at the target's gateway
 // on real Alibaba Cloud: the shared gateway's VPC endpoint, or the
 // instance's dedicated gateway with its CA. The process must run where the
 // path starts (in the VPC) for the calls to get through.
-func DefaultNetworkConfig(t NetworkTarget, cfg *openapi.Config) {
+func defaultNetworkConfig(t NetworkTarget, cfg *openapi.Config) {
 	switch t.Path {
 	case NetworkVPC:
 		cfg.Endpoint = tea.String("kms-vpc." + t.Region + ".aliyuncs.com")

@@ -78,7 +78,7 @@ func (c *Client) onPath(s *session, t NetworkTarget) (*alicloud.Clients, error) 
 	}
 	adapt := c.opts.NetworkConfig
 	if adapt == nil {
-		adapt = DefaultNetworkConfig
+		adapt = defaultNetworkConfig
 	}
 	cl, err := c.factory.WithKMS(func(cfg *openapi.Config) { adapt(t, cfg) }).With(s.creds)
 	if err != nil {
@@ -259,28 +259,6 @@ func (c *Client) bindVPCs(ctx context.Context, owner *alicloud.Clients, account,
 			return fail(err)
 		}
 	}
-}
-
-// checkNetworkPlan refuses VPC bindings a plan could not have made for its
-// spec: each must be a dedicated-path recipient's VPC.
-func checkNetworkPlan(p *Plan) []SpecProblem {
-	if p.Network == nil {
-		return nil
-	}
-	var ps []SpecProblem
-	for i, v := range p.Network.Bind {
-		ok := slices.ContainsFunc(p.Spec.Recipients, func(r Recipient) bool {
-			return r.Network.path() == NetworkDedicated && r.Network.VPC == v.VPC && r.Network.VSwitch == v.VSwitch && r.Account == v.Owner
-		})
-		if !ok {
-			ps = append(ps, SpecProblem{Field: fmt.Sprintf("plan.network.bind[%d]", i), Value: v.VPC,
-				Reason: "is not the VPC of a recipient with the dedicated network path"})
-		}
-	}
-	if p.Network.InstanceID != p.Key.InstanceID {
-		ps = append(ps, SpecProblem{Field: "plan.network.instanceId", Value: p.Network.InstanceID, Reason: "is not the key's instance " + p.Key.InstanceID})
-	}
-	return ps
 }
 
 // networkText renders the network plan for Plan.String.

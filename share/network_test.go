@@ -56,7 +56,7 @@ func TestVerifyNetworkRefusedAtOnce(t *testing.T) {
 	if r.Outcome != share.OutcomeNetworkRefused || r.Attempts != 1 || lz.clock.Now().Sub(start) > time.Second {
 		t.Fatalf("result %+v after %s", r, lz.clock.Now().Sub(start))
 	}
-	if !strings.Contains(r.Detail, "turn on Internet access for that account") || !errors.Is(rep.Err(), share.ErrNetworkRefused) {
+	if !strings.Contains(r.Detail, "turn on Internet access for that account") || !errors.Is(rep.Err(), share.OutcomeNetworkRefused) {
 		t.Errorf("detail %q, err %v", r.Detail, rep.Err())
 	}
 	lz.instance.SetInternetAccess(m.ID, true)
@@ -180,8 +180,10 @@ func TestSharedGatewayFromVPC(t *testing.T) {
 	}
 }
 
-// TestNetworkPlanJSON: a plan with VPC bindings survives JSON, and a plan
-// edited to bind a VPC no recipient asked for is refused before any call.
+// TestNetworkPlanJSON: a plan with VPC bindings marshals to JSON; a plan
+// edited to bind a VPC no recipient asked for, like any plan decoded from
+// JSON, is refused before any call (Apply takes plans only as Plan made
+// them), and the plan as made binds the VPC.
 func TestNetworkPlanJSON(t *testing.T) {
 	t.Parallel()
 	lz := newLandingZone(t, lzOptions{members: 1, vpcOnly: true})
@@ -205,17 +207,13 @@ func TestNetworkPlanJSON(t *testing.T) {
 	tampered.Network.Bind = append(tampered.Network.Bind, tampered.Network.Bind[0])
 	tampered.Network.Bind[1].VPC = "vpc-evil"
 	seq := len(lz.cloud.Log().Entries(fakecloud.Match{}))
-	if _, err := c.Apply(ctx, &tampered); !errors.Is(err, share.ErrInvalidSpec) || !strings.Contains(err.Error(), "vpc-evil") {
+	if _, err := c.Apply(ctx, &tampered); !errors.Is(err, share.ErrInvalidSpec) || !strings.Contains(err.Error(), "plan: not as Plan") {
 		t.Fatalf("tampered plan: %v", err)
 	}
 	if n := len(lz.cloud.Log().Entries(fakecloud.Match{})); n != seq {
 		t.Errorf("a refused plan made %d calls", n-seq)
 	}
-	var stored share.Plan
-	if err := json.Unmarshal(data, &stored); err != nil {
-		t.Fatal(err)
-	}
-	res, err := c.Apply(ctx, &stored)
+	res, err := c.Apply(ctx, plan)
 	if err != nil || res.Network == nil || res.Network.Status != share.StatusDone {
 		t.Fatalf("%v\n%s", err, res)
 	}

@@ -31,6 +31,8 @@ type ManifestOptions struct {
 // write per key that changes, the RAM side once per recipient principal
 // for all the keys it gets, and the access management quota per KMS
 // instance across its keys. It prints for people and marshals to JSON.
+// Like a Plan, it is sealed when it is made, and ApplyManifest takes it
+// only unchanged.
 type OrgPlan struct {
 	Manifest   Manifest           `json:"manifest"`
 	Prune      bool               `json:"prune,omitempty"`
@@ -41,6 +43,8 @@ type OrgPlan struct {
 	Instances  []InstancePlan     `json:"instances,omitempty"`
 	Problems   []Problem          `json:"problems,omitempty"`
 	Warnings   []Problem          `json:"warnings,omitempty"`
+
+	seal seal // see seal.go: ApplyManifest takes the plan only as it was made
 }
 
 // OrgKeyPlan is the owner side of one key.
@@ -75,8 +79,8 @@ type OrgPrincipalPlan struct {
 	grants   map[string][]string
 }
 
-// AllProblems returns every problem of the plan.
-func (p *OrgPlan) AllProblems() []Problem {
+// allProblems returns every problem of the plan.
+func (p *OrgPlan) allProblems() []Problem {
 	out := slices.Clone(p.Problems)
 	for _, k := range p.Keys {
 		out = append(out, k.Problems...)
@@ -89,7 +93,7 @@ func (p *OrgPlan) AllProblems() []Problem {
 
 // Err returns a *PreflightError if the plan has problems, else nil.
 func (p *OrgPlan) Err() error {
-	if ps := p.AllProblems(); len(ps) > 0 {
+	if ps := p.allProblems(); len(ps) > 0 {
 		return &PreflightError{Problems: ps}
 	}
 	return nil
@@ -121,23 +125,29 @@ func (c *Client) keyConcurrency() int { return 4 * c.opts.Concurrency }
 // about one principal) is a *SpecError naming its place, before any
 // write; conditions in the cloud that keep the manifest from applying
 // (a key not enabled, a key policy over 32,768 bytes, too little instance
-// quota, a recipient role missing) are the plan's Problems.
+// quota, a recipient role missing) are the plan's Problems. The plan is
+// sealed: ApplyManifest takes it only unchanged.
 func (c *Client) PlanManifest(ctx context.Context, m *Manifest, opts ManifestOptions) (*OrgPlan, error) {
-	if err := m.Validate(c.Region()); err != nil {
+	if err := m.validate(c.Region()); err != nil {
 		return nil, err
 	}
 	sel, err := c.readOrganisation(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	return c.planSelection(ctx, m, sel, opts)
+	p, err := c.planSelection(ctx, m, sel, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.seal = sealOf(p)
+	return p, nil
 }
 
 // planSelection plans every key and principal of sel.
 func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection, opts ManifestOptions) (*OrgPlan, error) {
 	// Who the caller is decides which accounts need a role session: ask
 	// once, before the goroutines below would each ask.
-	if _, err := c.CallerIdentity(ctx); err != nil {
+	if _, err := c.callerIdentity(ctx); err != nil {
 		return nil, err
 	}
 	p := &OrgPlan{Manifest: *m, Prune: opts.Prune, Directory: sel.directory}

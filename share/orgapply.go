@@ -37,7 +37,7 @@ func (r *OrgResult) Writes() int {
 	return n
 }
 
-// Err returns nil if everything was done, else an *OrgApplyError.
+// Err returns nil if everything was done, else an *ApplyError.
 func (r *OrgResult) Err() error {
 	var errs []error
 	for _, k := range r.Keys {
@@ -53,35 +53,14 @@ func (r *OrgResult) Err() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &OrgApplyError{Result: r, errs: errs}
+	return &ApplyError{OrgResult: r, errs: errs}
 }
 
-// OrgApplyError is returned when a manifest was applied only in part; its
-// Result says exactly what was and was not done, and applying again is
-// safe. It matches ErrIncomplete and the underlying errors.
-type OrgApplyError struct {
-	Result *OrgResult
-	errs   []error
-}
-
-func (e *OrgApplyError) Error() string {
-	var parts []string
-	for _, err := range e.errs {
-		parts = append(parts, err.Error())
-	}
-	return "share: manifest incomplete: " + strings.Join(parts, "; ")
-}
-
-// Is matches ErrIncomplete.
-func (e *OrgApplyError) Is(target error) bool { return target == ErrIncomplete }
-
-// Unwrap returns the failures.
-func (e *OrgApplyError) Unwrap() []error { return e.errs }
-
-// ApplyManifest makes the changes of a manifest's plan. A plan with
-// problems is refused with its *PreflightError before any call, and so is,
-// with a *SpecError, a plan that the planning calls could not have made
-// (checkOrgPlan: say, one edited after it was stored as JSON). The
+// ApplyManifest makes the changes of a manifest's plan. It takes only a
+// plan that PlanManifest (or Onboard, RevokeManifest) returned, unchanged:
+// one edited afterwards, built by hand or decoded from JSON is refused with
+// a *SpecError (field "plan") before any call, as Apply refuses such a
+// Plan; a plan with problems is refused with its *PreflightError. The
 // recipient side goes first (a key policy may only name principals that
 // exist), Options.Concurrency principals at a time; then each key that
 // changes gets one confirmed read-modify-write of its policy, several keys
@@ -91,14 +70,24 @@ func (e *OrgApplyError) Unwrap() []error { return e.errs }
 // written, so applying a manifest already in effect writes nothing.
 func (c *Client) ApplyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, error) {
 	if p == nil {
-		return nil, &SpecError{Problems: []SpecProblem{{Field: "plan", Reason: "no plan"}}}
+		return nil, noPlan()
 	}
-	if err := c.checkOrgPlan(p); err != nil {
+	if err := checkSeal(p, p.seal, "PlanManifest, Onboard or RevokeManifest"); err != nil {
 		return nil, err
+	}
+	for _, kp := range p.Keys {
+		if err := sameRegion(kp.Key.ARN, c.Region()); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
+	return c.applyManifest(ctx, p)
+}
+
+// applyManifest is ApplyManifest for a plan this package just made.
+func (c *Client) applyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, error) {
 	res := &OrgResult{Keys: make([]OrgKeyResult, len(p.Keys)), Principals: make([]RecipientResult, len(p.Principals))}
 	for i, pr := range p.Principals {
 		res.Principals[i] = RecipientResult{Principal: pr.Principal, Account: pr.Account}
@@ -209,16 +198,6 @@ func (c *Client) ApplyManifest(ctx context.Context, p *OrgPlan) (*OrgResult, err
 	return res, res.Err()
 }
 
-// ApplyManifestNow plans the manifest and applies the plan.
-func (c *Client) ApplyManifestNow(ctx context.Context, m *Manifest, opts ManifestOptions) (*OrgPlan, *OrgResult, error) {
-	p, err := c.PlanManifest(ctx, m, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := c.ApplyManifest(ctx, p)
-	return p, res, err
-}
-
 // OnboardResult is what Onboard found and did for one account.
 type OnboardResult struct {
 	Account OrgAccount `json:"account"`
@@ -239,7 +218,7 @@ func (c *Client) Onboard(ctx context.Context, m *Manifest, account string) (*Onb
 	if err := arn.ValidateAccountID(account); err != nil {
 		return nil, &SpecError{Problems: []SpecProblem{{Field: "account", Value: account, Reason: reasonOf(err), Err: err}}}
 	}
-	if err := m.Validate(c.Region()); err != nil {
+	if err := m.validate(c.Region()); err != nil {
 		return nil, err
 	}
 	sel, err := c.readMember(ctx, m, account)
@@ -258,11 +237,12 @@ func (c *Client) Onboard(ctx context.Context, m *Manifest, account string) (*Onb
 	for i := range p.Keys {
 		p.Keys[i].Stale = nil // the other accounts were not resolved: nothing is known about them
 	}
+	p.seal = sealOf(p)
 	out.Plan = p
 	if err := p.Err(); err != nil {
 		return out, err
 	}
-	res, err := c.ApplyManifest(ctx, p)
+	res, err := c.applyManifest(ctx, p)
 	out.Result = res
 	return out, err
 }

@@ -99,16 +99,16 @@ func (c *Client) planOrgKey(ctx context.Context, key arn.ARN, rs []Recipient, pr
 	cur, _ := p.KeyPolicy.Current.Marshal()
 	next, _ := desired.Marshal()
 	kp.Bytes = len(next)
-	if len(next) > MaxKeyPolicyBytes {
+	if len(next) > policy.MaxKeyPolicyBytes {
 		added := len(newForeignPrincipals(p.KeyPolicy.Current, desired))
 		fits := 0
 		if added > 0 && len(next) > len(cur) {
 			per := float64(len(next)-len(cur)) / float64(added)
-			fits = max(0, int(float64(MaxKeyPolicyBytes-len(cur))/per))
+			fits = max(0, int(float64(policy.MaxKeyPolicyBytes-len(cur))/per))
 		}
 		kp.Problems = append(kp.Problems, Problem{Code: ProblemKeyPolicyTooLarge, Account: key.AccountID, Message: fmt.Sprintf(
 			"the key policy of %s would be %d bytes, over KMS's limit of %d; of the %d principals this plan adds, about %d fit "+
-				"(grant fewer accounts per key, or several keys)", key, len(next), MaxKeyPolicyBytes, added, fits)})
+				"(grant fewer accounts per key, or several keys)", key, len(next), policy.MaxKeyPolicyBytes, added, fits)})
 	}
 	return kp, nil
 }

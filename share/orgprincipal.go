@@ -40,7 +40,7 @@ func orgPolicyIndex(principal arn.ARN, name string) (int, bool) {
 }
 
 // orgPolicyDocs builds the RAM policies that allow grants (key ARN →
-// actions), split so that each stays within MaxRAMPolicyBytes: keys in ARN
+// actions), split so that each stays within maxRAMPolicyBytes: keys in ARN
 // order, as many per document as fit.
 func orgPolicyDocs(grants map[string][]string) ([]*policy.Document, error) {
 	keys := make([]string, 0, len(grants))
@@ -87,15 +87,15 @@ func orgPolicyDocs(grants map[string][]string) ([]*policy.Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n > MaxRAMPolicyBytes && len(cur) > 0 {
+		if n > maxRAMPolicyBytes && len(cur) > 0 {
 			docs = append(docs, curDoc)
 			cur = nil
 			if d, n, err = build([]string{k}); err != nil {
 				return nil, err
 			}
 		}
-		if n > MaxRAMPolicyBytes {
-			return nil, fmt.Errorf("the RAM policy for key %s alone is %d bytes, over RAM's limit of %d", k, n, MaxRAMPolicyBytes)
+		if n > maxRAMPolicyBytes {
+			return nil, fmt.Errorf("the RAM policy for key %s alone is %d bytes, over RAM's limit of %d", k, n, maxRAMPolicyBytes)
 		}
 		cur, curDoc = append(cur, k), d
 	}
@@ -113,7 +113,7 @@ func orgPolicyDocs(grants map[string][]string) ([]*policy.Document, error) {
 // they allowed before is kept too, with prune only what is granted now.
 func (c *Client) planOrgPrincipal(ctx context.Context, pr *OrgPrincipalPlan, prune bool, manifestKeys map[string]bool) {
 	r := pr.Recipient
-	problem := func(code, msg string, err error) {
+	problem := func(code ProblemCode, msg string, err error) {
 		pr.Problems = append(pr.Problems, Problem{Code: code, Account: r.Account, Principal: pr.Principal, Message: msg, Err: err})
 		c.emit(ctx, Event{Phase: "plan", Account: r.Account, Principal: pr.Principal, Message: msg, Err: err})
 	}

@@ -247,7 +247,7 @@ func (c *Client) readMember(ctx context.Context, m *Manifest, account string) (*
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); mb, merr = api.GetAccount(ctx, account) }()
-		go func() { defer wg.Done(); _, _ = c.CallerIdentity(ctx) }() // cached for the plan; its error comes back there
+		go func() { defer wg.Done(); _, _ = c.callerIdentity(ctx) }() // cached for the plan; its error comes back there
 		dir, err = c.openDirectoryWith(ctx, api)
 		wg.Wait()
 		if err != nil {

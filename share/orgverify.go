@@ -17,7 +17,7 @@ import (
 // kmsshare-org RAM policies of those principals are removed. Statements it
 // did not write stay; Inventory shows them.
 func (c *Client) RevokeManifest(ctx context.Context, m *Manifest) (*OrgPlan, *OrgResult, error) {
-	if err := m.Validate(c.Region()); err != nil {
+	if err := m.validate(c.Region()); err != nil {
 		return nil, nil, err
 	}
 	sel, err := c.readOrganisation(ctx, m)
@@ -101,7 +101,11 @@ func (c *Client) RevokeManifest(ctx context.Context, m *Manifest) (*OrgPlan, *Or
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	res, err := c.ApplyManifest(ctx, p)
+	p.seal = sealOf(p)
+	if err := p.Err(); err != nil {
+		return p, nil, err
+	}
+	res, err := c.applyManifest(ctx, p)
 	return p, res, err
 }
 
@@ -129,7 +133,7 @@ func (c *Client) perKey(ctx context.Context, m *Manifest, fn func(context.Contex
 // keys at once; the first error wins, and the reports come back in key
 // order.
 func perKeyDo[T any](c *Client, ctx context.Context, m *Manifest, fn func(context.Context, *Spec) (T, error)) ([]T, error) {
-	if err := m.Validate(c.Region()); err != nil {
+	if err := m.validate(c.Region()); err != nil {
 		return nil, err
 	}
 	sel, err := c.readOrganisation(ctx, m)
@@ -185,7 +189,8 @@ func (o *OrgInventory) Drifted() bool {
 // and the drift against what the manifest grants, with a summary line per
 // key.
 func (c *Client) InventoryManifest(ctx context.Context, m *Manifest) (*OrgInventory, error) {
-	invs, err := perKeyDo(c, ctx, m, func(ctx context.Context, s *Spec) (*Inventory, error) { return c.Inventory(ctx, s.Key, s) })
+	// The manifest is validated, so each key's spec is too.
+	invs, err := perKeyDo(c, ctx, m, func(ctx context.Context, s *Spec) (*Inventory, error) { return c.inventory(ctx, s.KeyARN(), s) })
 	out := &OrgInventory{}
 	for _, inv := range invs {
 		if inv == nil {

@@ -13,6 +13,9 @@ import (
 
 // Plan is what Apply will change, read from the current state of both
 // sides. It prints for people (String) and marshals to JSON for programs.
+// It is sealed when Plan or PlanRevoke makes it, and Apply takes it only
+// unchanged: a plan edited afterwards, built by hand or decoded from JSON
+// is refused (see Apply).
 type Plan struct {
 	Operation  Operation        `json:"operation"`
 	Spec       Spec             `json:"spec"`
@@ -26,6 +29,8 @@ type Plan struct {
 	// Warnings are checks that could not be made; Apply goes ahead, and
 	// the cloud decides.
 	Warnings []Problem `json:"warnings,omitempty"`
+
+	seal seal // see seal.go: Apply takes the plan only as Plan or PlanRevoke made it
 }
 
 // KeyInfo is what the plan found out about the key.
@@ -61,8 +66,8 @@ type RecipientPlan struct {
 	Kept []KeptGrant `json:"kept,omitempty"`
 }
 
-// AllProblems returns the plan's problems and its recipients' problems.
-func (p *Plan) AllProblems() []Problem {
+// allProblems returns the plan's problems and its recipients' problems.
+func (p *Plan) allProblems() []Problem {
 	out := slices.Clone(p.Problems)
 	for _, r := range p.Recipients {
 		out = append(out, r.Problems...)
@@ -72,7 +77,7 @@ func (p *Plan) AllProblems() []Problem {
 
 // Err returns a *PreflightError if the plan has problems, else nil.
 func (p *Plan) Err() error {
-	if ps := p.AllProblems(); len(ps) > 0 {
+	if ps := p.allProblems(); len(ps) > 0 {
 		return &PreflightError{Problems: ps}
 	}
 	return nil
@@ -97,11 +102,21 @@ func (p *Plan) Changes() bool {
 // share from working (a disabled key, a key outside a KMS instance, a
 // missing recipient role, too little quota) are reported as the plan's
 // Problems, and Plan.Err returns them; Plan's own error is for failures to
-// read.
+// read. The plan is sealed: Apply takes it only unchanged.
 func (c *Client) Plan(ctx context.Context, spec *Spec) (*Plan, error) {
 	if err := spec.Validate(c.Region()); err != nil {
 		return nil, err
 	}
+	p, err := c.planShare(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	p.seal = sealOf(p)
+	return p, nil
+}
+
+// planShare makes the plan of Plan for a valid spec.
+func (c *Client) planShare(ctx context.Context, spec *Spec) (*Plan, error) {
 	p := &Plan{Operation: OpShare, Spec: spec.clone()}
 	key := spec.KeyARN()
 	owner, err := c.account(ctx, key.AccountID, "")
@@ -125,7 +140,7 @@ func (c *Client) Plan(ctx context.Context, spec *Spec) (*Plan, error) {
 	}
 	desired, err := grantAll(p.KeyPolicy.Current, key.AccountID, spec.Recipients)
 	if err != nil {
-		return nil, fmt.Errorf("share: %w", err) // Validate accepted the spec, so this is a bug
+		return nil, fmt.Errorf("share: %w", err) // Plan validated the spec, so this is a bug
 	}
 	c.finishKeyPolicyPlan(ctx, owner, key, p, desired)
 	if err := c.planNetwork(ctx, owner, key, p); err != nil {
@@ -138,7 +153,7 @@ func (c *Client) Plan(ctx context.Context, spec *Spec) (*Plan, error) {
 // lists the changes that make its own account allow the granted actions.
 func (c *Client) planRecipient(ctx context.Context, key arn.ARN, r Recipient) RecipientPlan {
 	rp := RecipientPlan{Recipient: r, Principal: r.PrincipalARN().String()}
-	problem := func(code, msg string, err error) RecipientPlan {
+	problem := func(code ProblemCode, msg string, err error) RecipientPlan {
 		rp.Problems = append(rp.Problems, Problem{Code: code, Account: r.Account, Principal: rp.Principal, Message: msg, Err: err})
 		c.emit(ctx, Event{Phase: "plan", Account: r.Account, Principal: rp.Principal, Message: msg, Err: err})
 		return rp

@@ -85,8 +85,9 @@ func TestPreflightKeyMissingAndUsage(t *testing.T) {
 	missing := arn.MustParse(lz.key.ARN)
 	missing.Resource = "key/key-hzz00000000000000000000"
 	tests := []struct {
-		name, key, code string
-		class           error
+		name, key string
+		code      share.ProblemCode
+		class     error
 	}{
 		{"missing", missing.String(), share.ProblemKeyNotFound, share.ErrNotFound},
 		{"signing key", signing.ARN, share.ProblemKeyUsage, share.ErrPreflight},
@@ -97,13 +98,13 @@ func TestPreflightKeyMissingAndUsage(t *testing.T) {
 			plan := mustPlan(t, c, &share.Spec{Key: tt.key, Recipients: []share.Recipient{{Account: lz.members[0].ID}}})
 			err := plan.Err()
 			var pe *share.PreflightError
-			if !errors.As(err, &pe) || !errors.Is(err, share.ErrPreflight) || !errors.Is(err, tt.class) {
+			if !errors.As(err, &pe) || !errors.Is(err, share.ErrPreflight) || !errors.Is(err, tt.class) || !errors.Is(err, tt.code) {
 				t.Fatalf("plan.Err() = %v", err)
 			}
 			if len(pe.Problems) != 1 || pe.Problems[0].Code != tt.code {
 				t.Errorf("problems %+v", pe.Problems)
 			}
-			if !strings.Contains(plan.String(), "PROBLEM "+tt.code+": ") {
+			if !strings.Contains(plan.String(), "PROBLEM "+string(tt.code)+": ") {
 				t.Errorf("plan text:\n%s", plan)
 			}
 			seq := lz.lastSeq()

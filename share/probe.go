@@ -63,121 +63,97 @@ func verifyContext() map[string]string { return map[string]string{"purpose": "km
 // verifyPlaintext is what Verify encrypts with kms:Encrypt: nothing secret.
 var verifyPlaintext = []byte("kmsshare verify")
 
-// exercise makes, as the recipient, a harmless call for each granted action
-// that has one: DescribeKey by ARN, GenerateDataKey, Decrypt of that data
-// key (or of one the owner makes, if the recipient may only decrypt), and
-// Encrypt of a few bytes (the blob is thrown away). It stops at the first
-// failure and returns the actions exercised, and the one that failed.
-func (c *Client) exercise(ctx context.Context, sess, crypto *alicloud.Clients, key arn.ARN, acts []string, checked *[]string) (done []string, failed string, err error) {
+// probeActions are the actions probe has a harmless call for, in the order
+// it makes them.
+var probeActions = []string{"kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"}
+
+// probed is what probe found.
+type probed struct {
+	usable  []string // the actions whose call succeeded
+	refusal error    // the first refusal, if refusals were tolerated
+	failed  string   // the action whose failure ended the probe
+	err     error    // that failure
+}
+
+// probe makes, as the recipient, the harmless call of each action of acts
+// that has one (probeActions): DescribeKey by ARN, GenerateDataKey,
+// Decrypt of that data key (or, without one, of a data key the owner
+// makes), and Encrypt of a few bytes (the blob is thrown away). Each call
+// is added to *checked as it is made.
+//
+// It stops at the first failure (Verify), unless tolerate: then a refusal
+// (access denied, not found, key state) is kept and the next call made
+// (VerifyRevoked), and if the owner cannot make a data key either, nobody
+// can decrypt anything new, so the probe ends there without error.
+func (c *Client) probe(ctx context.Context, sess, crypto *alicloud.Clients, key arn.ARN, acts []string, tolerate bool, checked *[]string) (res probed) {
+	// failed reports whether the call of action failed in a way that ends
+	// the probe, which it records.
+	failed := func(action string, err error) bool {
+		if err == nil {
+			res.usable = append(res.usable, action)
+			return false
+		}
+		if tolerate && (errors.Is(err, cloudapi.ErrAccessDenied) || errors.Is(err, cloudapi.ErrNotFound) || errors.Is(err, cloudapi.ErrKeyState)) {
+			if res.refusal == nil {
+				res.refusal = err
+			}
+			return false
+		}
+		res.failed, res.err = action, err
+		return true
+	}
 	has := func(a string) bool { return slices.Contains(acts, a) }
 	if has("kms:DescribeKey") {
 		*checked = append(*checked, "DescribeKey")
-		if _, err := sess.KMS.DescribeKey(ctx, key.String()); err != nil {
-			return done, "kms:DescribeKey", err
+		if _, err := sess.KMS.DescribeKey(ctx, key.String()); failed("kms:DescribeKey", err) {
+			return res
 		}
-		done = append(done, "kms:DescribeKey")
 	}
 	ec := verifyContext()
 	var dk alicloud.DataKey
 	if has("kms:GenerateDataKey") {
 		*checked = append(*checked, "GenerateDataKey")
-		if dk, err = crypto.KMS.GenerateDataKey(ctx, key.String(), ec); err != nil {
-			return done, "kms:GenerateDataKey", err
-		}
+		var err error
+		dk, err = crypto.KMS.GenerateDataKey(ctx, key.String(), ec)
 		defer clear(dk.Plaintext)
-		done = append(done, "kms:GenerateDataKey")
+		if failed("kms:GenerateDataKey", err) {
+			return res
+		}
 	}
 	if has("kms:Decrypt") {
 		if dk.CiphertextBlob == "" {
-			// The recipient may only decrypt: let the owner make a data key.
+			// Nothing to decrypt yet (not granted, or refused): let the
+			// owner make a data key.
 			owner, err := c.account(ctx, key.AccountID, "")
 			if err != nil {
-				return done, "kms:Decrypt", err
+				res.failed, res.err = "kms:Decrypt", err
+				return res
 			}
 			if dk, err = owner.KMS.GenerateDataKey(ctx, key.String(), ec); err != nil {
-				return done, "kms:Decrypt", err
+				if !tolerate {
+					res.failed, res.err = "kms:Decrypt", err
+				}
+				return res
 			}
 			defer clear(dk.Plaintext)
 		}
 		*checked = append(*checked, "Decrypt")
 		_, pt, err := crypto.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
 		defer clear(pt)
-		if err != nil {
-			return done, "kms:Decrypt", err
+		if err == nil && !bytes.Equal(pt, dk.Plaintext) {
+			err = fmt.Errorf("the data key from Decrypt differs from the one GenerateDataKey returned")
 		}
-		if !bytes.Equal(pt, dk.Plaintext) {
-			return done, "kms:Decrypt", fmt.Errorf("the data key from Decrypt differs from the one GenerateDataKey returned")
+		if failed("kms:Decrypt", err) {
+			return res
 		}
-		done = append(done, "kms:Decrypt")
 	}
 	if has("kms:Encrypt") {
 		*checked = append(*checked, "Encrypt")
-		if _, _, err := crypto.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); err != nil {
-			return done, "kms:Encrypt", err
-		}
-		done = append(done, "kms:Encrypt")
-	}
-	return done, "", nil
-}
-
-// tryAll makes every harmless call as the recipient, whatever was granted,
-// and returns the actions that still work and the first refusal. A failure
-// that is not a refusal (throttling, bad credentials) is returned as err.
-func (c *Client) tryAll(ctx context.Context, sess, crypto *alicloud.Clients, key arn.ARN, checked *[]string) (usable []string, refusal, err error) {
-	refused := func(err error) bool {
-		if !errors.Is(err, cloudapi.ErrAccessDenied) && !errors.Is(err, cloudapi.ErrNotFound) && !errors.Is(err, cloudapi.ErrKeyState) {
-			return false
-		}
-		if refusal == nil {
-			refusal = err
-		}
-		return true
-	}
-	*checked = append(*checked, "DescribeKey")
-	switch _, err := sess.KMS.DescribeKey(ctx, key.String()); {
-	case err == nil:
-		usable = append(usable, "kms:DescribeKey")
-	case !refused(err):
-		return usable, refusal, err
-	}
-	ec := verifyContext()
-	*checked = append(*checked, "GenerateDataKey")
-	dk, err := crypto.KMS.GenerateDataKey(ctx, key.String(), ec)
-	switch {
-	case err == nil:
-		usable = append(usable, "kms:GenerateDataKey")
-	case !refused(err):
-		return usable, refusal, err
-	default:
-		// Refused: decrypt a data key the owner makes instead.
-		owner, oerr := c.account(ctx, key.AccountID, "")
-		if oerr != nil {
-			return usable, refusal, oerr
-		}
-		if dk, oerr = owner.KMS.GenerateDataKey(ctx, key.String(), ec); oerr != nil {
-			// The owner cannot make one either (say, the key is disabled):
-			// nobody can decrypt anything new, so there is nothing to try.
-			return usable, refusal, nil
+		if _, _, err := crypto.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); failed("kms:Encrypt", err) {
+			return res
 		}
 	}
-	defer clear(dk.Plaintext)
-	*checked = append(*checked, "Decrypt")
-	_, pt, err := crypto.KMS.Decrypt(ctx, dk.CiphertextBlob, ec)
-	clear(pt)
-	switch {
-	case err == nil:
-		usable = append(usable, "kms:Decrypt")
-	case !refused(err):
-		return usable, refusal, err
-	}
-	*checked = append(*checked, "Encrypt")
-	switch _, _, err := crypto.KMS.Encrypt(ctx, key.String(), verifyPlaintext, ec); {
-	case err == nil:
-		usable = append(usable, "kms:Encrypt")
-	case !refused(err):
-		return usable, refusal, err
-	}
-	return usable, refusal, nil
+	return res
 }
 
 // firstAction is the action a one-line explanation names for a set.

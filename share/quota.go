@@ -123,11 +123,7 @@ func (c *Client) keyAccounts(ctx context.Context, owner *alicloud.Clients, id, i
 	if err != nil || meta.InstanceID != instance {
 		return nil, err
 	}
-	raw, err := owner.KMS.GetKeyPolicy(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	d, err := policy.Parse([]byte(raw))
+	d, err := readPolicy(ctx, owner.KMS, id)
 	if err != nil {
 		return nil, err
 	}

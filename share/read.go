@@ -11,12 +11,57 @@ import (
 	"github.com/kmsshare/kmsshare/policy"
 )
 
+// keyPolicyError is a key policy that could not be read (GetKeyPolicy) or,
+// read, could not be parsed.
+type keyPolicyError struct {
+	parse bool
+	err   error
+}
+
+func (e *keyPolicyError) Error() string {
+	if e.parse {
+		return "the key policy cannot be parsed: " + e.err.Error()
+	}
+	return e.err.Error()
+}
+
+func (e *keyPolicyError) Unwrap() error { return e.err }
+
+// readPolicy reads a key's policy as its owner and parses it: the one place
+// a key policy is read. Its failures are *keyPolicyError.
+func readPolicy(ctx context.Context, owner *alicloud.KMS, key string) (*policy.Document, error) {
+	raw, err := owner.GetKeyPolicy(ctx, key)
+	if err != nil {
+		return nil, &keyPolicyError{err: err}
+	}
+	d, err := policy.Parse([]byte(raw))
+	if err != nil {
+		return nil, &keyPolicyError{parse: true, err: err}
+	}
+	return d, nil
+}
+
+// readKeyState reads a key as its owner: DescribeKey, then, for a key in a
+// KMS instance (the only keys with a policy), its policy (readPolicy). The
+// policy is nil outside an instance; a failure of the policy's read is a
+// *keyPolicyError, DescribeKey's is not.
+func readKeyState(ctx context.Context, owner *alicloud.KMS, key string) (alicloud.KeyMetadata, *policy.Document, error) {
+	meta, err := owner.DescribeKey(ctx, key)
+	if err != nil || meta.InstanceID == "" {
+		return meta, nil, err
+	}
+	d, err := readPolicy(ctx, owner, key)
+	return meta, d, err
+}
+
 // readKey fills in the key's metadata and current policy, or the problems
 // that keep it from being shared.
 func (c *Client) readKey(ctx context.Context, owner *alicloud.Clients, key arn.ARN, p *Plan) error {
 	p.Key = KeyInfo{ARN: key.String(), ID: key.ResourceName(), Owner: key.AccountID, Region: key.Region}
-	meta, err := owner.KMS.DescribeKey(ctx, key.String())
+	meta, cur, err := readKeyState(ctx, owner.KMS, key.String())
+	var kpe *keyPolicyError
 	switch {
+	case errors.As(err, &kpe): // after the key's own problems
 	case errors.Is(err, cloudapi.ErrNotFound):
 		p.Problems = append(p.Problems, Problem{Code: ProblemKeyNotFound, Account: key.AccountID,
 			Message: "the key does not exist in its owner's account", Err: err})
@@ -33,46 +78,40 @@ func (c *Client) readKey(ctx context.Context, owner *alicloud.Clients, key arn.A
 		p.Problems = append(p.Problems, Problem{Code: ProblemKeyUsage, Account: key.AccountID,
 			Message: fmt.Sprintf("the key's usage is %s; sharing for encryption needs ENCRYPT/DECRYPT", meta.Usage)})
 	}
-	if meta.InstanceID == "" {
+	switch {
+	case meta.InstanceID == "":
 		p.Problems = append(p.Problems, Problem{Code: ProblemKeyNotInInstance, Account: key.AccountID,
 			Message: "the key is not in a KMS instance, so it has no key policy; only keys in KMS instances can be shared"})
-		return nil
-	}
-	doc, err := owner.KMS.GetKeyPolicy(ctx, key.String())
-	if err != nil {
-		return fmt.Errorf("share: read the key policy of %s: %w", key, err)
-	}
-	cur, err := policy.Parse([]byte(doc))
-	if err != nil {
+	case kpe != nil && kpe.parse:
 		p.Problems = append(p.Problems, Problem{Code: ProblemKeyPolicy, Account: key.AccountID,
-			Message: "the current key policy cannot be parsed, so it cannot be edited safely", Err: err})
-		return nil
+			Message: "the current key policy cannot be parsed, so it cannot be edited safely", Err: kpe.err})
+	case kpe != nil:
+		return fmt.Errorf("share: read the key policy of %s: %w", key, kpe.err)
+	default:
+		p.KeyPolicy.Current = cur
 	}
-	p.KeyPolicy.Current = cur
 	return nil
 }
 
 // readKeyPolicy reads the key's metadata and policy as the owner, or says
-// (in a check) why it could not.
+// (in a check) why it could not. A key outside an instance has an empty
+// policy.
 func (c *Client) readKeyPolicy(ctx context.Context, key arn.ARN) (*policy.Document, alicloud.KeyMetadata, check) {
 	owner, err := c.account(ctx, key.AccountID, "")
 	if err != nil {
 		return nil, alicloud.KeyMetadata{}, check{outcome: OutcomeError, detail: "cannot read the key", err: err}
 	}
-	meta, err := owner.KMS.DescribeKey(ctx, key.String())
-	if err != nil {
+	meta, kp, err := readKeyState(ctx, owner.KMS, key.String())
+	var kpe *keyPolicyError
+	switch {
+	case errors.As(err, &kpe) && kpe.parse:
+		return nil, meta, check{outcome: OutcomeError, detail: "cannot parse the key policy", err: kpe.err}
+	case errors.As(err, &kpe):
+		return nil, meta, check{outcome: OutcomeError, detail: "cannot read the key policy", err: kpe.err}
+	case err != nil:
 		return nil, meta, check{outcome: OutcomeError, detail: "cannot read the key", err: err}
-	}
-	if meta.InstanceID == "" {
+	case meta.InstanceID == "":
 		return &policy.Document{}, meta, check{}
-	}
-	raw, err := owner.KMS.GetKeyPolicy(ctx, key.String())
-	if err != nil {
-		return nil, meta, check{outcome: OutcomeError, detail: "cannot read the key policy", err: err}
-	}
-	kp, err := policy.Parse([]byte(raw))
-	if err != nil {
-		return nil, meta, check{outcome: OutcomeError, detail: "cannot parse the key policy", err: err}
 	}
 	return kp, meta, check{}
 }

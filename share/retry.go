@@ -96,7 +96,9 @@ func (w *visibilityWaiter) refused(ctx context.Context, account string, err erro
 		w.since = now
 	}
 	if waited := now.Sub(w.since); waited >= w.c.opts.VisibilityWait {
-		return fmt.Errorf("%w (still refused after %s): %w", ErrNotYetVisible, waited.Round(time.Second), err)
+		// Not yet propagated, like a role STS does not see yet in Verify.
+		return fmt.Errorf("share: a principal created moments ago is not yet visible to KMS or STS (%w, still refused after %s): %w",
+			OutcomeNotYetPropagated, waited.Round(time.Second), err)
 	}
 	w.attempt++
 	d := min(w.c.visibilityBackoff()(w.attempt), w.since.Add(w.c.opts.VisibilityWait).Sub(now))
@@ -138,8 +140,8 @@ func parallel(ctx context.Context, limit, n int, fn func(i int)) {
 // verification.
 const maxVerifyErrors = 5
 
-// DefaultVisibilityWait is Options.VisibilityWait's default.
-const DefaultVisibilityWait = 2 * time.Minute
+// defaultVisibilityWait is Options.VisibilityWait's default.
+const defaultVisibilityWait = 2 * time.Minute
 
 // RAM is eventually consistent: a role created moments ago exists for RAM
 // (GetRole finds it) but SetKeyPolicy's principal check refuses it with

@@ -37,10 +37,22 @@ type RevokeOptions struct {
 // recipients' kmsshare policies and the roles this library created. The
 // instance's access quota for an account is released about five minutes
 // after its last grant is removed (kms.md §9).
+//
+// The plan is sealed, as Plan's is: Apply takes it only unchanged.
 func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions) (*Plan, error) {
 	if err := spec.Validate(c.Region()); err != nil {
 		return nil, err
 	}
+	p, err := c.planRevoke(ctx, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.seal = sealOf(p)
+	return p, nil
+}
+
+// planRevoke makes the plan of PlanRevoke for a valid spec.
+func (c *Client) planRevoke(ctx context.Context, spec *Spec, opts RevokeOptions) (*Plan, error) {
 	p := &Plan{Operation: OpRevoke, Spec: spec.clone()}
 	key := spec.KeyARN()
 	owner, err := c.account(ctx, key.AccountID, "")
@@ -87,7 +99,7 @@ func (c *Client) PlanRevoke(ctx context.Context, spec *Spec, opts RevokeOptions)
 // the recipient's kmsshare policy (RemoveRecipientPolicies).
 func (c *Client) planRecipientCleanup(ctx context.Context, key arn.ARN, rp RecipientPlan, opts RevokeOptions) RecipientPlan {
 	r := rp.Recipient
-	problem := func(code, msg string, err error) RecipientPlan {
+	problem := func(code ProblemCode, msg string, err error) RecipientPlan {
 		rp.Problems = append(rp.Problems, Problem{Code: code, Account: r.Account, Principal: rp.Principal, Message: msg, Err: err})
 		return rp
 	}
@@ -178,7 +190,7 @@ func (c *Client) Share(ctx context.Context, spec *Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.Apply(ctx, p)
+	return c.apply(ctx, p)
 }
 
 // Revoke plans and applies the revoke of spec in one call. See PlanRevoke.
@@ -187,5 +199,5 @@ func (c *Client) Revoke(ctx context.Context, spec *Spec, opts RevokeOptions) (*R
 	if err != nil {
 		return nil, err
 	}
-	return c.Apply(ctx, p)
+	return c.apply(ctx, p)
 }

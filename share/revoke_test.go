@@ -103,18 +103,17 @@ func TestRevokeDeletesCreatedRoles(t *testing.T) {
 	}
 }
 
-// TestRevokeNeverDeletesOthersRoles: a revoke plan edited to delete a role
-// kmsshare did not create is stopped before any recipient-side change.
+// TestRevokeNeverDeletesOthersRoles: a revoke plan deletes an application
+// role kmsshare created; if someone replaces the role with their own
+// between PlanRevoke and Apply, Apply stops before any recipient-side
+// change and the role is kept.
 func TestRevokeNeverDeletesOthersRoles(t *testing.T) {
 	t.Parallel()
 	lz := newLandingZone(t, lzOptions{members: 1})
 	m := lz.members[0]
-	if _, err := m.NewRole("legacy", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::`+m.ID+`:root"}}]}`); err != nil {
-		t.Fatal(err)
-	}
 	c := lz.client(t)
 	ctx := context.Background()
-	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: m.ID, Principal: share.PrincipalRole, Name: "legacy"}}}
+	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: m.ID, Principal: share.PrincipalRole, Name: "app"}}}
 	if _, err := c.Share(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -123,10 +122,20 @@ func TestRevokeNeverDeletesOthersRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := plan.Recipients[0].Steps
-	if len(steps) != 2 || steps[0].Action != share.StepDetachPolicy || steps[1].Action != share.StepDeletePolicy {
+	if len(steps) != 3 || steps[1].Action != share.StepDeleteRole {
 		t.Fatalf("steps %v", steps)
 	}
-	plan.Recipients[0].Steps = []share.Step{steps[0], {Action: share.StepDeleteRole, Account: m.ID, Role: "legacy"}, steps[1]}
+	// Someone else's role of the same name takes the place of kmsshare's.
+	ram := mustClients(t, lz, m.ID).RAM
+	if err := ram.DetachPolicyFromRole(ctx, "Custom", steps[0].Policy, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ram.DeleteRole(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.NewRole("app", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::`+m.ID+`:root"}}]}`); err != nil {
+		t.Fatal(err)
+	}
 	res, err := c.Apply(ctx, plan)
 	if !errors.Is(err, share.ErrIncomplete) || !strings.Contains(err.Error(), "not created by kmsshare") {
 		t.Fatalf("Apply = %v", err)
@@ -136,7 +145,7 @@ func TestRevokeNeverDeletesOthersRoles(t *testing.T) {
 			t.Errorf("%s: %s", s.Step, s.Status)
 		}
 	}
-	if _, err := mustClients(t, lz, m.ID).RAM.GetRole(ctx, "legacy"); err != nil {
-		t.Errorf("role legacy: %v", err)
+	if _, err := ram.GetRole(ctx, "app"); err != nil {
+		t.Errorf("role app: %v", err)
 	}
 }

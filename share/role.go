@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/internal/alicloud"
 	"github.com/kmsshare/kmsshare/internal/cloudapi"
 	"github.com/kmsshare/kmsshare/policy"
@@ -18,13 +19,16 @@ import (
 // how the owner of an encrypted image or snapshot sets up its
 // AliyunECSShareEncrypt*DefaultRole (workflow W4, specs from ecsroles), and
 // how any other role a workflow needs is kept as specified. Policies
-// attached to the role that the spec does not name are left alone.
+// attached to the role that the spec does not name are left alone. Like a
+// Plan, it is sealed when it is made, and ApplyRole takes it only
+// unchanged.
 type RolePlan struct {
 	Account string `json:"account"`
 	Role    string `json:"role"`
 	Exists  bool   `json:"exists"`
 	Steps   []Step `json:"steps"`
 	delete  bool
+	seal    seal // see seal.go: ApplyRole takes the plan only as it was made
 }
 
 // String renders the plan for people.
@@ -44,37 +48,35 @@ func (p *RolePlan) String() string {
 	return b.String()
 }
 
-// RoleResult says what ApplyRole did, step by step.
+// RoleResult says what ApplyRole did, step by step. When ApplyRole did only
+// part of the plan, its *ApplyError holds the RoleResult.
 type RoleResult struct {
 	Account string       `json:"account"`
 	Role    string       `json:"role"`
 	Steps   []StepResult `json:"steps"`
 }
 
-// RoleError is returned when ApplyRole did only part of a plan; Result says
-// what was done. It matches ErrIncomplete and the failed step's error.
-type RoleError struct {
-	Result *RoleResult
-	Err    error
-}
-
-func (e *RoleError) Error() string {
-	return fmt.Sprintf("share: role %s in account %s incomplete: %v", e.Result.Role, e.Result.Account, e.Err)
-}
-
-// Is matches ErrIncomplete.
-func (e *RoleError) Is(target error) bool { return target == ErrIncomplete }
-
-// Unwrap returns the failed step's error.
-func (e *RoleError) Unwrap() error { return e.Err }
-
 // PlanRole reads the role spec.Name in account and returns the steps that
 // make it match spec. The spec is validated first (policy.RoleSpec.Validate),
-// before any API call.
+// before any API call. The plan is sealed: ApplyRole takes it only
+// unchanged.
 func (c *Client) PlanRole(ctx context.Context, account string, spec policy.RoleSpec) (*RolePlan, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
+	if err := arn.ValidateAccountID(account); err != nil {
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "account", Value: account, Reason: reasonOf(err), Err: err}}}
+	}
+	p, err := c.planRole(ctx, account, spec)
+	if err != nil {
+		return nil, err
+	}
+	p.seal = sealOf(p)
+	return p, nil
+}
+
+// planRole makes the plan of PlanRole for a valid spec.
+func (c *Client) planRole(ctx context.Context, account string, spec policy.RoleSpec) (*RolePlan, error) {
 	acct, err := c.account(ctx, account, "")
 	if err != nil {
 		return nil, err
@@ -124,11 +126,25 @@ func (c *Client) PlanRole(ctx context.Context, account string, spec policy.RoleS
 // custom policies with all their versions. Policies someone else attached
 // to the role are not detached, so DeleteRole then fails with
 // DeleteConflict.Role.Policy rather than silently taking them away. A
-// missing role and missing policies plan nothing.
+// missing role and missing policies plan nothing. The plan is sealed, as
+// PlanRole's is.
 func (c *Client) PlanDeleteRole(ctx context.Context, account string, spec policy.RoleSpec) (*RolePlan, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
+	if err := arn.ValidateAccountID(account); err != nil {
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "account", Value: account, Reason: reasonOf(err), Err: err}}}
+	}
+	p, err := c.planDeleteRole(ctx, account, spec)
+	if err != nil {
+		return nil, err
+	}
+	p.seal = sealOf(p)
+	return p, nil
+}
+
+// planDeleteRole makes the plan of PlanDeleteRole for a valid spec.
+func (c *Client) planDeleteRole(ctx context.Context, account string, spec policy.RoleSpec) (*RolePlan, error) {
 	acct, err := c.account(ctx, account, "")
 	if err != nil {
 		return nil, err
@@ -191,17 +207,26 @@ func (c *Client) deleteRoleSteps(ctx context.Context, acct *alicloud.Clients, ac
 }
 
 // ApplyRole makes the changes of a role plan, in order, stopping at the
-// first failure; it is safe to run again.
+// first failure; it is safe to run again. It takes only a plan that
+// PlanRole or PlanDeleteRole returned, unchanged: one edited afterwards
+// (a step added, removed or changed), built by hand or decoded from JSON
+// is refused with a *SpecError (field "plan") before any API call.
 func (c *Client) ApplyRole(ctx context.Context, p *RolePlan) (*RoleResult, error) {
+	if p == nil {
+		return nil, noPlan()
+	}
+	if err := checkSeal(p, p.seal, "PlanRole or PlanDeleteRole"); err != nil {
+		return nil, err
+	}
 	res := &RoleResult{Account: p.Account, Role: p.Role}
 	acct, err := c.account(ctx, p.Account, "")
 	if err != nil {
-		return res, &RoleError{Result: res, Err: err}
+		return res, &ApplyError{RoleResult: res, errs: []error{err}}
 	}
 	var failed error
 	res.Steps, failed = c.runSteps(ctx, acct, nil, p.Role, p.Steps)
 	if failed != nil {
-		return res, &RoleError{Result: res, Err: failed}
+		return res, &ApplyError{RoleResult: res, errs: []error{failed}}
 	}
 	return res, nil
 }

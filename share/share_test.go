@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kmsshare/kmsshare/arn"
+	"github.com/kmsshare/kmsshare/ecsroles"
 	"github.com/kmsshare/kmsshare/fakecloud"
 	"github.com/kmsshare/kmsshare/policy"
 	"github.com/kmsshare/kmsshare/share"
@@ -240,19 +241,38 @@ func TestECSDiskRoleW2(t *testing.T) {
 	}
 }
 
-// TestWrongOrderInvalidParameter forces the owner side to run before the
-// recipient role exists: the key policy write fails with InvalidParameter
-// (workflow W2) and nothing is changed.
+// TestWrongOrderInvalidParameter makes the owner side run when the
+// recipient role no longer exists (it is deleted between Plan and Apply):
+// the key policy write fails with InvalidParameter (workflow W2) and
+// nothing is changed.
 func TestWrongOrderInvalidParameter(t *testing.T) {
 	t.Parallel()
 	lz := newLandingZone(t, lzOptions{members: 1})
 	c := lz.client(t)
 	b := lz.members[0]
+	ctx := context.Background()
+	// The role exists and may use any key, so the plan has no recipient steps.
+	if _, err := b.NewPolicy("kms-all", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	trust, _ := policy.TrustService(arn.ECS(""))
+	if _, err := b.NewRole(ecsroles.DiskEncryptRoleName, trust.String(), "kms-all"); err != nil {
+		t.Fatal(err)
+	}
 	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: b.ID, Principal: share.PrincipalECSDiskRole}}}
 	plan := mustPlan(t, c, spec)
-	plan.Recipients[0].Steps = nil // pretend the recipient side is done
+	if len(plan.Recipients[0].Steps) != 0 {
+		t.Fatalf("steps %v", plan.Recipients[0].Steps)
+	}
+	ram := mustClients(t, lz, b.ID).RAM
+	if err := ram.DetachPolicyFromRole(ctx, "Custom", "kms-all", ecsroles.DiskEncryptRoleName); err != nil {
+		t.Fatal(err)
+	}
+	if err := ram.DeleteRole(ctx, ecsroles.DiskEncryptRoleName); err != nil {
+		t.Fatal(err)
+	}
 	before := lz.key.PolicyDocument()
-	res, err := c.Apply(context.Background(), plan)
+	res, err := c.Apply(ctx, plan)
 	var ae *share.ApplyError
 	if !errors.As(err, &ae) || !errors.Is(err, share.ErrIncomplete) || !errors.Is(err, share.ErrInvalidParameter) {
 		t.Fatalf("Apply = %v, want an ApplyError wrapping InvalidParameter", err)

@@ -1,7 +1,6 @@
 package share
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -73,12 +72,6 @@ const (
 	PrincipalUser PrincipalKind = "user"
 )
 
-// EcsDiskActions are the key actions ECS uses with a shared key for
-// encrypted disks, snapshots and images: the cryptographic operations, and
-// TagResource for the acs:ecs:disk-encryption tag ECS sets on the key. It is
-// ecsroles.ECSDiskKeyPolicyActions, kept here for existing callers.
-func EcsDiskActions() []string { return ecsroles.ECSDiskKeyPolicyActions() }
-
 // DefaultActions are what a recipient gets when its Actions are nil: see
 // the key and use it for envelope encryption (W5), nothing more (least
 // privilege, W1 step 1).
@@ -120,7 +113,7 @@ func (r Recipient) actions() ([]string, error) {
 	case r.Actions != nil:
 		return policy.CrossAccountActionSet(r.Actions)
 	case r.kind() == PrincipalECSDiskRole:
-		return policy.CrossAccountActionSet(EcsDiskActions())
+		return policy.CrossAccountActionSet(ecsroles.ECSDiskKeyPolicyActions())
 	}
 	return policy.CrossAccountActionSet(DefaultActions())
 }
@@ -188,24 +181,19 @@ func (e *SpecError) Unwrap() []error {
 // every recipient is another account with a valid principal; no
 // administrator actions are granted; no recipient is listed twice. It
 // returns nil or a *SpecError listing every problem.
+//
+// Plan, PlanRevoke, Verify and Inventory validate the spec they are given
+// with it, once, before any API call; ParseSpec returns only specs it
+// accepts (with its region). Apply does not validate again: it takes only
+// sealed plans, whose spec Plan or PlanRevoke validated.
 func (s *Spec) Validate(region string) error {
 	var ps []SpecProblem
 	add := func(field, value, reason string, err error) {
 		ps = append(ps, SpecProblem{Field: field, Value: value, Reason: reason, Err: err})
 	}
-	key, err := arn.Parse(s.Key)
-	switch {
-	case s.Key == "":
-		add("key", "", "missing: the key's ARN, acs:kms:<region>:<owner-uid>:key/<key-id>", nil)
-	case err != nil && !strings.Contains(s.Key, ":") && strings.HasPrefix(s.Key, "key-"):
-		add("key", s.Key, "a bare key ID; name the key by its ARN, acs:kms:<region>:<owner-uid>:key/"+s.Key+
-			" (other accounts can only reach a key by ARN)", err)
-	case err != nil:
-		add("key", s.Key, reasonOf(err), err)
-	case key.Service != "kms" || key.ResourceType() != "key" || key.ResourceName() == "":
-		add("key", s.Key, "not a key ARN; want acs:kms:<region>:<owner-uid>:key/<key-id> (other accounts must name a key by its ARN)", nil)
-	case region != "" && key.Region != region:
-		add("key", s.Key, fmt.Sprintf("the key is in region %s but the client is configured for %s", key.Region, region), nil)
+	key, kerr := parseKeyARN(s.Key, region)
+	if kerr != nil {
+		add("key", s.Key, kerr.reason, kerr.err)
 	}
 	if len(s.Recipients) == 0 {
 		add("recipients", "", "no recipients", nil)
@@ -221,51 +209,8 @@ func (s *Spec) Validate(region string) error {
 			add(f+".account", r.Account, "is the key's own account; sharing is for other accounts (use policy.AddKeyUsers for the owner's own identities)", nil)
 			continue
 		}
-		switch r.kind() {
-		case PrincipalRDAccessRole, PrincipalECSDiskRole:
-			if r.Name != "" {
-				add(f+".name", r.Name, fmt.Sprintf("a %s has a fixed name (%s); leave name empty", r.kind(), r.roleOrUserName()), nil)
-				continue
-			}
-		case PrincipalRole:
-			if err := arn.ValidateRoleName(r.Name); err != nil {
-				add(f+".name", r.Name, reasonOf(err), err)
-				continue
-			}
-		case PrincipalUser:
-			if err := arn.RAMUser(r.Account, r.Name).Validate(); err != nil || r.Name == "" {
-				add(f+".name", r.Name, "want a RAM user name (1 to 64 letters, digits, '.', '-', '_', '@')", err)
-				continue
-			}
-		default:
-			add(f+".principal", string(r.Principal), `unknown principal kind; want "rd-access-role", "role", "ecs-disk-role" or "user"`, nil)
+		if !r.validate(f, add) {
 			continue
-		}
-		if r.Trust != nil {
-			if r.kind() != PrincipalRole {
-				add(f+".trust", "", "a trust policy can be given only for an application role (principal \"role\")", nil)
-			} else if err := r.Trust.Validate(policy.Trust); err != nil {
-				add(f+".trust", "", err.Error(), err)
-			} else {
-				for _, finding := range policy.Lint(r.Trust, policy.Trust, policy.LintOptions{Owner: r.Account}) {
-					if finding.Severity == policy.SeverityError {
-						add(f+".trust", finding.Path, finding.Message, nil)
-					}
-				}
-			}
-		}
-		if r.Actions != nil {
-			if _, err := policy.CrossAccountActionSet(r.Actions); err != nil {
-				add(f+".actions", strings.Join(r.Actions, ","), reasonOf(err), err)
-			}
-		}
-		if r.AccessRole != "" {
-			if err := arn.ValidateRoleName(r.AccessRole); err != nil {
-				add(f+".accessRole", r.AccessRole, reasonOf(err), err)
-			}
-		}
-		if field, value, reason := validateNetwork(r.Network); reason != "" {
-			add(f+"."+field, value, reason, nil)
 		}
 		if j, dup := seen[r.key()]; dup {
 			add(f, r.PrincipalARN().String(), fmt.Sprintf("listed twice (also recipients[%d])", j), nil)
@@ -277,6 +222,90 @@ func (s *Spec) Validate(region string) error {
 		return &SpecError{Problems: ps}
 	}
 	return nil
+}
+
+// validate checks everything about r but its account (Spec.Validate checks
+// that, a manifest's selector picks it), reporting under field f. It
+// returns false if the principal itself is wrong, so that r cannot be
+// compared with the other recipients.
+func (r Recipient) validate(f string, add func(field, value, reason string, err error)) bool {
+	switch r.kind() {
+	case PrincipalRDAccessRole, PrincipalECSDiskRole:
+		if r.Name != "" {
+			add(f+".name", r.Name, fmt.Sprintf("a %s has a fixed name (%s); leave name empty", r.kind(), r.roleOrUserName()), nil)
+			return false
+		}
+	case PrincipalRole:
+		if err := arn.ValidateRoleName(r.Name); err != nil {
+			add(f+".name", r.Name, reasonOf(err), err)
+			return false
+		}
+	case PrincipalUser:
+		if err := arn.ValidateUserName(r.Name); err != nil {
+			add(f+".name", r.Name, "want a RAM user name (1 to 64 letters, digits, '.', '-', '_', '@')", err)
+			return false
+		}
+	default:
+		add(f+".principal", string(r.Principal), `unknown principal kind; want "rd-access-role", "role", "ecs-disk-role" or "user"`, nil)
+		return false
+	}
+	if r.Trust != nil {
+		if r.kind() != PrincipalRole {
+			add(f+".trust", "", "a trust policy can be given only for an application role (principal \"role\")", nil)
+		} else if err := r.Trust.Validate(policy.Trust); err != nil {
+			add(f+".trust", "", err.Error(), err)
+		} else {
+			for _, finding := range policy.Lint(r.Trust, policy.Trust, policy.LintOptions{Owner: r.Account}) {
+				if finding.Severity == policy.SeverityError {
+					add(f+".trust", finding.Path, finding.Message, nil)
+				}
+			}
+		}
+	}
+	if r.Actions != nil {
+		if _, err := policy.CrossAccountActionSet(r.Actions); err != nil {
+			add(f+".actions", strings.Join(r.Actions, ","), reasonOf(err), err)
+		}
+	}
+	if r.AccessRole != "" {
+		if err := arn.ValidateRoleName(r.AccessRole); err != nil {
+			add(f+".accessRole", r.AccessRole, reasonOf(err), err)
+		}
+	}
+	if field, value, reason := validateNetwork(r.Network); reason != "" {
+		add(f+"."+field, value, reason, nil)
+	}
+	return true
+}
+
+// keyARNError is a key reference that is not a usable key ARN.
+type keyARNError struct {
+	reason string
+	err    error
+}
+
+func (e *keyARNError) Error() string { return e.reason }
+func (e *keyARNError) Unwrap() error { return e.err }
+
+// parseKeyARN parses the ARN of a key that other accounts are to use: a
+// concrete KMS key ARN, in region if region is not "".
+func parseKeyARN(s, region string) (arn.ARN, *keyARNError) {
+	key, err := arn.Parse(s)
+	switch {
+	case s == "":
+		return key, &keyARNError{reason: "missing: the key's ARN, acs:kms:<region>:<owner-uid>:key/<key-id>"}
+	case err != nil && !strings.Contains(s, ":") && strings.HasPrefix(s, "key-"):
+		return key, &keyARNError{reason: "a bare key ID; name the key by its ARN, acs:kms:<region>:<owner-uid>:key/" + s +
+			" (other accounts can only reach a key by ARN)", err: err}
+	case err != nil:
+		return key, &keyARNError{reason: reasonOf(err), err: err}
+	case key.Service != "kms" || key.ResourceType() != "key" || key.ResourceName() == "":
+		return key, &keyARNError{reason: "not a key ARN; want acs:kms:<region>:<owner-uid>:key/<key-id> (other accounts must name a key by its ARN)"}
+	case region != "" && key.Region != region:
+		return key, &keyARNError{reason: fmt.Sprintf("the key is in region %s but the client is configured for %s; "+
+			"a client works in one region", key.Region, region)}
+	}
+	return key, nil
 }
 
 // reasonOf is the human part of a validation error, without the package
@@ -293,25 +322,12 @@ func reasonOf(err error) string {
 	return err.Error()
 }
 
-// KeyARN returns the spec's key ARN; call Validate first.
+// KeyARN returns the spec's key ARN. It is meaningful for a spec that
+// ParseSpec returned, that Validate accepted or that Plan accepted; for any
+// other it may be the zero ARN.
 func (s *Spec) KeyARN() arn.ARN {
 	a, _ := arn.Parse(s.Key)
 	return a
-}
-
-// ParseSpec decodes a JSON spec, rejecting unknown fields, and validates it
-// (region "" skips the region check).
-func ParseSpec(data []byte, region string) (*Spec, error) {
-	var s Spec
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return nil, &SpecError{Problems: []SpecProblem{{Field: "spec", Reason: "not a valid JSON spec: " + err.Error(), Err: err}}}
-	}
-	if err := s.Validate(region); err != nil {
-		return nil, err
-	}
-	return &s, nil
 }
 
 // clone returns a copy of s that shares no slices with it, so that a plan

@@ -202,7 +202,8 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 		return c.checkRevoked(ctx, sess, crypto, t, key, r)
 	}
 	ck := check{}
-	done, action, opErr := c.exercise(ctx, sess, crypto, key, acts, &ck.checked)
+	pr := c.probe(ctx, sess, crypto, key, acts, false, &ck.checked)
+	done, action, opErr := pr.usable, pr.failed, pr.err
 	if opErr == nil {
 		rest := slices.DeleteFunc(slices.Clone(acts), func(a string) bool { return slices.Contains(done, a) })
 		if len(done) == 0 {
@@ -270,7 +271,8 @@ func (c *Client) checkOnce(ctx context.Context, key arn.ARN, r Recipient, revoke
 // action is checked against the key policy as it reads now.
 func (c *Client) checkRevoked(ctx context.Context, sess, crypto *alicloud.Clients, t NetworkTarget, key arn.ARN, r Recipient) check {
 	var checked []string
-	usable, refusal, err := c.tryAll(ctx, sess, crypto, key, &checked)
+	pr := c.probe(ctx, sess, crypto, key, probeActions, true, &checked)
+	usable, refusal, err := pr.usable, pr.refusal, pr.err
 	if err != nil {
 		if errors.Is(err, cloudapi.ErrNetwork) {
 			return check{outcome: OutcomeNetworkRefused, checked: checked, detail: networkFix(r, t, err), err: err}

@@ -28,26 +28,26 @@ func TestVerifyOutcomes(t *testing.T) {
 		{"ok", nil, func(*testing.T, *landingZone, *share.Client, *share.Spec) {}, share.OutcomeOK, nil},
 		{"denied by key policy", nil, func(t *testing.T, lz *landingZone, c *share.Client, spec *share.Spec) {
 			setPolicy(t, securitySDK(t, lz), lz.key.ARN, mustDefault(t, lz.security.ID).String())
-		}, share.OutcomeDeniedByKeyPolicy, share.ErrDeniedByKeyPolicy},
+		}, share.OutcomeDeniedByKeyPolicy, share.OutcomeDeniedByKeyPolicy},
 		{"denied by recipient RAM policy", nil, func(t *testing.T, lz *landingZone, c *share.Client, spec *share.Spec) {
 			// The application role's only permission is the kmsshare policy; detach it.
 			m := lz.members[0]
 			ram := ramSDK(t, lz, m)
 			detachFromRole(t, ram, "Custom", share.RecipientPolicyName(arn.MustParse(lz.key.ARN), arn.RAMRole(m.ID, "app")), "app")
-		}, share.OutcomeDeniedByRecipientPolicy, share.ErrDeniedByRecipientRAM},
+		}, share.OutcomeDeniedByRecipientPolicy, share.OutcomeDeniedByRecipientPolicy},
 		{"key disabled", nil, func(t *testing.T, lz *landingZone, c *share.Client, spec *share.Spec) {
 			disableKey(t, securitySDK(t, lz), lz.key.ARN)
-		}, share.OutcomeKeyDisabled, share.ErrKeyDisabled},
+		}, share.OutcomeKeyDisabled, share.OutcomeKeyDisabled},
 		{"recipient role missing", nil, func(t *testing.T, lz *landingZone, c *share.Client, spec *share.Spec) {
 			m := lz.members[0]
 			ram := ramSDK(t, lz, m)
 			detachFromRole(t, ram, "Custom", share.RecipientPolicyName(arn.MustParse(lz.key.ARN), arn.RAMRole(m.ID, "app")), "app")
 			deleteRole(t, ram, "app")
-		}, share.OutcomeRecipientRoleMissing, share.ErrRecipientRoleMissing},
+		}, share.OutcomeRecipientRoleMissing, share.OutcomeRecipientRoleMissing},
 		{"not yet propagated", func(lz *landingZone) {
 			// The share does not take effect within Verify's deadline.
 			lz.cloud.SetPropagationDelay(24 * time.Hour)
-		}, func(*testing.T, *landingZone, *share.Client, *share.Spec) {}, share.OutcomeNotYetPropagated, share.ErrNotYetPropagated},
+		}, func(*testing.T, *landingZone, *share.Client, *share.Spec) {}, share.OutcomeNotYetPropagated, share.OutcomeNotYetPropagated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +79,10 @@ func TestVerifyOutcomes(t *testing.T) {
 			}
 			if !errors.Is(rep.Err(), tt.err) {
 				t.Errorf("Err() = %v, want %v", rep.Err(), tt.err)
+			}
+			// Every failure here but not-yet-propagated is one waiting will not change.
+			if denied := tt.want != share.OutcomeNotYetPropagated; errors.Is(rep.Err(), share.ErrDenied) != denied {
+				t.Errorf("errors.Is(Err(), ErrDenied) = %v, want %v", !denied, denied)
 			}
 			if tt.want == share.OutcomeNotYetPropagated && got.Elapsed < 10*time.Minute {
 				t.Errorf("gave up after %v, before the deadline", got.Elapsed)
@@ -440,7 +444,7 @@ func TestRevokeLeavesForeignGrants(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := rep.Results[0]
-			if got.Outcome != share.OutcomeStillGranted || !strings.Contains(got.Detail, `"by-hand" allows `+action) || !errors.Is(rep.Err(), share.ErrStillGranted) {
+			if got.Outcome != share.OutcomeStillGranted || !strings.Contains(got.Detail, `"by-hand" allows `+action) || !errors.Is(rep.Err(), share.OutcomeStillGranted) {
 				t.Errorf("VerifyRevoked: %s: %s (checked %v)", got.Outcome, got.Detail, got.Checked)
 			}
 		})

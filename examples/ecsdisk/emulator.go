@@ -44,7 +44,7 @@ func wrongOrder(ctx context.Context, p *narrate.Printer, cloud *fakecloud.Cloud,
 	if err != nil {
 		return err
 	}
-	next, err := policy.SetCrossAccountUsers(cur, key.AccountID, share.EcsDiskActions(), role)
+	next, err := policy.SetCrossAccountUsers(cur, key.AccountID, ecsroles.ECSDiskKeyPolicyActions(), role)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func runEmulated(ctx context.Context, w io.Writer) error {
 	if err := wrongOrder(ctx, p, lz.Cloud, admin, spec); err != nil {
 		return err
 	}
-	c, err := share.New(lz.Config(), func(o *share.Options) { o.Clock = lz.Clock })
+	c, err := share.New(lz.Config(), lz.ShareOptions)
 	if err != nil {
 		return err
 	}

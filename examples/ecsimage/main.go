@@ -64,7 +64,7 @@ func runEmulated(ctx context.Context, w io.Writer, snapshot bool) error {
 	}
 	lz, p := wd.LandingZone, wd.p
 	app1, app2, app3, sandbox1, stranger := lz.Members[0], lz.Members[1], wd.app3, wd.sandbox1, wd.stranger
-	roles, err := share.New(lz.Cloud.Config(wd.admin.Credentials(), sim.Region), func(o *share.Options) { o.Clock = lz.Clock })
+	roles, err := share.New(lz.Cloud.Config(wd.admin.Credentials(), sim.Region), lz.ShareOptions)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	sts "github.com/alibabacloud-go/sts-20150401/v2/client"
+	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/ecsroles"
@@ -43,16 +45,22 @@ func realWith(ctx context.Context, w io.Writer, cfg config, sdkConfig *openapi.C
 	if err != nil {
 		return err
 	}
-	me, err := roles.CallerIdentity(ctx)
+	// Who the credentials are (the STS SDK has no WithContext form of it).
+	who, err := sts.NewClient(sdkConfig)
 	if err != nil {
 		return err
 	}
-	if me.AccountID != key.AccountID {
-		return fmt.Errorf("the credentials from %s belong to account %s, but the role must live in %s, the key's owner", source, me.AccountID, key.AccountID)
+	me, err := who.GetCallerIdentity()
+	if err != nil {
+		return fmt.Errorf("GetCallerIdentity: %w", err)
+	}
+	account := tea.StringValue(me.Body.AccountId)
+	if account != key.AccountID {
+		return fmt.Errorf("the credentials from %s belong to account %s, but the role must live in %s, the key's owner", source, account, key.AccountID)
 	}
 	p := narrate.New(w)
-	p.Printf("W4 on real Alibaba Cloud, account %s, credentials from %s.\n", me.AccountID, source)
+	p.Printf("W4 on real Alibaba Cloud, account %s, credentials from %s.\n", account, source)
 	cfg.ReadOnlyNote(p)
 	p.Step("%s for key %s, trusting %s", spec.Name, key.ResourceName(), trust)
-	return run(ctx, p, roles, me.AccountID, spec, cfg.Apply, cfg.Revoke)
+	return run(ctx, p, roles, account, spec, cfg.Apply, cfg.Revoke)
 }

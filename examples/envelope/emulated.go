@@ -45,7 +45,7 @@ func runEmulated(ctx context.Context, w io.Writer, cfg config) error {
 	// No actions named: the library's least-privilege default
 	// (share.DefaultActions), exactly what envelope encryption needs.
 	for _, k := range []arn.ARN{main, dr} {
-		c, err := share.New(lz.Cloud.Config(lz.Pipeline.Credentials(), k.Region))
+		c, err := share.New(lz.Cloud.Config(lz.Pipeline.Credentials(), k.Region), lz.ShareOptions)
 		if err != nil {
 			return err
 		}

@@ -233,14 +233,10 @@ func exitCode(err error) int {
 	case errors.Is(err, share.ErrIncomplete):
 		return exitIncomplete
 	case errors.As(err, &ve):
-		for _, denied := range []error{share.ErrDeniedByKeyPolicy, share.ErrDeniedByRecipientRAM, share.ErrStillGranted,
-			share.ErrKeyDisabled, share.ErrKeyNotInInstance, share.ErrQuotaExceeded, share.ErrRecipientRoleMissing,
-			share.ErrNetworkRefused} {
-			if errors.Is(err, denied) {
-				return exitDenied
-			}
-		}
-		if errors.Is(err, share.ErrNotYetPropagated) {
+		switch {
+		case errors.Is(err, share.ErrDenied): // any refusal waiting will not change wins
+			return exitDenied
+		case errors.Is(err, share.OutcomeNotYetPropagated):
 			return exitNotPropagated
 		}
 		return exitFailure

@@ -151,6 +151,9 @@ func TestExitCode(t *testing.T) {
 		{"denied wins over waiting", verifyErr(share.OutcomeNotYetPropagated, share.OutcomeDeniedByKeyPolicy), exitDenied},
 		{"not yet propagated", verifyErr(share.OutcomeOK, share.OutcomeNotYetPropagated), exitNotPropagated},
 		{"verification error", verifyErr(share.OutcomeError), exitFailure},
+		{"not in an instance", verifyErr(share.OutcomeKeyNotInInstance), exitDenied},
+		{"error and waiting", verifyErr(share.OutcomeError, share.OutcomeNotYetPropagated), exitNotPropagated},
+		{"wrapped", fmt.Errorf("verify: %w", verifyErr(share.OutcomeDeniedByKeyPolicy)), exitDenied},
 		{"lint", fmt.Errorf("%w in a.json", errLint), exitLint},
 	} {
 		if got := exitCode(tc.err); got != tc.want {

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/kmsshare/kmsshare/arn"
 	"github.com/kmsshare/kmsshare/examples/internal/realcloud"
 	"github.com/kmsshare/kmsshare/share"
 )
@@ -150,15 +152,15 @@ func manifestCommand(ctx context.Context, name string, o manifestOptions, inv *i
 	}
 	region := o.region
 	if region == "" {
-		regions := m.Regions()
+		regions := manifestRegions(m)
 		if len(regions) != 1 {
 			return fmt.Errorf("%w: the manifest's keys are in regions %s; run once per region with -region", errUsage, strings.Join(regions, ", "))
 		}
 		region = regions[0]
 	}
-	if r := m.Regions(); len(r) > 1 {
+	if r := manifestRegions(m); len(r) > 1 {
 		fmt.Fprintf(e.stderr, "keyshare: the manifest has keys in %s; this run covers %s only\n", strings.Join(r, ", "), region)
-		m = m.ForRegion(region)
+		m = inRegion(m, region)
 		if len(m.Grants) == 0 {
 			return fmt.Errorf("%w: the manifest has no key in region %s", errUsage, region)
 		}
@@ -259,4 +261,38 @@ func manifestDo(ctx context.Context, name string, o manifestOptions, c *share.Cl
 		return r, r.String(), err
 	}
 	return nil, "", fmt.Errorf("%w: unknown command %s", errUsage, name)
+}
+
+// manifestRegions returns the regions of the manifest's keys, sorted.
+func manifestRegions(m *share.Manifest) []string {
+	var out []string
+	for _, g := range m.Grants {
+		for _, k := range g.Keys {
+			if a, err := arn.Parse(k); err == nil && !slices.Contains(out, a.Region) {
+				out = append(out, a.Region)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// inRegion returns the manifest restricted to the keys in region (grants
+// left without keys are dropped): a share.Client works in one region, so
+// a manifest with keys in several is planned once per region.
+func inRegion(m *share.Manifest, region string) *share.Manifest {
+	out := &share.Manifest{Version: m.Version}
+	for _, g := range m.Grants {
+		var keys []string
+		for _, k := range g.Keys {
+			if a, err := arn.Parse(k); err == nil && a.Region == region {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > 0 {
+			g.Keys = keys
+			out.Grants = append(out.Grants, g)
+		}
+	}
+	return out
 }

@@ -165,7 +165,7 @@ func TestManifestExamples(t *testing.T) {
 			if !slices.Equal(folders, tc.folders) || directory != tc.directory || !slices.Equal(kinds, tc.principalKinds) {
 				t.Errorf("folders %q, directory %v, principals %q; want %q, %v, %q", folders, directory, kinds, tc.folders, tc.directory, tc.principalKinds)
 			}
-			if got := m.Regions(); !slices.Equal(got, []string{"cn-hangzhou"}) {
+			if got := manifestRegions(m); !slices.Equal(got, []string{"cn-hangzhou"}) {
 				t.Errorf("regions %q", got)
 			}
 		})

@@ -7,6 +7,7 @@ package sim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -82,6 +83,16 @@ type LandingZone struct {
 	// with AdministratorAccess: it enters every member account through
 	// the member's ResourceDirectoryAccountAccessRole.
 	Pipeline *fakecloud.User
+
+	seed uint64
+}
+
+// ShareOptions makes a share.Client wait on the Landing Zone's clock and
+// draw its jitter from a source seeded like the emulator, so a story told
+// twice is told the same way: pass it to share.New.
+func (lz *LandingZone) ShareOptions(o *share.Options) {
+	o.Clock = lz.Clock
+	o.Rand = rand.New(rand.NewPCG(lz.seed, 1)).Int64N
 }
 
 // NewLandingZone builds the Landing Zone.
@@ -92,7 +103,7 @@ func NewLandingZone(o Options) (*LandingZone, error) {
 	if o.Quota == 0 {
 		o.Quota = 10
 	}
-	lz := &LandingZone{Clock: o.Clock}
+	lz := &LandingZone{Clock: o.Clock, seed: o.Seed}
 	lz.Cloud = fakecloud.New(fakecloud.Options{Clock: o.Clock, Seed: o.Seed, PropagationDelay: o.Propagation, VisibilityDelay: o.Visibility})
 	lz.Management = lz.Cloud.NewAccount("management")
 	rd, err := lz.Cloud.NewResourceDirectory(lz.Management)
