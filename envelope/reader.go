@@ -616,7 +616,7 @@ func (s *memSink) Write(p []byte) (int, error) {
 // follow it.
 func (s *memSink) queue(ct []byte, last bool) error {
 	r := s.r
-	if !last && r.sub >= format.MaxSegments-1 {
+	if r.sub >= format.MaxSegments || (!last && r.sub >= format.MaxSegments-1) {
 		return fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
 	}
 	if r.sub-r.dl >= uint64(r.slots) {
