@@ -22,8 +22,9 @@ import (
 // the cache of the core that reads it. Read opens one segment at a time.
 //
 // A size other than the message's own fails like a truncated or extended
-// message (ErrNotAuthentic), never with a clean end; a source shorter than
-// size does too. Other read errors are returned as they are.
+// message (ErrNotAuthentic, or ErrFormat when it cuts the header), never
+// with a clean end; so does a source shorter than size. Other read errors
+// are returned as they are.
 func (d *Decryptor) NewReaderAt(ctx context.Context, src io.ReaderAt, size int64, encCtx map[string]string) (*Reader, error) {
 	if err := d.check(); err != nil {
 		return nil, err
