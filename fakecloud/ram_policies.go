@@ -1,6 +1,7 @@
 package fakecloud
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -265,10 +266,14 @@ func (k *call) ramDeletePolicy() (any, *Error) {
 	// it answers DeleteConflict.Role.Policy, which Terraform retries after a
 	// detach (corrections.md §5). A detach from a role is not seen by
 	// DeletePolicy for VisibilityDelay either.
+	var holders []string // sorted: the message names the same role every run
 	for _, r := range p.account.roles {
 		if attached(r.attached.latest(), p) {
-			return nil, k.fail("DeleteConflict.Role.Policy", "the policy is attached to role "+r.name)
+			holders = append(holders, r.name)
 		}
+	}
+	if len(holders) > 0 {
+		return nil, k.fail("DeleteConflict.Role.Policy", "the policy is attached to role "+slices.Min(holders))
 	}
 	if k.now.Before(p.roleDetached.Add(k.c.visibility)) {
 		return nil, k.fail("DeleteConflict.Role.Policy", "a detach from a role is not visible yet")

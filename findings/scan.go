@@ -38,6 +38,11 @@ type Options struct {
 	// Progress, if set, receives an event per step; it is called from
 	// several goroutines, one event at a time.
 	Progress func(Event)
+	// Rand draws the jitter of the scan's retry backoff: a uniformly random
+	// int64 in [0, n). Seed it for runs that wait the same on every run,
+	// e.g. rand.New(rand.NewPCG(1, 2)).Int64N from math/rand/v2; the scan
+	// calls it under a lock. nil means a source seeded from crypto/rand.
+	Rand func(n int64) int64
 
 	retry cloudapi.Retry // tests only; zero means cloudapi.DefaultRetry
 }
@@ -91,6 +96,9 @@ func Scan(ctx context.Context, config func(region string) *openapi.Config, t Tar
 	}
 	if opts.retry.MaxAttempts == 0 {
 		opts.retry = cloudapi.DefaultRetry()
+		if opts.Rand != nil {
+			opts.retry.Backoff = cloudapi.DefaultBackoff(cloudapi.Locked(opts.Rand))
+		}
 	}
 	s := &scan{opts: opts, factories: map[string]alicloud.Factory{}, home: t.Regions[0]}
 	for _, r := range t.Regions {

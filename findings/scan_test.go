@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -259,5 +260,28 @@ func TestTwoRegions(t *testing.T) {
 	}
 	if len(rep.Instances) != 3 {
 		t.Errorf("%d instances, want 3", len(rep.Instances))
+	}
+}
+
+// TestRandDrawsTheBackoff: Options.Rand draws the jitter of every retry,
+// so a scan through throttling waits the same on every run (here, not at
+// all: full jitter with a source that always says 0).
+func TestRandDrawsTheBackoff(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t, false)
+	o.cloud.Faults().Add(fakecloud.Fault{Action: "GetKeyPolicy", Throttle: 0.5})
+	var draws atomic.Int64
+	rep, err := Scan(context.Background(), o.config, o.target, Options{Rand: func(n int64) int64 {
+		draws.Add(1)
+		return 0
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Keys) != 3 {
+		t.Errorf("%d keys, want 3", len(rep.Keys))
+	}
+	if draws.Load() == 0 {
+		t.Error("the scan retried throttled calls without drawing from Options.Rand")
 	}
 }

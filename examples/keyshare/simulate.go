@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -169,8 +170,13 @@ func (s *simulation) config(region string) *openapi.Config {
 	return s.cloud.Config(s.pipeline.Credentials(), region)
 }
 
-// clockOption makes share wait on the emulated clock.
-func (s *simulation) clockOption(o *share.Options) { o.Clock = s.clock }
+// clockOption makes share wait on the emulated clock and draw its jitter
+// from a fixed seed, so a simulated command waits the same emulated time
+// on every run (and a replay repeats it).
+func (s *simulation) clockOption(o *share.Options) {
+	o.Clock = s.clock
+	o.Rand = rand.New(rand.NewPCG(1, 1)).Int64N
+}
 
 // replay runs a journaled command again, with the faults it ran with, and
 // checks that it ends as it did.
