@@ -47,7 +47,7 @@ type Decryptor struct {
 	// means the caller's only. Decrypt uses them for the whole message, a
 	// Reader in WriteTo (which io.Copy uses); Read opens one segment at a
 	// time. A Reader holds one segment in memory (a small message in
-	// memory: its own size), or with Concurrency > 1 four to eight per
+	// memory: its own size), or with Concurrency > 1 two to eight per
 	// goroutine (eight while they take at most 1 MiB), up to 64 MiB. The
 	// segment size is the message writer's choice, at most 16 MiB.
 	Concurrency int
@@ -85,7 +85,8 @@ func contextEqual(stored []format.Pair, want map[string]string) bool {
 	return true
 }
 
-// opened is the result of Decryptor.open and unwrap.
+// opened is the result of Decryptor.open and unwrap (a value: one
+// allocation less per message).
 type opened struct {
 	keys    *stream.Keys // still holding the header key; callers wipe it
 	keyARN  string       // the master key that decrypted the data key
@@ -96,9 +97,9 @@ type opened struct {
 // open checks the caller's context against the message's, then unwraps. n
 // is the plaintext length if known (one-shot), else 0: a Reader charges its
 // bytes to the cache as it releases them.
-func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int, n uint64) (*opened, error) {
+func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[string]string, lanes int, n uint64) (opened, error) {
 	if !contextEqual(h.Context, encCtx) {
-		return nil, notAuthentic("encryption context differs from the message's")
+		return opened{}, notAuthentic("encryption context differs from the message's")
 	}
 	return d.unwrap(ctx, h, format.ContextMap(h.Context), lanes, false, n)
 }
@@ -106,7 +107,7 @@ func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[strin
 // unwrap decrypts the data key with an allowed master key, sending kmsCtx
 // (the message's context) to KMS, or takes it from the Decryptor's Cache,
 // and verifies the key commitment and the header tag.
-func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool, n uint64) (*opened, error) {
+func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool, n uint64) (opened, error) {
 	var (
 		m     *materials
 		entry *cacheEntry
@@ -127,24 +128,24 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 		m, err = d.decryptDataKey(ctx, h, kmsCtx)
 	}
 	if err != nil {
-		return nil, err
+		return opened{}, err
 	}
 	defer m.wipe()
 	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes)
 	if err != nil {
-		return nil, err
+		return opened{}, err
 	}
 	// Commitment first: a data key that does not match it says nothing
 	// about the header, and no other EDK is tried (FORMAT.md §5.2).
 	if !keys.CheckCommitment(h.Commitment[:]) {
 		keys.WipeHeaderKey()
-		return nil, notAuthentic("key commitment does not match the data key")
+		return opened{}, notAuthentic("key commitment does not match the data key")
 	}
 	if !keys.CheckHeaderTag(h.Authd, h.Tag[:]) {
 		keys.WipeHeaderKey()
-		return nil, notAuthentic("header tag does not verify")
+		return opened{}, notAuthentic("header tag does not verify")
 	}
-	o := &opened{keys: keys, keyARN: m.keyARN, entry: entry}
+	o := opened{keys: keys, keyARN: m.keyARN, entry: entry}
 	if wantDataKey {
 		o.dataKey = bytes.Clone(m.dataKey)
 	}

@@ -17,7 +17,9 @@
 // Encrypt and Decrypt work on whole messages in memory. For streams,
 // Encryptor.NewWriter returns an io.WriteCloser and Decryptor.NewReader an
 // io.Reader. Both use the same format and hold one segment in memory (a
-// few per goroutine with Concurrency).
+// few per goroutine with Concurrency). Decryptor.NewReaderAt reads a message
+// of known size from an io.ReaderAt, such as an *os.File, one ReadAt per
+// segment straight into the buffer it is decrypted in.
 //
 // The encryption context is a set of non-secret key-value pairs. It is sent
 // to KMS with every call, stored in the message, and bound to every segment's

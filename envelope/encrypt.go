@@ -35,7 +35,7 @@ type Encryptor struct {
 
 	// SegmentSize is the number of plaintext bytes per segment. 0 means
 	// DefaultSegmentSize. A Writer holds one segment in memory (a declared
-	// small message: its own size), or with Concurrency > 1 four to eight per
+	// small message: its own size), or with Concurrency > 1 two to eight per
 	// goroutine (eight while they take at most 1 MiB), up to 64 MiB.
 	SegmentSize int
 
@@ -61,7 +61,8 @@ type Encryptor struct {
 type materials struct {
 	dataKey []byte // plaintext, 32 bytes; wiped by whoever holds it last
 	keys    []format.EncryptedKey
-	keyARN  string // on the decrypt side: the master key that decrypted it
+	keyARN  string                 // on the decrypt side: the master key that decrypted it
+	one     [1]format.EncryptedKey // backs keys for the usual single master key
 }
 
 func (e *Encryptor) segmentSize() int {
@@ -115,7 +116,11 @@ func (e *Encryptor) generate(ctx context.Context, encCtx map[string]string) (*ma
 		return nil, &KeyError{KeyARN: first.ARN, Op: "GenerateDataKey",
 			Err: fmt.Errorf("data key has %d bytes, want %d", len(dk), stream.DataKeySize)}
 	}
-	m := &materials{dataKey: dk, keys: make([]format.EncryptedKey, 0, len(e.Keys))}
+	m := &materials{dataKey: dk}
+	m.keys = m.one[:0]
+	if len(e.Keys) > 1 {
+		m.keys = make([]format.EncryptedKey, 0, len(e.Keys))
+	}
 	m.keys = append(m.keys, format.EncryptedKey{ARN: first.ARN, Blob: blob})
 	for _, k := range e.Keys[1:] {
 		blob, err := k.Service.Encrypt(ctx, k.ARN, dk, encCtx)

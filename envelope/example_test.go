@@ -123,6 +123,50 @@ func ExampleEncryptor_NewWriter() {
 	// Output: 210000 bytes decrypted with acs:kms:cn-hangzhou:1192853035118460:key/key-hzz6801a1b2c3d4e5f6g7
 }
 
+// Decrypt a message stored in a file by reading it at offsets: no read
+// ahead, and with Concurrency each goroutine reads and decrypts segments of
+// its own.
+func ExampleDecryptor_NewReaderAt() {
+	ctx := context.Background()
+	cloud := exampleCloud()
+	key := envelope.MasterKey{ARN: mainKey, Service: cloud.kms(cloud.app, "cn-hangzhou")}
+	dir, err := os.MkdirTemp("", "envelope-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "report.kmse")
+	enc := &envelope.Encryptor{Keys: []envelope.MasterKey{key}}
+	msg, err := enc.Encrypt(ctx, bytes.Repeat([]byte("quarterly figures\n"), 50000), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(path, msg, 0o600); err != nil {
+		log.Fatal(err)
+	}
+
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		log.Fatal(err)
+	}
+	dec := &envelope.Decryptor{Keys: []envelope.MasterKey{key}, Concurrency: 2}
+	r, err := dec.NewReaderAt(ctx, f, fi.Size(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "bytes decrypted")
+	// Output: 900000 bytes decrypted
+}
+
 // Encrypt under the Security account's key, its copy in a second region and
 // a key the recipient account owns. Any one of them decrypts.
 func Example_multiKey() {

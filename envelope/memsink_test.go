@@ -177,3 +177,59 @@ func TestSizedWriterOneSegment(t *testing.T) {
 		}
 	}
 }
+
+// moreThanLen hands its sink the rest of a *bytes.Reader, then bytes its
+// Len did not count.
+type moreThanLen struct {
+	*bytes.Reader
+	extra []byte
+}
+
+func (m moreThanLen) WriteTo(w io.Writer) (int64, error) {
+	n, err := m.Reader.WriteTo(w)
+	if err != nil {
+		return n, err
+	}
+	k, err := w.Write(m.extra)
+	return n + int64(k), err
+}
+
+// TestReaderFromMemoryKnownEnd: a source in memory tells the body's length,
+// so the final segment is opened straight from it (by the crew, with
+// concurrency); a *bytes.Buffer, which cannot seek back the bytes the
+// header parser read ahead, works the same, and bytes beyond the length the
+// source told fail the message.
+func TestReaderFromMemoryKnownEnd(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.enc.SegmentSize = 64
+	for _, conc := range []int{1, 3} {
+		d := &Decryptor{Keys: f.dec.Keys, Concurrency: conc}
+		for _, size := range []int{1, 64, 128, 1000, 5000} {
+			pt := pattern(size)
+			msg := mustEncrypt(t, f.enc, pt, nil)
+			r, err := d.NewReader(t.Context(), bytes.NewBuffer(bytes.Clone(msg)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if _, err := r.WriteTo(&out); err != nil || !bytes.Equal(out.Bytes(), pt) {
+				t.Fatalf("bytes.Buffer, concurrency %d, size %d: %d bytes, %v", conc, size, out.Len(), err)
+			}
+
+			src := bytes.NewReader(msg)
+			r, err = d.NewReader(t.Context(), src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.mem = moreThanLen{src, []byte("trailing")}
+			out.Reset()
+			if _, err := r.WriteTo(&out); !errors.Is(err, ErrNotAuthentic) {
+				t.Fatalf("source longer than its Len, concurrency %d, size %d: %v", conc, size, err)
+			}
+			if !bytes.HasPrefix(pt, out.Bytes()) {
+				t.Fatalf("size %d: released bytes that are not the plaintext", size)
+			}
+		}
+	}
+}

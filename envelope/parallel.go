@@ -150,20 +150,22 @@ func (c *crew) stop() {
 }
 
 // ringSlots is the number of segment slots a Writer or Reader keeps: two
-// when sequential (one segment plus one read ahead), and when parallel four
+// when sequential (one segment plus one read ahead), and when parallel two
 // per lane, or up to eight per lane while the ring stays within ringTarget.
 // Small segments need the deeper queue: at 64 KiB a segment takes the time
 // of a few hand-overs between goroutines, and eight slots for two lanes
 // reached 0.85 of raw GCM on two goroutines where sixteen reached 0.9. Large
-// ones do not, and a ring of sixteen 1 MiB segments fell out of the cache
-// (0.80 against 0.87 with eight). The ring is capped at maxRingBytes (but
-// never below two slots): a message's writer chooses its segment size, up to
-// 16 MiB, and must not be able to make a Reader allocate much more.
+// ones do not, and every slot more is memory the cores write through the
+// cache: at 1 MiB, a ring of sixteen reached 0.80, eight 0.88–0.92 and four
+// 0.92–0.98 of raw GCM on two goroutines (BenchmarkTable, same runs). The
+// ring is capped at maxRingBytes (but never below two slots): a message's
+// writer chooses its segment size, up to 16 MiB, and must not be able to
+// make a Reader allocate much more.
 func ringSlots(lanes, stride int) int {
 	if lanes <= 1 {
 		return 2
 	}
-	n := max(4*lanes, min(8*lanes, ringTarget/stride))
+	n := max(2*lanes, min(8*lanes, ringTarget/stride))
 	return max(2, min(n, maxRingBytes/stride))
 }
 

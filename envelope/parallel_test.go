@@ -13,8 +13,8 @@ func TestRingSlots(t *testing.T) {
 		{1, MaxSegmentSize + 16, 2},
 		{2, DefaultSegmentSize + 16, 15},
 		{2, 4096 + 16, 16},
-		{2, 1<<20 + 16, 8},
-		{256, DefaultSegmentSize + 16, 1023},
+		{2, 1<<20 + 16, 4},
+		{256, DefaultSegmentSize + 16, 512},
 		{64, MaxSegmentSize + 16, 3},
 		{256, MaxSegmentSize + 16, 3},
 	}

@@ -65,13 +65,19 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 	}
 	r := &Reader{
 		src: src, mem: mem, rest: rest, keys: o.keys, aad: o.keys.AAD(), seg: h.SegmentSize, stride: stride,
-		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
+		lanes: lanes, slots: slots, ring: newRing(slots, ringLen),
 		size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		pt: make([][]byte, slots), bad: make([]bool, slots), from: make([][]byte, slots), keyARN: o.keyARN,
 		cache: d.Cache, entry: o.entry,
 	}
 	if lanes == 1 {
 		r.part = r.ring
+	}
+	if mem != nil && body > 0 {
+		// The source says where the message ends, so writeFromMemory
+		// knows the final segment when it sees it, without a byte after.
+		r.final = uint64((body - 1) / int64(stride))
+		r.finalLen = int(body - int64(r.final)*int64(stride))
 	}
 	return r, nil
 }
@@ -88,7 +94,9 @@ func (d *Decryptor) NewReader(ctx context.Context, src io.Reader, encCtx map[str
 // 1 MiB segments would not. From a message in memory (a *bytes.Reader or
 // *bytes.Buffer), WriteTo opens segments straight from the source's bytes.
 // With concurrency, segments go into a ring of slots, each into a slot of
-// its own, and WriteTo keeps several in flight.
+// its own, and WriteTo keeps several in flight. From NewReaderAt, each
+// segment is read with one ReadAt into the slot it is opened in, and the
+// message's size says which segment is the last.
 type Reader struct {
 	src    io.Reader // rest, then the caller's source
 	mem    memSource // the caller's source, if it holds the message in memory
@@ -123,6 +131,14 @@ type Reader struct {
 	cache  *Cache      // the Decryptor's, if the data key came from it
 	entry  *cacheEntry // charged with the bytes released
 
+	// A source read at offsets (NewReaderAt): segment c starts at
+	// atOff + c·stride, and the one that ends at atEnd is the last.
+	at    io.ReaderAt
+	atOff int64
+	atEnd int64
+	segs  uint64
+	fetch []error // per slot: the read error of its segment, with a crew
+
 	// Sequential state: the segment being assembled in part[:have] (the
 	// ring, without concurrency), and the byte after a released full
 	// segment, which starts the next one.
@@ -130,6 +146,53 @@ type Reader struct {
 	have    int
 	carry   byte
 	carried bool
+
+	wiping bool // do wipes slots instead of opening them (release)
+
+	// For writeFromMemory, when the source tells the body's length: the
+	// final segment's counter and length (finalLen 0: unknown).
+	final    uint64
+	finalLen int
+}
+
+// newRing returns a Reader's ring: from the pool when it has several
+// slots.
+func newRing(slots, n int) []byte {
+	if slots > 1 {
+		return rings.get(n)
+	}
+	return make([]byte, n)
+}
+
+// release wipes the ring of a Reader that has returned its final segment,
+// with the crew when one is running, and gives it back to the pool. Only
+// rings from the pool are wiped: a sequential Reader's ring is left to the
+// collector, as before.
+func (r *Reader) release() {
+	if r.slots <= 1 || r.ring == nil {
+		return
+	}
+	if r.crew != nil {
+		r.wiping = true
+		for s := range r.slots {
+			r.crew.submit(s)
+		}
+		for s := range r.slots {
+			r.crew.wait(s)
+		}
+		r.wiping = false
+	} else {
+		clear(r.ring)
+	}
+	rings.put(r.ring)
+	r.ring = nil
+	if r.at == nil && r.part != nil {
+		// writeFromMemory's slot for a segment cut off by the end of a
+		// chunk: it held the final segment.
+		clear(r.part)
+		rings.put(r.part)
+		r.part = nil
+	}
 }
 
 // memSource is a source that holds the message in memory and hands it out
@@ -185,10 +248,13 @@ func (r *Reader) Read(p []byte) (int, error) {
 // holds the message in memory (a *bytes.Reader or *bytes.Buffer), segments
 // are opened straight from it, without copying them first.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if r.at != nil && r.slots > 1 && r.err == nil && len(r.cur) == 0 && !r.done {
+		return r.writeFromAt(w)
+	}
 	if r.mem != nil && r.err == nil && r.rd == 0 && r.dl == 0 && r.have == 0 && len(r.cur) == 0 {
 		return r.writeFromMemory(w)
 	}
-	if r.lanes > 1 && r.err == nil && r.crew == nil {
+	if r.lanes > 1 && r.at == nil && r.err == nil && r.crew == nil {
 		r.crew = newCrew(r, r.lanes, r.slots)
 		defer func() {
 			r.crew.stop()
@@ -220,6 +286,11 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 func (r *Reader) advance() {
 	if r.done {
 		r.err = io.EOF
+		r.release()
+		return
+	}
+	if r.at != nil {
+		r.advanceAt()
 		return
 	}
 	if r.lanes == 1 {
@@ -325,8 +396,19 @@ func (r *Reader) open(c uint64) {
 	r.crew.submit(s)
 }
 
-// do opens the segment in slot s in place.
+// do opens the segment in slot s in place, reading it first from a source
+// read at offsets.
 func (r *Reader) do(lane, s int) {
+	if r.wiping {
+		clear(r.ring[s*r.stride : min((s+1)*r.stride, len(r.ring))])
+		return
+	}
+	if r.at != nil {
+		if err := r.readAt(r.ring[s*r.stride:s*r.stride+r.size[s]], uint64(r.ctr[s])); err != nil {
+			r.pt[s], r.fetch[s] = nil, err
+			return
+		}
+	}
 	if r.last[s] && r.size[s] == segmentOverhead && r.ctr[s] > 0 {
 		// An empty final segment after data: every tag may verify, but it
 		// is not the encoding of any plaintext (FORMAT.md §5.3).
@@ -416,8 +498,8 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 	s := &memSink{r: r, w: w}
 	if r.lanes > 1 {
 		// Whole segments go to the crew, opened from the source into the
-		// ring; the one a chunk's end cuts off waits in a slot of its own.
-		r.part = make([]byte, r.stride)
+		// ring; one that a chunk's end cuts off waits in a slot of its own
+		// (part, taken when needed).
 		r.crew = newCrew(r, r.lanes, r.slots)
 		defer func() {
 			r.crew.stop()
@@ -433,7 +515,7 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 	if err == nil {
 		_, err = r.mem.WriteTo(s)
 	}
-	if err == nil {
+	if err == nil && !r.done {
 		r.eof = true
 		var pt []byte
 		if pt, err = r.openSeq(r.part[:r.have], true, false); err == nil {
@@ -447,6 +529,7 @@ func (r *Reader) writeFromMemory(w io.Writer) (int64, error) {
 		return s.n, err
 	}
 	r.err = io.EOF
+	r.release()
 	return s.n, nil
 }
 
@@ -476,9 +559,24 @@ func (s *memSink) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		var ct []byte
+		last := false
 		switch {
+		case r.finalLen > 0 && r.sub > r.final:
+			// Bytes after the final segment the source's length named: the
+			// source had more than it said.
+			return n - len(p), notAuthentic("data after the final segment")
+		case r.finalLen > 0 && r.have == 0 && r.sub == r.final && len(p) >= r.finalLen:
+			// The final segment, known by the source's length: opened
+			// straight from p like the others, by the crew if there is one.
+			ct, p, last = p[:r.finalLen], p[r.finalLen:], true
+			if r.crew != nil {
+				if err := s.queue(ct, true); err != nil {
+					return n - len(p), err
+				}
+				continue
+			}
 		case r.have == 0 && len(p) > r.stride && r.crew != nil:
-			if err := s.queue(p[:r.stride]); err != nil {
+			if err := s.queue(p[:r.stride], false); err != nil {
 				return n - len(p), err
 			}
 			p = p[r.stride:]
@@ -488,6 +586,9 @@ func (s *memSink) Write(p []byte) (int, error) {
 		case r.have == 0 && len(p) > r.stride: // opened out of place, from p
 			ct, p = p[:r.stride], p[r.stride:]
 		default:
+			if r.part == nil {
+				r.part = rings.get(r.stride) // with a crew; else part is the ring
+			}
 			if r.have == len(r.part) {
 				r.grow()
 			}
@@ -499,7 +600,7 @@ func (s *memSink) Write(p []byte) (int, error) {
 		if err := s.drain(); err != nil {
 			return n - len(p), err
 		}
-		pt, err := r.openSeq(ct, false, false)
+		pt, err := r.openSeq(ct, last, false)
 		if err == nil {
 			err = s.emit(pt)
 		}
@@ -510,11 +611,12 @@ func (s *memSink) Write(p []byte) (int, error) {
 	return n - len(p), s.drain()
 }
 
-// queue hands segment sub, which has more bytes after it, to the crew,
-// writing out the oldest queued segment first if every slot is taken.
-func (s *memSink) queue(ct []byte) error {
+// queue hands segment sub to the crew, writing out the oldest queued
+// segment first if every slot is taken. Unless it is the last, more bytes
+// follow it.
+func (s *memSink) queue(ct []byte, last bool) error {
 	r := s.r
-	if r.sub >= format.MaxSegments-1 {
+	if r.sub >= format.MaxSegments || (!last && r.sub >= format.MaxSegments-1) {
 		return fmt.Errorf("%w: %w: more than 2^32 segments", ErrFormat, ErrLimit)
 	}
 	if r.sub-r.dl >= uint64(r.slots) {
@@ -523,7 +625,7 @@ func (s *memSink) queue(ct []byte) error {
 		}
 	}
 	i := r.slot(r.sub)
-	r.from[i], r.size[i], r.ctr[i], r.last[i] = ct, len(ct), uint32(r.sub), false
+	r.from[i], r.size[i], r.ctr[i], r.last[i] = ct, len(ct), uint32(r.sub), last
 	r.crew.submit(i)
 	r.sub++
 	return nil
@@ -542,6 +644,7 @@ func (s *memSink) retire() error {
 	if r.entry != nil {
 		r.cache.charge(r.entry, uint64(len(r.pt[i])))
 	}
+	r.done = r.last[i]
 	return s.emit(r.pt[i])
 }
 

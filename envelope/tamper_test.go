@@ -64,13 +64,20 @@ func (tf *tamperFixture) rejected(t *testing.T, what string, msg []byte, verifie
 		if !errors.Is(err, ErrNotAuthentic) && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrNoKey) {
 			t.Fatalf("%s: unexpected error class: %v", what, err)
 		}
-		for _, rs := range []int{1, 1000, 0} {
+		// Read sizes, or 0 for WriteTo, from a stream and at offsets.
+		for _, way := range []struct {
+			at bool
+			rs int
+		}{{false, 1}, {false, 1000}, {false, 0}, {true, 1}, {true, 1000}, {true, 0}} {
 			var out []byte
 			var err error
-			if rs == 0 {
+			switch {
+			case way.at:
+				out, err = atDecrypt(d, msg, int64(len(msg)), tf.encCtx, way.rs)
+			case way.rs == 0:
 				out, err = copyDecrypt(d, msg, tf.encCtx)
-			} else {
-				out, err = streamDecrypt(d, msg, tf.encCtx, rs)
+			default:
+				out, err = streamDecrypt(d, msg, tf.encCtx, way.rs)
 			}
 			if err == nil {
 				t.Fatalf("%s: Reader ended cleanly (Concurrency %d)", what, conc)

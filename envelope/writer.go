@@ -54,9 +54,15 @@ func (e *Encryptor) newWriter(ctx context.Context, dst io.Writer, encCtx map[str
 		// not two segments (2 × 64 KiB for a 1 KiB message, by default).
 		slots, ringLen = 1, int(size)+segmentOverhead
 	}
+	var ring []byte
+	if slots > 1 {
+		ring = rings.get(ringLen)
+	} else {
+		ring = make([]byte, ringLen)
+	}
 	return &Writer{
 		dst: dst, keys: s.keys, aad: s.keys.AAD(), seg: s.seg, stride: stride,
-		lanes: lanes, slots: slots, ring: make([]byte, ringLen),
+		lanes: lanes, slots: slots, ring: ring,
 		src: make([][]byte, slots), size: make([]int, slots), ctr: make([]uint32, slots), last: make([]bool, slots),
 		limit: size,
 	}, nil
@@ -334,10 +340,21 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	w.closed = true
-	// The ring holds plaintext waiting to be sealed: wipe it on every path,
-	// a failed Writer's included.
+	// The ring holds plaintext waiting to be sealed. Every segment is sealed
+	// in place, its ciphertext over its plaintext, so once the final one is
+	// sealed the ring holds ciphertext only; a failed Writer's may still
+	// hold plaintext. A sequential ring (one segment) is wiped on every
+	// path. A parallel one is megabytes, wiped on one core while the others
+	// wait (4% of a two-core stream at 1 MiB segments): it is wiped only if
+	// the Writer failed, and goes back to the pool either way.
 	defer func() {
-		clear(w.ring)
+		if w.slots == 1 || w.err != nil {
+			clear(w.ring)
+		}
+		clear(w.peek[:])
+		if w.slots > 1 {
+			rings.put(w.ring)
+		}
 		w.ring, w.keys = nil, nil
 	}()
 	if w.err != nil {

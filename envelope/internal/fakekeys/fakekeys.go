@@ -177,12 +177,19 @@ func (s *Service) begin(ctx context.Context, op, keyARN string) (cipher.AEAD, []
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.record(op, keyARN)
+}
+
+// record logs and counts a call, and returns the key it names; s.mu is held.
+func (s *Service) record(op, keyARN string) (cipher.AEAD, []byte, error) {
 	s.counts[op]++
 	if !s.nolog {
 		s.calls = append(s.calls, Call{op, keyARN})
 	}
-	if err := s.fail[Call{op, keyARN}]; err != nil {
-		return nil, nil, err
+	if len(s.fail) > 0 {
+		if err := s.fail[Call{op, keyARN}]; err != nil {
+			return nil, nil, err
+		}
 	}
 	aead, ok := s.keys[keyARN]
 	if !ok {
@@ -193,16 +200,20 @@ func (s *Service) begin(ctx context.Context, op, keyARN string) (cipher.AEAD, []
 
 // GenerateDataKey returns a fresh 32-byte data key and its blob.
 func (s *Service) GenerateDataKey(ctx context.Context, keyARN string, encCtx map[string]string) (plaintext, blob []byte, err error) {
-	aead, mac, err := s.begin(ctx, OpGenerateDataKey, keyARN)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	dk := make([]byte, 32)
 	s.mu.Lock()
-	_, err = io.ReadFull(s.dataKeys, dk)
+	aead, mac, err := s.record(OpGenerateDataKey, keyARN)
+	if err == nil {
+		if _, err = io.ReadFull(s.dataKeys, dk); err != nil {
+			err = fmt.Errorf("fakekeys: data key source: %w", err)
+		}
+	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, nil, fmt.Errorf("fakekeys: data key source: %w", err)
+		return nil, nil, err
 	}
 	return dk, seal(aead, mac, keyARN, dk, encCtx), nil
 }
@@ -239,12 +250,16 @@ func (s *Service) Decrypt(ctx context.Context, keyARN string, blob []byte, encCt
 		return nil, fmt.Errorf("fakekeys: blob is under %s, not %s: %w", inner, keyARN, ErrKeyMismatch)
 	}
 	nonce, ct := rest[:12], rest[12:]
-	var ab [512]byte
-	pt, err := aead.Open(nil, nonce, ct, aad(ab[:0], keyARN, encCtx))
+	// One allocation: the plaintext, with the AAD after it (the AAD is
+	// public; a buffer on the stack would escape to the AEAD anyway).
+	n := len(ct) - 16
+	buf := make([]byte, n, n+aadLen(keyARN, encCtx))
+	a := aad(buf[n:], keyARN, encCtx)
+	pt, err := aead.Open(buf[:0], nonce, ct, a)
 	if err != nil {
 		return nil, invalid(OpDecrypt, "blob or encryption context does not authenticate")
 	}
-	return pt, nil
+	return pt[:n:n], nil
 }
 
 // ErrKeyMismatch is what Decrypt wraps when a blob is under another key
@@ -264,20 +279,23 @@ const blobMagic = "fk1:"
 
 // seal makes a self-describing blob: "fk1:" ‖ u16 len ‖ ARN ‖ nonce ‖ GCM.
 // The nonce is derived (SIV style, from a keyed hash of the context and the
-// plaintext) so the fake is deterministic given its data keys. The buffers
-// live on the stack: a benchmark's key service should cost little.
+// plaintext) so the fake is deterministic given its data keys. A
+// benchmark's key service should cost little: the hash input is on the
+// stack, and the blob's one allocation also holds the AAD, after the blob.
 func seal(aead cipher.AEAD, macKey []byte, keyARN string, pt []byte, encCtx map[string]string) []byte {
-	// One scratch buffer: the MAC input, then the AAD at its end.
-	scratch := make([]byte, 0, 2*(len(macKey)+len(keyARN)+len(pt)+64))
-	scratch = aad(append(scratch, macKey...), keyARN, encCtx)
-	a := scratch[len(macKey):]
-	nonce := sha256.Sum256(append(scratch, pt...)) // leaves a as it is
-	b := make([]byte, 0, len(blobMagic)+2+len(keyARN)+12+len(pt)+16)
+	n := len(blobMagic) + 2 + len(keyARN) + 12 + len(pt) + 16
+	b := make([]byte, 0, n+aadLen(keyARN, encCtx))
+	a := aad(b[n:n], keyARN, encCtx)
+	var in [512]byte // grows onto the heap only for a long context or plaintext
+	nonce := sha256.Sum256(append(append(append(in[:0], macKey...), a...), pt...))
+	clear(in[:])
 	b = append(b, blobMagic...)
 	b = append(b, byte(len(keyARN)>>8), byte(len(keyARN)))
 	b = append(b, keyARN...)
 	b = append(b, nonce[:12]...)
-	return aead.Seal(b, nonce[:12], pt, a)
+	clear(nonce[:])
+	// The nonce is passed from the blob: a copy on the stack would escape.
+	return aead.Seal(b, b[len(b)-12:], pt, a)[:n:n]
 }
 
 func splitBlob(blob []byte) (keyARN, rest []byte, ok bool) {
@@ -290,6 +308,15 @@ func splitBlob(blob []byte) (keyARN, rest []byte, ok bool) {
 		return nil, nil, false
 	}
 	return body[:n], body[n:], true
+}
+
+// aadLen is the length of aad's output.
+func aadLen(keyARN string, encCtx map[string]string) int {
+	n := 4 + len(keyARN)
+	for k, v := range encCtx {
+		n += 8 + len(k) + len(v)
+	}
+	return n
 }
 
 // aad binds the key and the encryption context (sorted, length-prefixed),

@@ -9,9 +9,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 )
 
 // Sizes.
@@ -63,80 +66,132 @@ const (
 	labelPrefix     = "nonce prefix"
 )
 
-// hmacKey is an HMAC-SHA256 key (at most one block) with its pads computed
-// once: the key schedule keys one instance with PRK and takes every expand
-// from it. sum hashes short messages in a buffer on the stack, so deriving a
-// message's keys allocates nothing.
-type hmacKey struct{ ipad, opad [sha256.BlockSize]byte }
+// hasher is a SHA-256 instance that computes HMAC-SHA256 with the pads'
+// states saved: after the key block, the inner and outer states are kept
+// (marshaled), so each further HMAC under the same key costs one
+// compression for a short message and one for the outer hash, instead of
+// four. FIPS 198-1 §6 allows this precomputation; the saved states are
+// treated as keys: wiped when the key is done. Hashers are pooled so that a
+// message's key schedule allocates nothing; a hasher in the pool holds no
+// state of any message (see release).
+type hasher struct {
+	h            hash.Hash
+	st           state           // h, for saving and restoring
+	inner, outer [stateSize]byte // marshaled states after ipad / opad; secret
+	blank        [stateSize]byte // the state of a fresh digest: what release restores
+	pad          [sha256.BlockSize]byte
+	sum          [sha256.Size]byte
+	out          [sha256.Size]byte
+	info         [64]byte
+}
 
-func newHMACKey(key []byte) hmacKey {
-	var k hmacKey
-	copy(k.ipad[:], key)
-	copy(k.opad[:], key)
-	for i := range k.ipad {
-		k.ipad[i] ^= 0x36
-		k.opad[i] ^= 0x5c
+// stateSize is the length of a marshaled SHA-256 state in Go's encoding.
+const stateSize = 108
+
+// state is what a hasher needs from sha256.New's digest beyond hash.Hash.
+type state interface {
+	encoding.BinaryAppender
+	encoding.BinaryUnmarshaler
+}
+
+var hashers = sync.Pool{New: func() any {
+	h := sha256.New()
+	hs := &hasher{h: h, st: h.(state)}
+	if _, err := hs.st.AppendBinary(hs.blank[:0]); err != nil {
+		panic(err) // crypto/sha256 always marshals
 	}
-	return k
+	return hs
+}}
+
+func getHasher() *hasher { return hashers.Get().(*hasher) }
+
+// release wipes every secret the hasher holds (the saved states, the
+// digest's chaining value and buffered block, the last sum and pad) and
+// returns it to the pool.
+func (hs *hasher) release() {
+	hs.clean()
+	hashers.Put(hs)
 }
 
-func (k *hmacKey) wipe() {
-	clear(k.ipad[:])
-	clear(k.opad[:])
+func (hs *hasher) clean() {
+	clear(hs.inner[:])
+	clear(hs.outer[:])
+	clear(hs.pad[:])
+	clear(hs.sum[:])
+	clear(hs.out[:])
+	hs.restore(hs.blank[:])
 }
 
-// stackMsg is the longest message sum hashes on the stack; longer ones (a
-// header with many large encrypted data keys) go through a sha256 digest.
-// shortMsg covers the key schedule's own messages (salt-keyed IKM, info
-// strings), which then need only a small buffer to zero and wipe.
-const (
-	stackMsg = 1024
-	shortMsg = 64
-)
-
-// sum returns HMAC-SHA256(key, a ‖ b).
-func (k *hmacKey) sum(a, b []byte) [sha256.Size]byte {
-	var inner [sha256.Size]byte
-	switch n := len(a) + len(b); {
-	case n <= shortMsg:
-		var buf [sha256.BlockSize + shortMsg]byte
-		inner = k.innerOn(buf[:], a, b)
-	case n <= stackMsg:
-		var buf [sha256.BlockSize + stackMsg]byte
-		inner = k.innerOn(buf[:], a, b)
-	default:
-		h := sha256.New()
-		h.Write(k.ipad[:])
-		h.Write(a)
-		h.Write(b)
-		h.Sum(inner[:0])
+func (hs *hasher) restore(st []byte) {
+	if err := hs.st.UnmarshalBinary(st); err != nil {
+		panic(err) // a state this hasher marshaled itself
 	}
-	var buf [sha256.BlockSize + sha256.Size]byte
-	copy(buf[:], k.opad[:])
-	copy(buf[sha256.BlockSize:], inner[:])
-	out := sha256.Sum256(buf[:])
-	clear(buf[:])
-	return out
 }
 
-// innerOn returns SHA-256(ipad ‖ a ‖ b), hashed in buf, which it wipes.
-func (k *hmacKey) innerOn(buf, a, b []byte) [sha256.Size]byte {
-	n := copy(buf, k.ipad[:])
-	n += copy(buf[n:], a)
-	n += copy(buf[n:], b)
-	sum := sha256.Sum256(buf[:n])
-	clear(buf[:n])
-	return sum
+func (hs *hasher) save(st []byte) {
+	if _, err := hs.st.AppendBinary(st[:0]); err != nil {
+		panic(err)
+	}
 }
 
-// expand is HKDF-Expand(PRK, info(label, suite), ≤ 32): a single HMAC
-// block, T(1) = HMAC(PRK, info ‖ 01).
-func (k *hmacKey) expand(label string, suite uint16) [sha256.Size]byte {
-	var info [64]byte
-	n := copy(info[:], infoPrefix)
-	n += copy(info[n:], label)
-	info[n], info[n+1], info[n+2] = byte(suite>>8), byte(suite), 1
-	return k.sum(info[:n+3], nil)
+// writePad feeds key (at most one block) XOR b, padded to a block.
+func (hs *hasher) writePad(key []byte, b byte) {
+	clear(hs.pad[:])
+	copy(hs.pad[:], key)
+	for i := range hs.pad {
+		hs.pad[i] ^= b
+	}
+	hs.h.Write(hs.pad[:])
+}
+
+// key keys the hasher for HMAC-SHA256 (key at most one block) and saves the
+// two pad states.
+func (hs *hasher) key(key []byte) {
+	hs.h.Reset()
+	hs.writePad(key, 0x36)
+	hs.save(hs.inner[:])
+	hs.h.Reset()
+	hs.writePad(key, 0x5c)
+	hs.save(hs.outer[:])
+	clear(hs.pad[:])
+}
+
+// mac returns HMAC-SHA256(key, a ‖ b) under the key of the last call of key.
+func (hs *hasher) mac(a, b []byte) [sha256.Size]byte {
+	hs.restore(hs.inner[:])
+	hs.h.Write(a)
+	hs.h.Write(b)
+	inner := hs.h.Sum(hs.sum[:0])
+	hs.restore(hs.outer[:])
+	hs.h.Write(inner)
+	hs.h.Sum(hs.out[:0])
+	return hs.out
+}
+
+// macOnce is mac with a key used only once: the pads go straight into the
+// digest, unsaved.
+func (hs *hasher) macOnce(key, a, b []byte) [sha256.Size]byte {
+	hs.h.Reset()
+	hs.writePad(key, 0x36)
+	hs.h.Write(a)
+	hs.h.Write(b)
+	inner := hs.h.Sum(hs.sum[:0])
+	hs.h.Reset()
+	hs.writePad(key, 0x5c)
+	hs.h.Write(inner)
+	hs.h.Sum(hs.out[:0])
+	return hs.out
+}
+
+// expand is HKDF-Expand(PRK, info(label, suite), ≤ 32) with the hasher
+// keyed by PRK: a single HMAC block, T(1) = HMAC(PRK, info ‖ 01).
+func (hs *hasher) expand(label string, suite uint16) [sha256.Size]byte {
+	// The info is built in the hasher: a buffer on the stack would escape
+	// to the digest's Write.
+	n := copy(hs.info[:], infoPrefix)
+	n += copy(hs.info[n:], label)
+	hs.info[n], hs.info[n+1], hs.info[n+2] = byte(suite>>8), byte(suite), 1
+	return hs.mac(hs.info[:n+3], nil)
 }
 
 // Derive runs the key schedule of FORMAT.md §5.1 for a message with the given
@@ -155,17 +210,17 @@ func Derive(suite uint16, dataKey, salt []byte, lanes int) (*Keys, error) {
 		lanes = 1
 	}
 	// HKDF-Extract is HMAC(salt, IKM); every output is one expand block of
-	// the same PRK-keyed instance.
-	ext := newHMACKey(salt)
-	prk := ext.sum(dataKey, nil)
-	ext.wipe()
-	h := newHMACKey(prk[:])
+	// the PRK-keyed hasher.
+	hs := getHasher()
+	defer hs.release()
+	prk := hs.macOnce(salt, dataKey, nil)
+	hs.key(prk[:])
 	clear(prk[:])
-	defer h.wipe()
-	segKey := h.expand(labelSegment, suite)
+	segKey := hs.expand(labelSegment, suite)
 	defer clear(segKey[:])
-	k := &Keys{headerKey: h.expand(labelHeader, suite), hasHeader: true, commitment: h.expand(labelCommitment, suite)}
-	prefix := h.expand(labelPrefix, suite)
+	k := &Keys{headerKey: hs.expand(labelHeader, suite), hasHeader: true, commitment: hs.expand(labelCommitment, suite)}
+	prefix := hs.expand(labelPrefix, suite)
+	defer clear(prefix[:])
 	if lanes == 1 {
 		k.lanes = k.one[:]
 	} else {
@@ -198,9 +253,9 @@ func (k *Keys) HeaderTag(authd []byte) [HeaderTagSize]byte {
 	if !k.hasHeader {
 		return [HeaderTagSize]byte{} // wiped: a zero tag never verifies against a real one
 	}
-	h := newHMACKey(k.headerKey[:])
-	defer h.wipe()
-	return h.sum(authd, nil)
+	hs := getHasher()
+	defer hs.release()
+	return hs.macOnce(k.headerKey[:], authd, nil)
 }
 
 // CheckHeaderTag verifies a stored header tag in constant time.

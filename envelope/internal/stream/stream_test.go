@@ -179,8 +179,8 @@ func BenchmarkDerive(b *testing.B) {
 }
 
 // TestKeyScheduleMatchesHKDF checks the single-instance key schedule against
-// crypto/hkdf, and the header tag against crypto/hmac on both sides of the
-// stack-buffer limit.
+// crypto/hkdf, and the header tag against crypto/hmac for messages around
+// SHA-256's block and padding boundaries.
 func TestKeyScheduleMatchesHKDF(t *testing.T) {
 	t.Parallel()
 	dk, salt := bytes.Repeat([]byte{0x31}, 32), bytes.Repeat([]byte{0x42}, 32)
@@ -194,7 +194,7 @@ func TestKeyScheduleMatchesHKDF(t *testing.T) {
 		t.Errorf("commitment %x, crypto/hkdf says %x", c, commit)
 	}
 	hk, _ := hkdf.Expand(sha256.New, prk, "kmsshare-envelope v1 header key\x00\x01", 32)
-	for _, n := range []int{0, 1, stackMsg - 1, stackMsg, stackMsg + 1, 70000} {
+	for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 119, 120, 1024, 70000} {
 		authd := bytes.Repeat([]byte{byte(n)}, n)
 		m := hmac.New(sha256.New, hk)
 		m.Write(authd)
@@ -205,6 +205,9 @@ func TestKeyScheduleMatchesHKDF(t *testing.T) {
 }
 
 func TestDeriveAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	dk, salt := make([]byte, 32), make([]byte, 32)
 	n := testing.AllocsPerRun(100, func() {
 		k, _ := Derive(1, dk, salt, 1)
@@ -215,4 +218,30 @@ func TestDeriveAllocations(t *testing.T) {
 		t.Errorf("Derive and HeaderTag: %v allocations, want ≤ 4", n)
 	}
 	t.Logf("%v allocations", n)
+}
+
+// TestHasherRelease checks that a hasher going back to the pool keeps
+// nothing of the key it was given: saved states, buffers and the digest
+// (its chaining value and buffered bytes) are as a fresh hasher's.
+func TestHasherRelease(t *testing.T) {
+	hs := getHasher()
+	hs.key(bytes.Repeat([]byte{0x5a}, 32))
+	hs.mac([]byte("info"), []byte{1})
+	hs.macOnce(bytes.Repeat([]byte{0xa5}, 32), bytes.Repeat([]byte{7}, 100), nil)
+	hs.h.Write(bytes.Repeat([]byte{9}, 10)) // leave bytes in the digest's buffer
+	hs.clean()
+	var zero [stateSize]byte
+	if hs.inner != zero || hs.outer != zero || hs.pad != [sha256.BlockSize]byte{} || hs.sum != [sha256.Size]byte{} {
+		t.Error("released hasher keeps a saved state or buffer")
+	}
+	var st [stateSize]byte
+	hs.save(st[:])
+	if st != hs.blank {
+		t.Error("released hasher's digest is not in its initial state")
+	}
+	fresh := getHasher()
+	if hs.blank != fresh.blank {
+		t.Error("blank states differ")
+	}
+	hashers.Put(fresh)
 }
