@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -186,18 +185,18 @@ func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size in
 	defer m.wipe()
 
 	h := format.Header{SegmentSize: seg, Context: pairs, Keys: m.keys}
-	src := e.rand
-	if src == nil {
-		src = rand.Reader
-	}
-	// The salt is read into the message buffer, where the fixed part will
-	// hold it: a buffer on the stack would escape to the io.Reader.
 	buf := make([]byte, 0, h.Len()+room)
-	salt := buf[format.SaltOffset : format.SaltOffset+len(h.Salt)]
-	if _, err := io.ReadFull(src, salt); err != nil {
-		return sealer{}, fmt.Errorf("envelope: reading a salt: %w", err)
+	if e.rand == nil {
+		readSalt(h.Salt[:])
+	} else {
+		// A test's salt source is read into the message buffer, where the
+		// fixed part will hold it: h.Salt would escape to the io.Reader.
+		salt := buf[format.SaltOffset : format.SaltOffset+len(h.Salt)]
+		if _, err := io.ReadFull(e.rand, salt); err != nil {
+			return sealer{}, fmt.Errorf("envelope: reading a salt: %w", err)
+		}
+		copy(h.Salt[:], salt)
 	}
-	copy(h.Salt[:], salt)
 	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes(e.Concurrency))
 	if err != nil {
 		return sealer{}, err
