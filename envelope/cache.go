@@ -122,22 +122,29 @@ func (c *Cache) GoString() string { return c.String() }
 const encryptCacheTag = "kmsshare-envelope cache v1\x00"
 
 // cacheKey identifies materials by master key ARNs (in order) and the
-// canonical encryption context, both length-prefixed.
+// canonical encryption context, both length-prefixed. The input is built
+// on the stack (it moves to the heap only past 512 bytes) and hashed in one
+// call: a cached message should not pay an allocation or a hash per field.
 func cacheKey(tag string, keys []MasterKey, pairs []format.Pair) [sha256.Size]byte {
-	b := []byte(tag)
+	var in [512]byte
+	b := append(in[:0], tag...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(keys)))
 	for _, k := range keys {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(k.ARN)))
 		b = append(b, k.ARN...)
 	}
-	b = binary.BigEndian.AppendUint16(b, uint16(len(pairs)))
+	b = appendPairs(binary.BigEndian.AppendUint16(b, uint16(len(pairs))), pairs)
+	return sha256.Sum256(b)
+}
+
+func appendPairs(b []byte, pairs []format.Pair) []byte {
 	for _, p := range pairs {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(p.Key)))
 		b = append(b, p.Key...)
 		b = binary.BigEndian.AppendUint32(b, uint32(len(p.Value)))
 		b = append(b, p.Value...)
 	}
-	return sha256.Sum256(b)
+	return b
 }
 
 // decryptCacheTag starts the id of every decryption entry.
@@ -145,31 +152,20 @@ const decryptCacheTag = "kmsshare-envelope decrypt cache v1\x00"
 
 // decryptCacheKey identifies a data key on the decrypt side by everything
 // that decides what KMS returns for it: the encrypted data keys (ARN and
-// blob, in the message's order) and the encryption context.
+// blob, in the message's order) and the encryption context, length-prefixed
+// like cacheKey's input, and built and hashed the same way.
 func decryptCacheKey(keys []format.EncryptedKey, pairs []format.Pair) [sha256.Size]byte {
-	h := sha256.New()
-	var n [4]byte
-	put := func(b []byte) {
-		binary.BigEndian.PutUint32(n[:], uint32(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	h.Write([]byte(decryptCacheTag))
-	binary.BigEndian.PutUint32(n[:], uint32(len(keys)))
-	h.Write(n[:])
+	var in [512]byte
+	b := append(in[:0], decryptCacheTag...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(keys)))
 	for _, k := range keys {
-		put([]byte(k.ARN))
-		put(k.Blob)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(k.ARN)))
+		b = append(b, k.ARN...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(k.Blob)))
+		b = append(b, k.Blob...)
 	}
-	binary.BigEndian.PutUint32(n[:], uint32(len(pairs)))
-	h.Write(n[:])
-	for _, p := range pairs {
-		put([]byte(p.Key))
-		put([]byte(p.Value))
-	}
-	var id [sha256.Size]byte
-	h.Sum(id[:0])
-	return id
+	b = appendPairs(binary.BigEndian.AppendUint32(b, uint32(len(pairs))), pairs)
+	return sha256.Sum256(b)
 }
 
 // materials returns materials for a message of n plaintext bytes: a copy

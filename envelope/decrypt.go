@@ -155,6 +155,13 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 // allows reports whether the Decryptor trusts a key ARN: listed in Keys, or
 // admitted by a discovery filter.
 func (d *Decryptor) allows(keyARN string) bool {
+	// The usual case, the same text as a listed key (which check has
+	// parsed), needs no parsing.
+	for _, mk := range d.Keys {
+		if mk.ARN == keyARN {
+			return true
+		}
+	}
 	a, err := parseKeyARN(keyARN)
 	if err != nil {
 		return false
