@@ -108,30 +108,42 @@ func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[strin
 // (the message's context) to KMS, or takes it from the Decryptor's Cache,
 // and verifies the key commitment and the header tag.
 func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool, n uint64) (opened, error) {
+	// The data key (a copy of a cache entry's, or this message's own) and
+	// the master key that decrypted it, in variables rather than materials:
+	// without a cache they stay on the stack.
 	var (
-		m     *materials
-		entry *cacheEntry
-		err   error
+		dataKey []byte
+		keyARN  string
+		entry   *cacheEntry
+		err     error
 	)
 	if d.Cache != nil {
+		var m *materials
 		m, entry, err = d.Cache.lookup(ctx, decryptCacheKey(h.Keys, h.Context), n, func(ctx context.Context) (*materials, error) {
-			return d.decryptDataKey(ctx, h, kmsCtx)
+			dk, a, err := d.decryptDataKey(ctx, h, kmsCtx)
+			if err != nil {
+				return nil, err
+			}
+			return &materials{dataKey: dk, keyARN: a}, nil
 		})
 		if err == nil && !d.allows(m.keyARN) {
 			// Another Decryptor, trusting other keys, filled the entry: this
 			// one must not use a key it would not have asked KMS for.
 			m.wipe()
-			m, entry, err = nil, nil, nil
+			m, entry = nil, nil
+		}
+		if m != nil {
+			dataKey, keyARN = m.dataKey, m.keyARN
 		}
 	}
-	if m == nil && err == nil {
-		m, err = d.decryptDataKey(ctx, h, kmsCtx)
+	if dataKey == nil && err == nil {
+		dataKey, keyARN, err = d.decryptDataKey(ctx, h, kmsCtx)
 	}
 	if err != nil {
 		return opened{}, err
 	}
-	defer m.wipe()
-	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes)
+	defer clear(dataKey)
+	keys, err := stream.Derive(format.Suite1, dataKey, h.Salt[:], lanes)
 	if err != nil {
 		return opened{}, err
 	}
@@ -145,9 +157,9 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 		keys.WipeHeaderKey()
 		return opened{}, notAuthentic("header tag does not verify")
 	}
-	o := opened{keys: keys, keyARN: m.keyARN, entry: entry}
+	o := opened{keys: keys, keyARN: keyARN, entry: entry}
 	if wantDataKey {
-		o.dataKey = bytes.Clone(m.dataKey)
+		o.dataKey = bytes.Clone(dataKey)
 	}
 	return o, nil
 }
@@ -180,8 +192,9 @@ func (d *Decryptor) allows(keyARN string) bool {
 }
 
 // decryptDataKey asks the key services for the data key: each allowed EDK in
-// the Decryptor's order, until one returns a key of the right size.
-func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx map[string]string) (*materials, error) {
+// the Decryptor's order, until one returns a key of the right size. It
+// returns the key and the ARN of the master key that decrypted it.
+func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx map[string]string) ([]byte, string, error) {
 	// A parsed header holds at most MaxEncryptedKeys EDKs: the bookkeeping
 	// fits on the stack.
 	var (
@@ -197,7 +210,9 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 		}
 		return arns[i], valid[i]
 	}
-	try := func(svc KeyService, i int) (*materials, error) {
+	// try returns the data key, nil to go on to the next EDK, or an error
+	// that ends the search.
+	try := func(svc KeyService, i int) ([]byte, error) {
 		tried[i] = true
 		k := h.Keys[i]
 		dk, err := svc.Decrypt(ctx, k.ARN, k.Blob, kmsCtx)
@@ -214,7 +229,7 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 				Err: fmt.Errorf("data key has %d bytes, want %d", len(dk), stream.DataKeySize)})
 			return nil, nil
 		}
-		return &materials{dataKey: dk, keyARN: k.ARN}, nil
+		return dk, nil
 	}
 
 	for _, mk := range d.Keys {
@@ -234,8 +249,8 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 				match = ok && a == *want
 			}
 			if match {
-				if m, err := try(mk.Service, i); m != nil || err != nil {
-					return m, err
+				if dk, err := try(mk.Service, i); dk != nil || err != nil {
+					return dk, h.Keys[i].ARN, err
 				}
 			}
 		}
@@ -251,14 +266,14 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 			// names the key only by its bare ID.
 			if err := confirmKey(ctx, f.Service, a); err != nil {
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return nil, "", ctx.Err()
 				}
 				tried[i] = true
 				errs = append(errs, &KeyError{KeyARN: h.Keys[i].ARN, Op: "DescribeKey", Err: err})
 				continue
 			}
-			if m, err := try(f.Service, i); m != nil || err != nil {
-				return m, err
+			if dk, err := try(f.Service, i); dk != nil || err != nil {
+				return dk, h.Keys[i].ARN, err
 			}
 		}
 	}
@@ -266,7 +281,7 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 	for i, k := range h.Keys {
 		names[i] = k.ARN
 	}
-	return nil, &NoKeyError{KeyARNs: names, Errors: errs}
+	return nil, "", &NoKeyError{KeyARNs: names, Errors: errs}
 }
 
 // errNoResolver refuses discovery through a key service that cannot resolve
