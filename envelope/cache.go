@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"bytes"
 	"container/list"
 	"context"
 	"crypto/sha256"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kmsshare/kmsshare/envelope/internal/format"
+	"github.com/kmsshare/kmsshare/envelope/internal/stream"
 )
 
 // CacheOptions are the limits of a Cache. A cached data key is used for a
@@ -168,21 +168,29 @@ func decryptCacheKey(keys []format.EncryptedKey, pairs []format.Pair) [sha256.Si
 	return sha256.Sum256(b)
 }
 
-// materials returns materials for a message of n plaintext bytes: a copy
-// from a usable entry, or new ones from gen, which are then cached. Only one
-// gen runs per id at a time; other callers wait for it and then use its
-// entry if the limits allow.
-func (c *Cache) materials(ctx context.Context, id [sha256.Size]byte, n uint64, gen func(context.Context) (*materials, error)) (*materials, error) {
-	m, _, err := c.lookup(ctx, id, n, gen)
-	return m, err
+// cached is what a lookup returns besides the data key: the encrypted
+// keys and the master key that decrypted the data key (decrypt side). They
+// are shared with the cache entry and never modified.
+type cached struct {
+	keys   []format.EncryptedKey
+	keyARN string
+	entry  *cacheEntry // the entry the key came from or went into; nil if none
 }
 
-// lookup is materials that also returns the entry the materials came from
-// or went into (nil if none), for charge.
-func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen func(context.Context) (*materials, error)) (*materials, *cacheEntry, error) {
+// lookup returns materials for a message of n plaintext bytes, the data key
+// copied into dk, from a usable entry or from gen, whose materials are then
+// cached. The copy is the caller's (it wipes it): an eviction wiping the
+// cached key cannot pull the key out from under a message being processed,
+// and a hit allocates nothing. Only one gen runs per id at a time; other
+// callers wait for it and then use its entry if the limits allow.
+func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, dk *[stream.DataKeySize]byte, gen func(context.Context) (*materials, error)) (cached, error) {
 	if n > c.opts.MaxBytes {
 		m, err := gen(ctx) // this message alone is over the limit: its own key, never cached
-		return m, nil, err
+		if err != nil {
+			return cached{}, err
+		}
+		defer m.wipe()
+		return take(m, dk, nil), nil
 	}
 	c.mu.Lock()
 	for {
@@ -191,12 +199,12 @@ func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen 
 				e.messages++
 				e.bytes += n
 				c.lru.MoveToFront(e.elem)
-				m := e.m.clone()
+				r := take(e.m, dk, e)
 				if e.messages >= c.opts.MaxMessages || e.bytes >= c.opts.MaxBytes {
 					c.evict(e) // used up: wipe it now rather than on the next miss
 				}
 				c.mu.Unlock()
-				return m, e, nil
+				return r, nil
 			}
 			c.evict(e)
 		}
@@ -208,7 +216,7 @@ func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen 
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return cached{}, ctx.Err()
 		}
 		c.mu.Lock()
 	}
@@ -223,13 +231,22 @@ func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen 
 	delete(c.inflight, id)
 	close(done)
 	if err != nil {
-		return nil, nil, err
+		return cached{}, err
 	}
 	var e *cacheEntry
 	if 1 < c.opts.MaxMessages && n < c.opts.MaxBytes {
-		e = c.insert(id, m.clone(), n)
+		e = c.insert(id, m, n)
+	} else {
+		defer m.wipe()
 	}
-	return m, e, nil
+	return take(m, dk, e), nil
+}
+
+// take copies m's data key (its makers checked its size) into dk and
+// returns the rest of m.
+func take(m *materials, dk *[stream.DataKeySize]byte, e *cacheEntry) cached {
+	copy(dk[:], m.dataKey)
+	return cached{keys: m.keys, keyARN: m.keyARN, entry: e}
 }
 
 // charge adds n plaintext bytes that a stream released to entry e, and
@@ -281,11 +298,4 @@ func (c *Cache) evict(e *cacheEntry) {
 	}
 	c.lru.Remove(e.elem)
 	e.m.wipe()
-}
-
-// clone copies the plaintext key, so that an eviction wiping the cached copy
-// cannot pull a key out from under a message being encrypted. The encrypted
-// keys are never modified and are shared.
-func (m *materials) clone() *materials {
-	return &materials{dataKey: bytes.Clone(m.dataKey), keys: m.keys, keyARN: m.keyARN}
 }

@@ -116,24 +116,25 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 		keyARN  string
 		entry   *cacheEntry
 		err     error
+		copied  [stream.DataKeySize]byte
 	)
 	if d.Cache != nil {
-		var m *materials
-		m, entry, err = d.Cache.lookup(ctx, decryptCacheKey(h.Keys, h.Context), n, func(ctx context.Context) (*materials, error) {
+		var r cached
+		r, err = d.Cache.lookup(ctx, decryptCacheKey(h.Keys, h.Context), n, &copied, func(ctx context.Context) (*materials, error) {
 			dk, a, err := d.decryptDataKey(ctx, h, kmsCtx)
 			if err != nil {
 				return nil, err
 			}
 			return &materials{dataKey: dk, keyARN: a}, nil
 		})
-		if err == nil && !d.allows(m.keyARN) {
+		switch {
+		case err != nil:
+		case !d.allows(r.keyARN):
 			// Another Decryptor, trusting other keys, filled the entry: this
 			// one must not use a key it would not have asked KMS for.
-			m.wipe()
-			m, entry = nil, nil
-		}
-		if m != nil {
-			dataKey, keyARN = m.dataKey, m.keyARN
+			clear(copied[:])
+		default:
+			dataKey, keyARN, entry = copied[:], r.keyARN, r.entry
 		}
 	}
 	if dataKey == nil && err == nil {

@@ -192,15 +192,14 @@ func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size in
 		dataKey []byte
 		edks    []format.EncryptedKey
 		one     [1]format.EncryptedKey
+		copied  [stream.DataKeySize]byte
 	)
 	if e.Cache != nil && size >= 0 {
-		var m *materials
-		m, err = e.Cache.materials(ctx, cacheKey(encryptCacheTag, e.Keys, pairs), uint64(size), func(ctx context.Context) (*materials, error) {
+		var r cached
+		r, err = e.Cache.lookup(ctx, cacheKey(encryptCacheTag, e.Keys, pairs), uint64(size), &copied, func(ctx context.Context) (*materials, error) {
 			return e.generate(ctx, kmsCtx)
 		})
-		if err == nil {
-			dataKey, edks = m.dataKey, m.keys
-		}
+		dataKey, edks = copied[:], r.keys
 	} else {
 		dataKey, edks, err = e.generateKeys(ctx, kmsCtx, one[:0])
 	}

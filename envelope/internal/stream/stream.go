@@ -91,6 +91,7 @@ type hasher struct {
 	sum          [sha256.Size]byte
 	key          [sha256.BlockSize]byte // the key, kept only by the fallback
 	keyLen       int
+	ikm          [DataKeySize]byte // Derive's data key
 	info         [64]byte
 }
 
@@ -147,6 +148,7 @@ func (hs *hasher) clean() {
 	clear(hs.blk[:])
 	clear(hs.sum[:])
 	clear(hs.key[:])
+	clear(hs.ikm[:])
 	hs.keyLen = 0
 	hs.buf = hs.blank
 	hs.restore(hs.blank[:])
@@ -275,7 +277,11 @@ func Derive(suite uint16, dataKey, salt []byte, lanes int) (*Keys, error) {
 	// the PRK-keyed hasher.
 	hs := getHasher()
 	defer hs.release()
-	prk := hs.macOnce(salt, dataKey, nil)
+	// The data key goes through the hasher's own buffer: passed on as it
+	// is, a caller's key on the stack would escape to the fallback's
+	// digest.
+	copy(hs.ikm[:], dataKey)
+	prk := hs.macOnce(salt, hs.ikm[:], nil)
 	hs.setKey(prk[:])
 	clear(prk[:])
 	segKey := hs.expand(labelSegment, suite)

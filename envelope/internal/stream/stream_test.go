@@ -231,11 +231,12 @@ func TestHasherRelease(t *testing.T) {
 	hs.setKey(bytes.Repeat([]byte{0x5a}, 32))
 	hs.mac([]byte("info"), []byte{1})
 	hs.macOnce(bytes.Repeat([]byte{0xa5}, 32), bytes.Repeat([]byte{7}, 100), nil)
+	copy(hs.ikm[:], bytes.Repeat([]byte{3}, DataKeySize))
 	hs.h.Write(bytes.Repeat([]byte{9}, 10)) // leave bytes in the digest's buffer
 	hs.clean()
 	var zero [sha256.Size]byte
 	if hs.inner != zero || hs.outer != zero || hs.blk != [sha256.BlockSize]byte{} || hs.sum != zero ||
-		hs.key != [sha256.BlockSize]byte{} || hs.buf != hs.blank {
+		hs.key != [sha256.BlockSize]byte{} || hs.ikm != [DataKeySize]byte{} || hs.buf != hs.blank {
 		t.Error("released hasher keeps a chaining value or buffer")
 	}
 	st, err := hs.st.AppendBinary(nil)
