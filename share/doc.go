@@ -33,7 +33,11 @@
 // the instance's other keys already share with, and only warns if it
 // cannot (Options.SkipQuotaCheck turns the check off; SetKeyPolicy
 // enforces the quota anyway). A plan prints for people and marshals to
-// JSON.
+// JSON, for review; it is sealed: Apply takes only a plan this package made
+// and nobody changed since (an edited plan, a copy edited after Plan, or one
+// decoded from JSON is refused before any API call with a *SpecError on
+// the field "plan"; plan again). The same holds for PlanManifest and
+// ApplyManifest, PlanRole and ApplyRole.
 //
 // Apply works recipient side first, because a key policy may only name
 // principals that exist; the steps are idempotent, run a few recipients at
