@@ -127,7 +127,8 @@
 // (ErrPreflight); it matches the ProblemCode of each problem, so
 // errors.Is(err, ProblemQuota) asks about one. An Apply that did not do
 // everything is an *ApplyError (ErrIncomplete) whose Result says what was
-// and was not done. A verification that failed is a *VerifyError from
+// and was not done; when a new principal stayed invisible to KMS for all of
+// Options.VisibilityWait it also matches ErrNotYetVisible. A verification that failed is a *VerifyError from
 // VerifyReport.Err: it matches the Outcome of each failing recipient
 // (outcomes, like problem codes, are errors too: errors.Is(err,
 // OutcomeDeniedByKeyPolicy)), and ErrDenied when some failure is one
