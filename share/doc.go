@@ -33,7 +33,11 @@
 // the instance's other keys already share with, and only warns if it
 // cannot (Options.SkipQuotaCheck turns the check off; SetKeyPolicy
 // enforces the quota anyway). A plan prints for people and marshals to
-// JSON.
+// JSON, for review; it is sealed: Apply takes only a plan this package made
+// and nobody changed since (an edited plan, a copy edited after Plan, or one
+// decoded from JSON is refused before any API call with a *SpecError on
+// the field "plan"; plan again). The same holds for PlanManifest and
+// ApplyManifest, PlanRole and ApplyRole.
 //
 // Apply works recipient side first, because a key policy may only name
 // principals that exist; the steps are idempotent, run a few recipients at
@@ -123,7 +127,8 @@
 // (ErrPreflight); it matches the ProblemCode of each problem, so
 // errors.Is(err, ProblemQuota) asks about one. An Apply that did not do
 // everything is an *ApplyError (ErrIncomplete) whose Result says what was
-// and was not done. A verification that failed is a *VerifyError from
+// and was not done; when a new principal stayed invisible to KMS for all of
+// Options.VisibilityWait it also matches ErrNotYetVisible. A verification that failed is a *VerifyError from
 // VerifyReport.Err: it matches the Outcome of each failing recipient
 // (outcomes, like problem codes, are errors too: errors.Is(err,
 // OutcomeDeniedByKeyPolicy)), and ErrDenied when some failure is one

@@ -150,3 +150,9 @@ func (e *VerifyError) Is(target error) bool {
 	}
 	return false
 }
+
+// ErrNotYetVisible is matched by the error of an Apply whose key policy
+// write kept being refused for a principal that exists in RAM but that KMS
+// did not see within Options.VisibilityWait. It is Apply's, not a verify
+// outcome: waiting longer (or applying again) is the fix.
+var ErrNotYetVisible = errors.New("share: a principal created moments ago is not yet visible to KMS or STS")

@@ -90,20 +90,9 @@ func (c *Client) finishKeyPolicyPlan(ctx context.Context, owner *alicloud.Client
 	if p.KeyPolicy.Changes == nil {
 		p.KeyPolicy.Changes = []policy.Change{}
 	}
-	lintOpts := policy.LintOptions{Owner: key.AccountID}
-	before := map[string]bool{}
-	for _, f := range policy.Lint(p.KeyPolicy.Current, policy.KeyPolicy, lintOpts) {
-		before[f.Code+"\x00"+f.Message] = true
-	}
-	p.Findings = policy.Lint(desired, policy.KeyPolicy, lintOpts)
-	for _, f := range p.Findings {
-		// Errors already in the current policy belong to someone else's
-		// statements; only errors this plan would introduce block it.
-		if f.Severity == policy.SeverityError && !before[f.Code+"\x00"+f.Message] {
-			p.Problems = append(p.Problems, Problem{Code: ProblemNewLintError, Account: key.AccountID,
-				Message: "the new key policy would be wrong: " + f.String()})
-		}
-	}
+	var problems []Problem
+	p.Findings, problems = lintKeyPolicy(p.KeyPolicy.Current, desired, key.AccountID, "the new key policy")
+	p.Problems = append(p.Problems, problems...)
 	checkNewAccess(p, key.AccountID)
 	c.checkQuota(ctx, owner, key, p)
 }
@@ -249,4 +238,26 @@ func (c *Client) writeKeyPolicy(ctx context.Context, owner *alicloud.Clients, ke
 			return fail(err)
 		}
 	}
+}
+
+// lintKeyPolicy lints desired, a key policy of owner's, and returns its
+// findings and, as problems, the errors among them that current does not
+// have: errors already there belong to someone else's statements; only
+// errors a plan would introduce block it. what names the policy in the
+// problems' messages.
+func lintKeyPolicy(current, desired *policy.Document, owner, what string) ([]policy.Finding, []Problem) {
+	opts := policy.LintOptions{Owner: owner}
+	before := map[string]bool{}
+	for _, f := range policy.Lint(current, policy.KeyPolicy, opts) {
+		before[f.Code+"\x00"+f.Message] = true
+	}
+	findings := policy.Lint(desired, policy.KeyPolicy, opts)
+	var problems []Problem
+	for _, f := range findings {
+		if f.Severity == policy.SeverityError && !before[f.Code+"\x00"+f.Message] {
+			problems = append(problems, Problem{Code: ProblemNewLintError, Account: owner,
+				Message: what + " would be wrong: " + f.String()})
+		}
+	}
+	return findings, problems
 }

@@ -1,6 +1,7 @@
 package share
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -175,4 +176,20 @@ func (m *Manifest) validate(region string) error {
 		return &SpecError{Problems: ps}
 	}
 	return nil
+}
+
+// clone returns a deep copy of m, so that a plan keeps its own manifest:
+// the caller's later changes to m must neither change the plan nor break
+// its seal. The copy goes through m's JSON form, which is what the seal
+// covers.
+func (m *Manifest) clone() Manifest {
+	var out Manifest
+	b, err := json.Marshal(m)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	if err != nil {
+		panic("share: a manifest does not survive its own JSON form: " + err.Error()) // its fields are strings, ints and slices of them
+	}
+	return out
 }

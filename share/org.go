@@ -150,7 +150,7 @@ func (c *Client) planSelection(ctx context.Context, m *Manifest, sel *selection,
 	if _, err := c.callerIdentity(ctx); err != nil {
 		return nil, err
 	}
-	p := &OrgPlan{Manifest: *m, Prune: opts.Prune, Directory: sel.directory}
+	p := &OrgPlan{Manifest: m.clone(), Prune: opts.Prune, Directory: sel.directory}
 	for _, oa := range sel.accounts {
 		p.Accounts = append(p.Accounts, *oa)
 	}

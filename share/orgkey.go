@@ -83,18 +83,9 @@ func (c *Client) planOrgKey(ctx context.Context, key arn.ARN, rs []Recipient, pr
 	checkNewAccess(guard, key.AccountID)
 	kp.KeyPolicy.NewAccess = guard.KeyPolicy.NewAccess
 	kp.Problems = append(kp.Problems, guard.Problems...)
-	lintOpts := policy.LintOptions{Owner: key.AccountID}
-	before := map[string]bool{}
-	for _, f := range policy.Lint(p.KeyPolicy.Current, policy.KeyPolicy, lintOpts) {
-		before[f.Code+"\x00"+f.Message] = true
-	}
-	kp.Findings = policy.Lint(desired, policy.KeyPolicy, lintOpts)
-	for _, f := range kp.Findings {
-		if f.Severity == policy.SeverityError && !before[f.Code+"\x00"+f.Message] {
-			kp.Problems = append(kp.Problems, Problem{Code: ProblemNewLintError, Account: key.AccountID,
-				Message: "the new key policy of " + key.String() + " would be wrong: " + f.String()})
-		}
-	}
+	var problems []Problem
+	kp.Findings, problems = lintKeyPolicy(p.KeyPolicy.Current, desired, key.AccountID, "the new key policy of "+key.String())
+	kp.Problems = append(kp.Problems, problems...)
 	// Limits said early: the policy's size.
 	cur, _ := p.KeyPolicy.Current.Marshal()
 	next, _ := desired.Marshal()

@@ -24,7 +24,7 @@ func (c *Client) RevokeManifest(ctx context.Context, m *Manifest) (*OrgPlan, *Or
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &OrgPlan{Manifest: *m, Prune: true, Directory: sel.directory}
+	p := &OrgPlan{Manifest: m.clone(), Prune: true, Directory: sel.directory}
 	for _, oa := range sel.accounts {
 		p.Accounts = append(p.Accounts, *oa)
 	}

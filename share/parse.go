@@ -57,12 +57,15 @@ func excerpt(b []byte) string {
 // returns a valid manifest (region "": no region check) or a *SpecError.
 func ParseManifest(data []byte) (*Manifest, error) {
 	var raw json.RawMessage
-	if err := decodeStrict(data, &raw, "manifest"); err != nil {
-		return nil, err
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
+		raw = data // json.Unmarshal below says what is wrong, as it always has
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, &SpecError{Problems: []SpecProblem{{Field: "manifest", Reason: "not a JSON object: " + err.Error(), Err: err}}}
+	}
+	if err := decodeStrict(data, new(json.RawMessage), "manifest"); err != nil {
+		return nil, err // data after the manifest
 	}
 	if _, isSpec := probe["key"]; isSpec {
 		if _, versioned := probe["version"]; !versioned {
@@ -82,8 +85,10 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, &SpecError{Problems: ps}
 	}
 	var m Manifest
-	if err := decodeStrict(raw, &m, "manifest"); err != nil {
-		return nil, err
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, &SpecError{Problems: []SpecProblem{{Field: "manifest", Reason: "not a valid manifest: " + err.Error(), Err: err}}}
 	}
 	if err := m.validate(""); err != nil {
 		return nil, err

@@ -85,35 +85,7 @@ func (c *Client) checkQuota(ctx context.Context, owner *alicloud.Clients, key ar
 // other than key, share with: ListKeys, then DescribeKey and GetKeyPolicy
 // of each key.
 func (c *Client) sharedByOtherKeys(ctx context.Context, owner *alicloud.Clients, key arn.ARN, instance string) (map[string]bool, error) {
-	ids, err := owner.KMS.ListKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("share: list the keys of account %s: %w", key.AccountID, err)
-	}
-	var mu sync.Mutex
-	out := map[string]bool{}
-	var firstErr error
-	parallel(ctx, c.opts.Concurrency, len(ids), func(i int) {
-		id := ids[i]
-		if a, err := arn.Parse(id); err == nil {
-			id = a.ResourceName()
-		}
-		if id == key.ResourceName() {
-			return
-		}
-		accounts, err := c.keyAccounts(ctx, owner, id, instance, key.AccountID)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("share: read key %s: %w", id, err)
-		}
-		for _, a := range accounts {
-			out[a] = true
-		}
-	})
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	return out, firstErr
+	return c.sharedByKeysOutside(ctx, owner, instance, key.AccountID, []string{key.String()})
 }
 
 // keyAccounts returns the other accounts a key's policy names, if the key
@@ -285,7 +257,7 @@ func (c *Client) sharedByKeysOutside(ctx context.Context, owner *alicloud.Client
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil && firstErr == nil {
-			firstErr = err
+			firstErr = fmt.Errorf("share: read key %s: %w", id, err)
 		}
 		for _, a := range accounts {
 			out[a] = true

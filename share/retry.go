@@ -96,9 +96,7 @@ func (w *visibilityWaiter) refused(ctx context.Context, account string, err erro
 		w.since = now
 	}
 	if waited := now.Sub(w.since); waited >= w.c.opts.VisibilityWait {
-		// Not yet propagated, like a role STS does not see yet in Verify.
-		return fmt.Errorf("share: a principal created moments ago is not yet visible to KMS or STS (%w, still refused after %s): %w",
-			OutcomeNotYetPropagated, waited.Round(time.Second), err)
+		return fmt.Errorf("%w (still refused after %s): %w", ErrNotYetVisible, waited.Round(time.Second), err)
 	}
 	w.attempt++
 	d := min(w.c.visibilityBackoff()(w.attempt), w.since.Add(w.c.opts.VisibilityWait).Sub(now))

@@ -67,7 +67,7 @@ func (c *Client) PlanRole(ctx context.Context, account string, spec policy.RoleS
 	if err := arn.ValidateAccountID(account); err != nil {
 		return nil, &SpecError{Problems: []SpecProblem{{Field: "account", Value: account, Reason: reasonOf(err), Err: err}}}
 	}
-	p, err := c.planRole(ctx, account, spec)
+	p, err := c.planRole(ctx, account, cloneRoleSpec(spec))
 	if err != nil {
 		return nil, err
 	}
@@ -229,4 +229,16 @@ func (c *Client) ApplyRole(ctx context.Context, p *RolePlan) (*RoleResult, error
 		return res, &ApplyError{RoleResult: res, errs: []error{failed}}
 	}
 	return res, nil
+}
+
+// cloneRoleSpec copies spec's documents, so that a role plan's steps hold
+// their own: the caller's later changes to spec must not change the plan.
+func cloneRoleSpec(spec policy.RoleSpec) policy.RoleSpec {
+	spec.Trust = spec.Trust.Clone()
+	spec.Policies = slices.Clone(spec.Policies)
+	for i := range spec.Policies {
+		spec.Policies[i].Document = spec.Policies[i].Document.Clone()
+	}
+	spec.SystemPolicies = slices.Clone(spec.SystemPolicies)
+	return spec
 }

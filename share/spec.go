@@ -110,7 +110,10 @@ func (r Recipient) PrincipalARN() arn.ARN {
 // Actions cannot be granted (nil is the default set, never "everything").
 func (r Recipient) actions() ([]string, error) {
 	switch {
-	case r.Actions != nil:
+	case len(r.Actions) > 0:
+		// Validate refuses an empty list on input; here it means the
+		// default, as nil does, because both marshal alike and a sealed
+		// plan must mean what its JSON says.
 		return policy.CrossAccountActionSet(r.Actions)
 	case r.kind() == PrincipalECSDiskRole:
 		return policy.CrossAccountActionSet(ecsroles.ECSDiskKeyPolicyActions())

@@ -97,7 +97,7 @@ func TestApplyGivesUpOnInvisiblePrincipal(t *testing.T) {
 	spec := &share.Spec{Key: lz.key.ARN, Recipients: []share.Recipient{{Account: m.ID, Principal: share.PrincipalRole, Name: "app"}}}
 	start := lz.clock.Now()
 	res, err := c.Share(context.Background(), spec)
-	if !errors.Is(err, share.OutcomeNotYetPropagated) || !errors.Is(err, share.ErrInvalidParameter) {
+	if !errors.Is(err, share.ErrNotYetVisible) || !errors.Is(err, share.ErrInvalidParameter) {
 		t.Fatalf("Share = %v\n%s", err, res)
 	}
 	if waited := lz.clock.Now().Sub(start); waited < 30*time.Second || waited > 45*time.Second {

@@ -61,14 +61,20 @@ type Factory struct {
 // FactoryFromConfig uses one configuration for all three services: the
 // emulator's, or a real-cloud configuration without an Endpoint (each SDK
 // then picks its own endpoint from RegionId).
+// Without an HTTP client of its own, cfg gets sdkpool's (the SDK's shared
+// one races under concurrent calls), shared by every client built from it.
 func FactoryFromConfig(cfg *openapi.Config, retry cloudapi.Retry) Factory {
+	cfg = sdkpool.WithHTTP(cfg)
 	return Factory{kms: cfg, ram: cfg, sts: cfg, retry: retry}
 }
 
 // FactoryFromClients derives the templates from existing SDK clients, so
 // that hopped clients reach the same endpoints as the given ones.
+// The given clients stay as they are; the clients built from the templates
+// get sdkpool's HTTP client where the given ones had none.
 func FactoryFromClients(k *kms.Client, r *ram.Client, s *sts.Client, retry cloudapi.Retry) Factory {
-	return Factory{kms: configOf(&k.Client), ram: configOf(&r.Client), sts: configOf(&s.Client), retry: retry}
+	return Factory{kms: sdkpool.WithHTTP(configOf(&k.Client)), ram: sdkpool.WithHTTP(configOf(&r.Client)),
+		sts: sdkpool.WithHTTP(configOf(&s.Client)), retry: retry}
 }
 
 func configOf(c *openapi.Client) *openapi.Config { return sdkpool.ConfigOf(c) }
