@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"bytes"
 	"container/list"
 	"context"
 	"crypto/sha256"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kmsshare/kmsshare/envelope/internal/format"
+	"github.com/kmsshare/kmsshare/envelope/internal/stream"
 )
 
 // CacheOptions are the limits of a Cache. A cached data key is used for a
@@ -122,22 +122,29 @@ func (c *Cache) GoString() string { return c.String() }
 const encryptCacheTag = "kmsshare-envelope cache v1\x00"
 
 // cacheKey identifies materials by master key ARNs (in order) and the
-// canonical encryption context, both length-prefixed.
+// canonical encryption context, both length-prefixed. The input is built
+// on the stack (it moves to the heap only past 512 bytes) and hashed in one
+// call: a cached message should not pay an allocation or a hash per field.
 func cacheKey(tag string, keys []MasterKey, pairs []format.Pair) [sha256.Size]byte {
-	b := []byte(tag)
+	var in [512]byte
+	b := append(in[:0], tag...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(keys)))
 	for _, k := range keys {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(k.ARN)))
 		b = append(b, k.ARN...)
 	}
-	b = binary.BigEndian.AppendUint16(b, uint16(len(pairs)))
+	b = appendPairs(binary.BigEndian.AppendUint16(b, uint16(len(pairs))), pairs)
+	return sha256.Sum256(b)
+}
+
+func appendPairs(b []byte, pairs []format.Pair) []byte {
 	for _, p := range pairs {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(p.Key)))
 		b = append(b, p.Key...)
 		b = binary.BigEndian.AppendUint32(b, uint32(len(p.Value)))
 		b = append(b, p.Value...)
 	}
-	return sha256.Sum256(b)
+	return b
 }
 
 // decryptCacheTag starts the id of every decryption entry.
@@ -145,48 +152,45 @@ const decryptCacheTag = "kmsshare-envelope decrypt cache v1\x00"
 
 // decryptCacheKey identifies a data key on the decrypt side by everything
 // that decides what KMS returns for it: the encrypted data keys (ARN and
-// blob, in the message's order) and the encryption context.
+// blob, in the message's order) and the encryption context, length-prefixed
+// like cacheKey's input, and built and hashed the same way.
 func decryptCacheKey(keys []format.EncryptedKey, pairs []format.Pair) [sha256.Size]byte {
-	h := sha256.New()
-	var n [4]byte
-	put := func(b []byte) {
-		binary.BigEndian.PutUint32(n[:], uint32(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	h.Write([]byte(decryptCacheTag))
-	binary.BigEndian.PutUint32(n[:], uint32(len(keys)))
-	h.Write(n[:])
+	var in [512]byte
+	b := append(in[:0], decryptCacheTag...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(keys)))
 	for _, k := range keys {
-		put([]byte(k.ARN))
-		put(k.Blob)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(k.ARN)))
+		b = append(b, k.ARN...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(k.Blob)))
+		b = append(b, k.Blob...)
 	}
-	binary.BigEndian.PutUint32(n[:], uint32(len(pairs)))
-	h.Write(n[:])
-	for _, p := range pairs {
-		put([]byte(p.Key))
-		put([]byte(p.Value))
-	}
-	var id [sha256.Size]byte
-	h.Sum(id[:0])
-	return id
+	b = appendPairs(binary.BigEndian.AppendUint32(b, uint32(len(pairs))), pairs)
+	return sha256.Sum256(b)
 }
 
-// materials returns materials for a message of n plaintext bytes: a copy
-// from a usable entry, or new ones from gen, which are then cached. Only one
-// gen runs per id at a time; other callers wait for it and then use its
-// entry if the limits allow.
-func (c *Cache) materials(ctx context.Context, id [sha256.Size]byte, n uint64, gen func(context.Context) (*materials, error)) (*materials, error) {
-	m, _, err := c.lookup(ctx, id, n, gen)
-	return m, err
+// cached is what a lookup returns besides the data key: the encrypted
+// keys and the master key that decrypted the data key (decrypt side). They
+// are shared with the cache entry and never modified.
+type cached struct {
+	keys   []format.EncryptedKey
+	keyARN string
+	entry  *cacheEntry // the entry the key came from or went into; nil if none
 }
 
-// lookup is materials that also returns the entry the materials came from
-// or went into (nil if none), for charge.
-func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen func(context.Context) (*materials, error)) (*materials, *cacheEntry, error) {
+// lookup returns materials for a message of n plaintext bytes, the data key
+// copied into dk, from a usable entry or from gen, whose materials are then
+// cached. The copy is the caller's (it wipes it): an eviction wiping the
+// cached key cannot pull the key out from under a message being processed,
+// and a hit allocates nothing. Only one gen runs per id at a time; other
+// callers wait for it and then use its entry if the limits allow.
+func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, dk *[stream.DataKeySize]byte, gen func(context.Context) (*materials, error)) (cached, error) {
 	if n > c.opts.MaxBytes {
 		m, err := gen(ctx) // this message alone is over the limit: its own key, never cached
-		return m, nil, err
+		if err != nil {
+			return cached{}, err
+		}
+		defer m.wipe()
+		return take(m, dk, nil), nil
 	}
 	c.mu.Lock()
 	for {
@@ -195,12 +199,12 @@ func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen 
 				e.messages++
 				e.bytes += n
 				c.lru.MoveToFront(e.elem)
-				m := e.m.clone()
+				r := take(e.m, dk, e)
 				if e.messages >= c.opts.MaxMessages || e.bytes >= c.opts.MaxBytes {
 					c.evict(e) // used up: wipe it now rather than on the next miss
 				}
 				c.mu.Unlock()
-				return m, e, nil
+				return r, nil
 			}
 			c.evict(e)
 		}
@@ -212,7 +216,7 @@ func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen 
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return cached{}, ctx.Err()
 		}
 		c.mu.Lock()
 	}
@@ -227,13 +231,22 @@ func (c *Cache) lookup(ctx context.Context, id [sha256.Size]byte, n uint64, gen 
 	delete(c.inflight, id)
 	close(done)
 	if err != nil {
-		return nil, nil, err
+		return cached{}, err
 	}
 	var e *cacheEntry
 	if 1 < c.opts.MaxMessages && n < c.opts.MaxBytes {
-		e = c.insert(id, m.clone(), n)
+		e = c.insert(id, m, n)
+	} else {
+		defer m.wipe()
 	}
-	return m, e, nil
+	return take(m, dk, e), nil
+}
+
+// take copies m's data key (its makers checked its size) into dk and
+// returns the rest of m.
+func take(m *materials, dk *[stream.DataKeySize]byte, e *cacheEntry) cached {
+	copy(dk[:], m.dataKey)
+	return cached{keys: m.keys, keyARN: m.keyARN, entry: e}
 }
 
 // charge adds n plaintext bytes that a stream released to entry e, and
@@ -285,11 +298,4 @@ func (c *Cache) evict(e *cacheEntry) {
 	}
 	c.lru.Remove(e.elem)
 	e.m.wipe()
-}
-
-// clone copies the plaintext key, so that an eviction wiping the cached copy
-// cannot pull a key out from under a message being encrypted. The encrypted
-// keys are never modified and are shared.
-func (m *materials) clone() *materials {
-	return &materials{dataKey: bytes.Clone(m.dataKey), keys: m.keys, keyARN: m.keyARN}
 }

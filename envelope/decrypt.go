@@ -108,30 +108,43 @@ func (d *Decryptor) open(ctx context.Context, h *format.Parsed, encCtx map[strin
 // (the message's context) to KMS, or takes it from the Decryptor's Cache,
 // and verifies the key commitment and the header tag.
 func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[string]string, lanes int, wantDataKey bool, n uint64) (opened, error) {
+	// The data key (a copy of a cache entry's, or this message's own) and
+	// the master key that decrypted it, in variables rather than materials:
+	// without a cache they stay on the stack.
 	var (
-		m     *materials
-		entry *cacheEntry
-		err   error
+		dataKey []byte
+		keyARN  string
+		entry   *cacheEntry
+		err     error
+		copied  [stream.DataKeySize]byte
 	)
 	if d.Cache != nil {
-		m, entry, err = d.Cache.lookup(ctx, decryptCacheKey(h.Keys, h.Context), n, func(ctx context.Context) (*materials, error) {
-			return d.decryptDataKey(ctx, h, kmsCtx)
+		var r cached
+		r, err = d.Cache.lookup(ctx, decryptCacheKey(h.Keys, h.Context), n, &copied, func(ctx context.Context) (*materials, error) {
+			dk, a, err := d.decryptDataKey(ctx, h, kmsCtx)
+			if err != nil {
+				return nil, err
+			}
+			return &materials{dataKey: dk, keyARN: a}, nil
 		})
-		if err == nil && !d.allows(m.keyARN) {
+		switch {
+		case err != nil:
+		case !d.allows(r.keyARN):
 			// Another Decryptor, trusting other keys, filled the entry: this
 			// one must not use a key it would not have asked KMS for.
-			m.wipe()
-			m, entry, err = nil, nil, nil
+			clear(copied[:])
+		default:
+			dataKey, keyARN, entry = copied[:], r.keyARN, r.entry
 		}
 	}
-	if m == nil && err == nil {
-		m, err = d.decryptDataKey(ctx, h, kmsCtx)
+	if dataKey == nil && err == nil {
+		dataKey, keyARN, err = d.decryptDataKey(ctx, h, kmsCtx)
 	}
 	if err != nil {
 		return opened{}, err
 	}
-	defer m.wipe()
-	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes)
+	defer clear(dataKey)
+	keys, err := stream.Derive(format.Suite1, dataKey, h.Salt[:], lanes)
 	if err != nil {
 		return opened{}, err
 	}
@@ -145,9 +158,9 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 		keys.WipeHeaderKey()
 		return opened{}, notAuthentic("header tag does not verify")
 	}
-	o := opened{keys: keys, keyARN: m.keyARN, entry: entry}
+	o := opened{keys: keys, keyARN: keyARN, entry: entry}
 	if wantDataKey {
-		o.dataKey = bytes.Clone(m.dataKey)
+		o.dataKey = bytes.Clone(dataKey)
 	}
 	return o, nil
 }
@@ -155,6 +168,13 @@ func (d *Decryptor) unwrap(ctx context.Context, h *format.Parsed, kmsCtx map[str
 // allows reports whether the Decryptor trusts a key ARN: listed in Keys, or
 // admitted by a discovery filter.
 func (d *Decryptor) allows(keyARN string) bool {
+	// The usual case, the same text as a listed key (which check has
+	// parsed), needs no parsing.
+	for _, mk := range d.Keys {
+		if mk.ARN == keyARN {
+			return true
+		}
+	}
 	a, err := parseKeyARN(keyARN)
 	if err != nil {
 		return false
@@ -173,8 +193,9 @@ func (d *Decryptor) allows(keyARN string) bool {
 }
 
 // decryptDataKey asks the key services for the data key: each allowed EDK in
-// the Decryptor's order, until one returns a key of the right size.
-func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx map[string]string) (*materials, error) {
+// the Decryptor's order, until one returns a key of the right size. It
+// returns the key and the ARN of the master key that decrypted it.
+func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx map[string]string) ([]byte, string, error) {
 	// A parsed header holds at most MaxEncryptedKeys EDKs: the bookkeeping
 	// fits on the stack.
 	var (
@@ -190,7 +211,9 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 		}
 		return arns[i], valid[i]
 	}
-	try := func(svc KeyService, i int) (*materials, error) {
+	// try returns the data key, nil to go on to the next EDK, or an error
+	// that ends the search.
+	try := func(svc KeyService, i int) ([]byte, error) {
 		tried[i] = true
 		k := h.Keys[i]
 		dk, err := svc.Decrypt(ctx, k.ARN, k.Blob, kmsCtx)
@@ -207,7 +230,7 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 				Err: fmt.Errorf("data key has %d bytes, want %d", len(dk), stream.DataKeySize)})
 			return nil, nil
 		}
-		return &materials{dataKey: dk, keyARN: k.ARN}, nil
+		return dk, nil
 	}
 
 	for _, mk := range d.Keys {
@@ -227,8 +250,8 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 				match = ok && a == *want
 			}
 			if match {
-				if m, err := try(mk.Service, i); m != nil || err != nil {
-					return m, err
+				if dk, err := try(mk.Service, i); dk != nil || err != nil {
+					return dk, h.Keys[i].ARN, err
 				}
 			}
 		}
@@ -244,14 +267,14 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 			// names the key only by its bare ID.
 			if err := confirmKey(ctx, f.Service, a); err != nil {
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return nil, "", ctx.Err()
 				}
 				tried[i] = true
 				errs = append(errs, &KeyError{KeyARN: h.Keys[i].ARN, Op: "DescribeKey", Err: err})
 				continue
 			}
-			if m, err := try(f.Service, i); m != nil || err != nil {
-				return m, err
+			if dk, err := try(f.Service, i); dk != nil || err != nil {
+				return dk, h.Keys[i].ARN, err
 			}
 		}
 	}
@@ -259,7 +282,7 @@ func (d *Decryptor) decryptDataKey(ctx context.Context, h *format.Parsed, kmsCtx
 	for i, k := range h.Keys {
 		names[i] = k.ARN
 	}
-	return nil, &NoKeyError{KeyARNs: names, Errors: errs}
+	return nil, "", &NoKeyError{KeyARNs: names, Errors: errs}
 }
 
 // errNoResolver refuses discovery through a key service that cannot resolve
@@ -296,7 +319,14 @@ func (d *Decryptor) Decrypt(ctx context.Context, msg []byte, encCtx map[string]s
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	h, n, err := format.ParseBytes(msg, d.MaxEncryptedKeys)
+	// The allowed ARNs (the first few, on the stack) spare the parser a
+	// copy of a message's ARN that is one of them.
+	var arns [4]string
+	known := arns[:0]
+	for _, k := range d.Keys[:min(len(d.Keys), len(arns))] {
+		known = append(known, k.ARN)
+	}
+	h, n, err := format.ParseBytesKnown(msg, d.MaxEncryptedKeys, known)
 	if err != nil {
 		return nil, err
 	}

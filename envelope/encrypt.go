@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -106,37 +105,51 @@ func segments(n int64, seg int) (int64, error) {
 // under the others. A failure under any key fails the whole call: a message
 // silently missing its recovery key would be worse.
 func (e *Encryptor) generate(ctx context.Context, encCtx map[string]string) (*materials, error) {
+	m := new(materials)
+	var err error
+	m.dataKey, m.keys, err = e.generateKeys(ctx, encCtx, m.one[:0])
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// generateKeys is generate's work: it returns the plaintext data key and
+// its encrypted copies, appended to keys. A message without a cache passes
+// keys with room for one on its stack and keeps its materials there too:
+// materials whose keys point into themselves, or filled through a pointer,
+// would always go to the heap.
+func (e *Encryptor) generateKeys(ctx context.Context, encCtx map[string]string, keys []format.EncryptedKey) ([]byte, []format.EncryptedKey, error) {
 	first := e.Keys[0]
 	dk, blob, err := first.Service.GenerateDataKey(ctx, first.ARN, encCtx)
 	if err != nil {
-		return nil, &KeyError{KeyARN: first.ARN, Op: "GenerateDataKey", Err: err}
+		return nil, nil, &KeyError{KeyARN: first.ARN, Op: "GenerateDataKey", Err: err}
 	}
 	if len(dk) != stream.DataKeySize {
 		clear(dk)
-		return nil, &KeyError{KeyARN: first.ARN, Op: "GenerateDataKey",
+		return nil, nil, &KeyError{KeyARN: first.ARN, Op: "GenerateDataKey",
 			Err: fmt.Errorf("data key has %d bytes, want %d", len(dk), stream.DataKeySize)}
 	}
-	m := &materials{dataKey: dk}
-	m.keys = m.one[:0]
-	if len(e.Keys) > 1 {
-		m.keys = make([]format.EncryptedKey, 0, len(e.Keys))
+	keys = keys[:0]
+	if len(e.Keys) > cap(keys) {
+		keys = make([]format.EncryptedKey, 0, len(e.Keys))
 	}
-	m.keys = append(m.keys, format.EncryptedKey{ARN: first.ARN, Blob: blob})
+	keys = append(keys, format.EncryptedKey{ARN: first.ARN, Blob: blob})
 	for _, k := range e.Keys[1:] {
 		blob, err := k.Service.Encrypt(ctx, k.ARN, dk, encCtx)
 		if err != nil {
-			m.wipe()
-			return nil, &KeyError{KeyARN: k.ARN, Op: "Encrypt", Err: err}
+			clear(dk)
+			return nil, nil, &KeyError{KeyARN: k.ARN, Op: "Encrypt", Err: err}
 		}
-		m.keys = append(m.keys, format.EncryptedKey{ARN: k.ARN, Blob: blob})
+		keys = append(keys, format.EncryptedKey{ARN: k.ARN, Blob: blob})
 	}
-	for _, k := range m.keys {
+	for _, k := range keys {
 		if err := format.CheckKey(k); err != nil {
-			m.wipe()
-			return nil, err
+			clear(dk)
+			return nil, nil, err
 		}
 	}
-	return m, nil
+	return dk, keys, nil
 }
 
 func (m *materials) wipe() {
@@ -172,33 +185,43 @@ func (e *Encryptor) begin(ctx context.Context, encCtx map[string]string, size in
 		}
 	}
 	kmsCtx := format.ContextMap(pairs)
-	var m *materials
+	// The data key and its encrypted copies: from the cache (a copy of the
+	// entry's key), or made for this message alone, with room for one
+	// encrypted key on the stack.
+	var (
+		dataKey []byte
+		edks    []format.EncryptedKey
+		one     [1]format.EncryptedKey
+		copied  [stream.DataKeySize]byte
+	)
 	if e.Cache != nil && size >= 0 {
-		m, err = e.Cache.materials(ctx, cacheKey(encryptCacheTag, e.Keys, pairs), uint64(size), func(ctx context.Context) (*materials, error) {
+		var r cached
+		r, err = e.Cache.lookup(ctx, cacheKey(encryptCacheTag, e.Keys, pairs), uint64(size), &copied, func(ctx context.Context) (*materials, error) {
 			return e.generate(ctx, kmsCtx)
 		})
+		dataKey, edks = copied[:], r.keys
 	} else {
-		m, err = e.generate(ctx, kmsCtx)
+		dataKey, edks, err = e.generateKeys(ctx, kmsCtx, one[:0])
 	}
 	if err != nil {
 		return sealer{}, err
 	}
-	defer m.wipe()
+	defer clear(dataKey)
 
-	h := format.Header{SegmentSize: seg, Context: pairs, Keys: m.keys}
-	src := e.rand
-	if src == nil {
-		src = rand.Reader
-	}
-	// The salt is read into the message buffer, where the fixed part will
-	// hold it: a buffer on the stack would escape to the io.Reader.
+	h := format.Header{SegmentSize: seg, Context: pairs, Keys: edks}
 	buf := make([]byte, 0, h.Len()+room)
-	salt := buf[format.SaltOffset : format.SaltOffset+len(h.Salt)]
-	if _, err := io.ReadFull(src, salt); err != nil {
-		return sealer{}, fmt.Errorf("envelope: reading a salt: %w", err)
+	if e.rand == nil {
+		readSalt(h.Salt[:])
+	} else {
+		// A test's salt source is read into the message buffer, where the
+		// fixed part will hold it: h.Salt would escape to the io.Reader.
+		salt := buf[format.SaltOffset : format.SaltOffset+len(h.Salt)]
+		if _, err := io.ReadFull(e.rand, salt); err != nil {
+			return sealer{}, fmt.Errorf("envelope: reading a salt: %w", err)
+		}
+		copy(h.Salt[:], salt)
 	}
-	copy(h.Salt[:], salt)
-	keys, err := stream.Derive(format.Suite1, m.dataKey, h.Salt[:], lanes(e.Concurrency))
+	keys, err := stream.Derive(format.Suite1, dataKey, h.Salt[:], lanes(e.Concurrency))
 	if err != nil {
 		return sealer{}, err
 	}

@@ -233,20 +233,23 @@ func (s *Service) Encrypt(ctx context.Context, keyARN string, plaintext []byte, 
 // Decrypt decrypts a blob. Like KMS it finds the master key in the blob; it
 // refuses the blob if that key is not keyARN.
 func (s *Service) Decrypt(ctx context.Context, keyARN string, blob []byte, encCtx map[string]string) ([]byte, error) {
-	if _, _, err := s.begin(ctx, OpDecrypt, keyARN); err != nil {
+	aead, _, err := s.begin(ctx, OpDecrypt, keyARN)
+	if err != nil {
 		return nil, err
 	}
 	inner, rest, ok := splitBlob(blob)
 	if !ok {
 		return nil, invalid(OpDecrypt, "malformed blob")
 	}
-	s.mu.Lock()
-	aead, known := s.keys[string(inner)]
-	s.mu.Unlock()
-	if !known {
-		return nil, invalid(OpDecrypt, "blob under an unknown key")
-	}
 	if string(inner) != keyARN {
+		// Under another key than the one named (begin found keyARN's):
+		// a mismatch if the service holds that key, else an unknown key.
+		s.mu.Lock()
+		_, known := s.keys[string(inner)]
+		s.mu.Unlock()
+		if !known {
+			return nil, invalid(OpDecrypt, "blob under an unknown key")
+		}
 		return nil, fmt.Errorf("fakekeys: blob is under %s, not %s: %w", inner, keyARN, ErrKeyMismatch)
 	}
 	nonce, ct := rest[:12], rest[12:]

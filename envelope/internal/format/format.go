@@ -292,11 +292,18 @@ type Parsed struct {
 // number of EDKs. The Parsed header's Fixed, Authd and encrypted data keys
 // are views into msg, not copies: msg must not change while it is in use.
 func ParseBytes(msg []byte, maxKeys int) (*Parsed, int, error) {
+	return ParseBytesKnown(msg, maxKeys, nil)
+}
+
+// ParseBytesKnown is ParseBytes that takes an encrypted data key's ARN from
+// known when the message's bytes spell one of them, instead of allocating a
+// string: a Decryptor passes the key ARNs it allows.
+func ParseBytesKnown(msg []byte, maxKeys int, known []string) (*Parsed, int, error) {
 	// The whole message is read already: the parser's buffer is msg, capped
 	// so that nothing is ever appended to the caller's array, and there is
 	// no source to read more from.
 	p := &parser{maxKeys: maxKeys, buf: msg[:len(msg):len(msg)], view: true}
-	h, err := p.parse()
+	h, err := p.parse(known)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -309,7 +316,7 @@ func ParseBytes(msg []byte, maxKeys int) (*Parsed, int, error) {
 // io.ErrNoProgress.
 func Read(r io.Reader, maxKeys int) (h *Parsed, rest []byte, err error) {
 	p := &parser{src: NoStall(r), maxKeys: maxKeys}
-	h, err = p.parse()
+	h, err = p.parse(nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -325,6 +332,18 @@ type parser struct {
 	buf     []byte
 	off     int
 	view    bool // buf is the caller's message: EDKs are views, not copies
+}
+
+// internARN returns a as a string: one of known if a spells it, else a
+// copy. (known is not a parser field: the parser's buffer leaks into the
+// header, and its fields would take known along to the heap.)
+func internARN(a []byte, known []string) string {
+	for _, k := range known {
+		if k == string(a) {
+			return k
+		}
+	}
+	return string(a)
 }
 
 const readChunk = 4096
@@ -406,7 +425,7 @@ func (p *parser) bytes16(max int, what string) ([]byte, error) {
 	return p.next(n)
 }
 
-func (p *parser) parse() (*Parsed, error) {
+func (p *parser) parse(known []string) (*Parsed, error) {
 	b, err := p.next(fixedPrefixLen)
 	if err != nil {
 		return nil, err
@@ -502,7 +521,7 @@ func (p *parser) parse() (*Parsed, error) {
 		if !p.view {
 			blob = bytes.Clone(blob)
 		}
-		h.Keys = append(h.Keys, EncryptedKey{ARN: string(a), Blob: blob})
+		h.Keys = append(h.Keys, EncryptedKey{ARN: internARN(a, known), Blob: blob})
 	}
 	pad, err := p.next(PadLen(p.off))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -405,6 +406,38 @@ func TestFuzzSeedCorpus(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || !bytes.Contains(got, []byte(fmt.Sprintf("%q", b))) {
 			t.Errorf("seed %s missing or stale (go test -run TestFuzzSeedCorpus -update): %v", name, err)
+		}
+	}
+}
+
+// TestParseBytesKnown: an EDK whose ARN is one of the known strings gets
+// that string (no copy); any other gets its own copy; the header is the same
+// either way.
+func TestParseBytesKnown(t *testing.T) {
+	t.Parallel()
+	want := sampleHeader()
+	raw := marshal(want)
+	first := want.Keys[0].ARN
+	known := []string{"acs:kms:cn-beijing:1:key/other", strings.Clone(first)}
+	h, n, err := ParseBytesKnown(raw, 0, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, pn, err := ParseBytes(raw, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(plain.Header, h.Header); n != pn || d != "" {
+		t.Fatalf("ParseBytesKnown took %d bytes, ParseBytes %d; headers differ (-ParseBytes +ParseBytesKnown):\n%s", n, pn, d)
+	}
+	if unsafe.StringData(h.Keys[0].ARN) != unsafe.StringData(known[1]) {
+		t.Error("a known ARN was copied")
+	}
+	for _, k := range h.Keys[1:] {
+		for _, s := range known {
+			if unsafe.StringData(k.ARN) == unsafe.StringData(s) {
+				t.Errorf("%s was given the known string %s", k.ARN, s)
+			}
 		}
 	}
 }

@@ -221,27 +221,65 @@ func TestDeriveAllocations(t *testing.T) {
 }
 
 // TestHasherRelease checks that a hasher going back to the pool keeps
-// nothing of the key it was given: saved states, buffers and the digest
+// nothing of the key it was given: chaining values, blocks and the digest
 // (its chaining value and buffered bytes) are as a fresh hasher's.
 func TestHasherRelease(t *testing.T) {
-	hs := getHasher()
-	hs.key(bytes.Repeat([]byte{0x5a}, 32))
+	hs := newHasher()
+	if !hs.fast {
+		t.Fatal("crypto/sha256's marshaled state is not the layout the hasher assumes: it falls back to crypto/hmac")
+	}
+	hs.setKey(bytes.Repeat([]byte{0x5a}, 32))
 	hs.mac([]byte("info"), []byte{1})
 	hs.macOnce(bytes.Repeat([]byte{0xa5}, 32), bytes.Repeat([]byte{7}, 100), nil)
+	copy(hs.ikm[:], bytes.Repeat([]byte{3}, DataKeySize))
 	hs.h.Write(bytes.Repeat([]byte{9}, 10)) // leave bytes in the digest's buffer
 	hs.clean()
-	var zero [stateSize]byte
-	if hs.inner != zero || hs.outer != zero || hs.pad != [sha256.BlockSize]byte{} || hs.sum != [sha256.Size]byte{} {
-		t.Error("released hasher keeps a saved state or buffer")
+	var zero [sha256.Size]byte
+	if hs.inner != zero || hs.outer != zero || hs.blk != [sha256.BlockSize]byte{} || hs.sum != zero ||
+		hs.key != [sha256.BlockSize]byte{} || hs.ikm != [DataKeySize]byte{} || hs.buf != hs.blank {
+		t.Error("released hasher keeps a chaining value or buffer")
 	}
-	var st [stateSize]byte
-	hs.save(st[:])
-	if st != hs.blank {
+	st, err := hs.st.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(st, hs.blank[:]) {
 		t.Error("released hasher's digest is not in its initial state")
 	}
-	fresh := getHasher()
-	if hs.blank != fresh.blank {
+	if fresh := newHasher(); hs.blank != fresh.blank {
 		t.Error("blank states differ")
 	}
-	hashers.Put(fresh)
+}
+
+// TestHasherMatchesHMAC checks the compression-level HMAC against
+// crypto/hmac, on the fast path and the fallback, for keys and messages
+// around the one-block boundaries, several under one key.
+func TestHasherMatchesHMAC(t *testing.T) {
+	t.Parallel()
+	for _, fast := range []bool{true, false} {
+		hs := newHasher()
+		hs.fast = hs.fast && fast
+		for _, kl := range []int{0, 1, 7, 9, 32, 63, 64} {
+			key := bytes.Repeat([]byte{byte(kl) + 1}, kl)
+			for _, once := range []bool{true, false} {
+				hs.setKey(key)
+				for _, n := range []int{0, 1, 36, 54, 55, 56, 63, 64, 65, 119, 120, 300, 36} {
+					msg := bytes.Repeat([]byte{byte(n)}, n)
+					m := hmac.New(sha256.New, key)
+					m.Write(msg)
+					want := m.Sum(nil)
+					var got [sha256.Size]byte
+					if once {
+						got = hs.macOnce(key, msg[:n/2], msg[n/2:])
+					} else {
+						got = hs.mac(msg[:n/2], msg[n/2:])
+					}
+					if !bytes.Equal(got[:], want) {
+						t.Errorf("fast=%v once=%v: HMAC with a %d-byte key over %d bytes differs from crypto/hmac", hs.fast, once, kl, n)
+					}
+				}
+			}
+		}
+		hs.release()
+	}
 }
