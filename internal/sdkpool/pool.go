@@ -21,7 +21,6 @@ type Pool[T any] struct {
 	mu    sync.Mutex
 	free  []*T
 	build func() (*T, error)
-	turn  chan struct{} // if set, Use lets one caller at a time
 }
 
 // New returns an empty pool that builds clients with build when none is
@@ -53,10 +52,6 @@ func (p *Pool[T]) Put(c *T) {
 // Use runs fn with a client of its own. An error building a client is
 // returned as is.
 func (p *Pool[T]) Use(fn func(cl *T) error) error {
-	if p.turn != nil {
-		p.turn <- struct{}{}
-		defer func() { <-p.turn }()
-	}
 	cl, err := p.Get()
 	if err != nil {
 		return err
@@ -71,19 +66,24 @@ func (p *Pool[T]) Use(fn func(cl *T) error) error {
 // Without a Config.HttpClient, the SDK sends every request to one domain
 // through one process-wide http.Client (tea v1.5.4 dara.getDaraClient)
 // whose Timeout it rewrites on each request while other requests read it:
-// a data race between concurrent calls however many SDK clients there are.
-// Use then lets one caller at a time, as envelope.KMS always did; with a
-// HttpClient of the caller's (an emulator's, a tuned one) calls overlap.
+// a data race between concurrent calls however many SDK clients there are,
+// this module's or the caller's own. Then the pool never uses client: it
+// hands out only clients built from its configuration with an HTTP of
+// their own (see HTTP), so calls overlap without touching the SDK's
+// shared client.
 func KMS(client *kms.Client) *Pool[kms.Client] {
 	cfg := ConfigOf(&client.Client)
+	given := cfg.HttpClient != nil
+	if !given {
+		cfg.HttpClient = NewHTTP(cfg)
+	}
 	p := New(func() (*kms.Client, error) {
 		c := *cfg // NewClient writes to the configuration it is given
 		return kms.NewClient(&c)
 	})
-	if cfg.HttpClient == nil {
-		p.turn = make(chan struct{}, 1)
+	if given {
+		p.Put(client)
 	}
-	p.Put(client)
 	return p
 }
 

@@ -3,7 +3,6 @@ package sdkpool
 import (
 	"errors"
 	"net/http"
-	"runtime"
 	"sync"
 	"testing"
 
@@ -74,10 +73,11 @@ func (noHTTP) Call(*http.Request, *http.Transport) (*http.Response, error) {
 	return nil, errors.New("no HTTP in this test")
 }
 
-// TestKMSPoolSharedHTTPClient: without a HttpClient of the caller's, the
-// SDK's process-wide HTTP client is shared, so Use lets one caller at a
-// time.
-func TestKMSPoolSharedHTTPClient(t *testing.T) {
+// TestKMSPoolWithoutHTTPClient: without a HttpClient of the caller's, the
+// pool never hands out the given client (it would send through the SDK's
+// process-wide, racy HTTP client); overlapping callers get clients of their
+// own that share one HTTP of the pool's.
+func TestKMSPoolWithoutHTTPClient(t *testing.T) {
 	t.Parallel()
 	given, err := kms.NewClient(&openapi.Config{
 		AccessKeyId: tea.String("ak"), AccessKeySecret: tea.String("not-a-secret"),
@@ -87,28 +87,44 @@ func TestKMSPoolSharedHTTPClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := KMS(given)
+	const n = 4
 	var mu sync.Mutex
-	in, most := 0, 0
-	var wg sync.WaitGroup
-	for range 8 {
+	held := map[*kms.Client]bool{}
+	var wg, in sync.WaitGroup
+	in.Add(n)
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = p.Use(func(*kms.Client) error {
+			_ = p.Use(func(cl *kms.Client) error {
 				mu.Lock()
-				in++
-				most = max(most, in)
+				held[cl] = true
 				mu.Unlock()
-				runtime.Gosched()
-				mu.Lock()
-				in--
-				mu.Unlock()
+				in.Done()
+				in.Wait() // all n hold a client at once: nobody takes turns
 				return nil
 			})
 		}()
 	}
 	wg.Wait()
-	if most != 1 {
-		t.Errorf("%d callers used the pool at once, want 1", most)
+	var shared *HTTP
+	for cl := range held {
+		if cl == given {
+			t.Error("the pool handed out the given client, which has no HTTP client of its own")
+		}
+		h, ok := cl.HttpClient.(*HTTP)
+		if !ok {
+			t.Fatalf("a pooled client's HTTP client is %T, want *HTTP", cl.HttpClient)
+		}
+		if shared != nil && h != shared {
+			t.Error("pooled clients do not share one HTTP")
+		}
+		shared = h
+	}
+	if len(held) != n {
+		t.Errorf("%d overlapping callers got %d distinct clients", n, len(held))
+	}
+	if given.HttpClient != nil {
+		t.Error("KMS changed the given client")
 	}
 }
