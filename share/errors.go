@@ -156,3 +156,11 @@ func (e *VerifyError) Is(target error) bool {
 // did not see within Options.VisibilityWait. It is Apply's, not a verify
 // outcome: waiting longer (or applying again) is the fix.
 var ErrNotYetVisible = errors.New("share: a principal created moments ago is not yet visible to KMS or STS")
+
+// preflightError is a *PreflightError of problems, or nil if there are none.
+func preflightError(problems []Problem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return &PreflightError{Problems: problems}
+}

@@ -92,12 +92,7 @@ func (p *OrgPlan) allProblems() []Problem {
 }
 
 // Err returns a *PreflightError if the plan has problems, else nil.
-func (p *OrgPlan) Err() error {
-	if ps := p.allProblems(); len(ps) > 0 {
-		return &PreflightError{Problems: ps}
-	}
-	return nil
-}
+func (p *OrgPlan) Err() error { return preflightError(p.allProblems()) }
 
 // Changes reports whether applying the plan changes anything.
 func (p *OrgPlan) Changes() bool {

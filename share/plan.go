@@ -76,12 +76,7 @@ func (p *Plan) allProblems() []Problem {
 }
 
 // Err returns a *PreflightError if the plan has problems, else nil.
-func (p *Plan) Err() error {
-	if ps := p.allProblems(); len(ps) > 0 {
-		return &PreflightError{Problems: ps}
-	}
-	return nil
-}
+func (p *Plan) Err() error { return preflightError(p.allProblems()) }
 
 // Changes reports whether applying the plan changes anything.
 func (p *Plan) Changes() bool {

@@ -72,11 +72,8 @@ func (p *Pool[T]) Use(fn func(cl *T) error) error {
 // their own (see HTTP), so calls overlap without touching the SDK's
 // shared client.
 func KMS(client *kms.Client) *Pool[kms.Client] {
-	cfg := ConfigOf(&client.Client)
-	given := cfg.HttpClient != nil
-	if !given {
-		cfg.HttpClient = NewHTTP(cfg)
-	}
+	given := client.HttpClient != nil
+	cfg := WithHTTP(ConfigOf(&client.Client))
 	p := New(func() (*kms.Client, error) {
 		c := *cfg // NewClient writes to the configuration it is given
 		return kms.NewClient(&c)

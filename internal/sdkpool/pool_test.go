@@ -34,25 +34,7 @@ func TestKMSPool(t *testing.T) {
 	}
 
 	const n = 4
-	var mu sync.Mutex
-	held := map[*kms.Client]bool{}
-	var wg, in sync.WaitGroup
-	in.Add(n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = p.Use(func(cl *kms.Client) error {
-				mu.Lock()
-				held[cl] = true
-				mu.Unlock()
-				in.Done()
-				in.Wait() // all n hold a client at once
-				return nil
-			})
-		}()
-	}
-	wg.Wait()
+	held := overlap(p, n)
 	if len(held) != n {
 		t.Fatalf("%d overlapping callers got %d distinct clients", n, len(held))
 	}
@@ -88,25 +70,7 @@ func TestKMSPoolWithoutHTTPClient(t *testing.T) {
 	}
 	p := KMS(given)
 	const n = 4
-	var mu sync.Mutex
-	held := map[*kms.Client]bool{}
-	var wg, in sync.WaitGroup
-	in.Add(n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = p.Use(func(cl *kms.Client) error {
-				mu.Lock()
-				held[cl] = true
-				mu.Unlock()
-				in.Done()
-				in.Wait() // all n hold a client at once: nobody takes turns
-				return nil
-			})
-		}()
-	}
-	wg.Wait()
+	held := overlap(p, n) // nobody takes turns
 	var shared *HTTP
 	for cl := range held {
 		if cl == given {
@@ -127,4 +91,29 @@ func TestKMSPoolWithoutHTTPClient(t *testing.T) {
 	if given.HttpClient != nil {
 		t.Error("KMS changed the given client")
 	}
+}
+
+// overlap has n callers Use p at once, each holding its client until all n
+// hold one, and returns the clients they held.
+func overlap(p *Pool[kms.Client], n int) map[*kms.Client]bool {
+	var mu sync.Mutex
+	held := map[*kms.Client]bool{}
+	var wg, in sync.WaitGroup
+	in.Add(n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.Use(func(cl *kms.Client) error {
+				mu.Lock()
+				held[cl] = true
+				mu.Unlock()
+				in.Done()
+				in.Wait() // all n hold a client at once
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	return held
 }
